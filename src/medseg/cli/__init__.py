@@ -1,0 +1,1 @@
+"""medseg.cli (see ARCHITECTURE.md for what it holds)."""

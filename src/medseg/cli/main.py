@@ -1,0 +1,39 @@
+"""The ``medseg`` command: one verb per stage. Thin: parses arguments and calls the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from medseg.errors import MedsegError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with one sub-command per verb."""
+    parser = argparse.ArgumentParser(prog="medseg", description=__doc__)
+    sub = parser.add_subparsers(dest="verb", required=True)
+    demo = sub.add_parser("demo", help="run the demo on the embedded hippocampus sample")
+    demo.add_argument("--out", default="medseg_results/demo", help="where to write the results")
+    demo.set_defaults(func=_demo)
+    return parser
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from medseg.cli.demo import run_demo
+
+    return run_demo(out=args.out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``medseg`` command; user errors print one line and exit with status 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except MedsegError as exc:
+        print(f"medseg: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""medseg.config (see ARCHITECTURE.md for what it holds)."""

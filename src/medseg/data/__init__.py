@@ -1,0 +1,5 @@
+"""Datasets of cases, folds, inspection, planning, preprocessing, sampling and augmentation."""
+
+from medseg.data.case import Case
+
+__all__ = ["Case"]

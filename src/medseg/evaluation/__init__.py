@@ -1,0 +1,1 @@
+"""medseg.evaluation (see ARCHITECTURE.md for what it holds)."""

@@ -1,0 +1,1 @@
+"""medseg.inference (see ARCHITECTURE.md for what it holds)."""

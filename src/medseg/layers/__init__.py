@@ -1,0 +1,1 @@
+"""medseg.layers (see ARCHITECTURE.md for what it holds)."""

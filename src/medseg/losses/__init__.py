@@ -1,0 +1,1 @@
+"""medseg.losses (see ARCHITECTURE.md for what it holds)."""

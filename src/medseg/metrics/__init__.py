@@ -1,0 +1,1 @@
+"""medseg.metrics (see ARCHITECTURE.md for what it holds)."""

@@ -1,0 +1,1 @@
+"""medseg.nets (see ARCHITECTURE.md for what it holds)."""

@@ -1,0 +1,1 @@
+"""medseg.presets (see ARCHITECTURE.md for what it holds)."""

@@ -1,0 +1,1 @@
+"""medseg.tracking (see ARCHITECTURE.md for what it holds)."""

@@ -1,0 +1,1 @@
+"""medseg.training (see ARCHITECTURE.md for what it holds)."""

@@ -1,0 +1,1 @@
+"""medseg.viz (see ARCHITECTURE.md for what it holds)."""
