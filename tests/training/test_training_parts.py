@@ -1,0 +1,86 @@
+"""Unit tests of the training parts: checkpoint state I/O, EMA, schedules, score prediction."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from medseg.training.ema import EMA
+from medseg.training.rng import rng_state, set_rng_state
+from medseg.training.schedulers import lr_factor
+from medseg.training.score_prediction import predict_scores
+from medseg.training.state_io import CheckpointError, load_state, read_metadata, save_state
+
+
+def test_state_round_trip_keeps_structure_types_and_tensors(tmp_path) -> None:
+    net = nn.Linear(3, 2)
+    opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    net(torch.randn(4, 3)).sum().backward()
+    opt.step()
+    state = {"opt": opt.state_dict(), "rng": rng_state(), "t": (1, "a", None, [2.5, math.inf]),
+             "arr": np.arange(5, dtype=np.int16)}
+    path = save_state(tmp_path / "c.safetensors", state, {"plan": "{}"})
+    loaded, meta = load_state(path)
+    assert meta == {"plan": "{}"}
+    assert loaded["t"] == (1, "a", None, [2.5, math.inf])
+    assert loaded["arr"].dtype == np.int16 and np.array_equal(loaded["arr"], np.arange(5))
+    assert set(loaded["opt"]["state"]) == {0, 1}  # int keys survive
+    assert torch.equal(loaded["opt"]["state"][0]["momentum_buffer"], opt.state_dict()["state"][0]["momentum_buffer"])
+    opt2 = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    opt2.load_state_dict(loaded["opt"])
+
+
+def test_rng_state_restores_every_generator(tmp_path) -> None:
+    save_state(tmp_path / "r.safetensors", {"rng": rng_state()})
+    first = (random.random(), np.random.rand(), torch.rand(1).item())
+    set_rng_state(load_state(tmp_path / "r.safetensors")[0]["rng"])
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == first
+
+
+def test_unreadable_checkpoint_is_a_clear_error(tmp_path) -> None:
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="bad.safetensors"):
+        read_metadata(bad)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        read_metadata(tmp_path / "missing.safetensors")
+
+
+def test_ema_is_a_true_exponential_average() -> None:
+    net = nn.Linear(2, 1, bias=False)
+    ema = EMA(net, decay=0.9, warmup=False)
+    w0 = net.weight.detach().clone()
+    expected = w0.clone()
+    for step in range(5):
+        with torch.no_grad():
+            net.weight.add_(float(step + 1))
+        ema.update(net)
+        expected = 0.9 * expected + 0.1 * net.weight.detach()
+    assert torch.allclose(ema.module.weight, expected, atol=1e-6)
+    assert int(ema.num_updates) == 5
+
+
+def test_lr_schedules() -> None:
+    assert lr_factor(0, 100, "poly") == 1.0
+    assert lr_factor(50, 100, "poly") == pytest.approx(0.5**0.9)
+    assert lr_factor(50, 100, "cosine") == pytest.approx(0.5)
+    assert lr_factor(3, 100, "constant", warmup_steps=10) == pytest.approx(0.4)
+    assert lr_factor(99, 100, "constant", warmup_steps=10) == 1.0
+    with pytest.raises(ValueError, match="valid: poly, cosine, constant"):
+        lr_factor(0, 10, "step")  # type: ignore[arg-type]
+
+
+def test_score_prediction_recovers_a_saturating_curve() -> None:
+    epochs = np.arange(40)
+    truth = lambda e: 0.9 * e / (e + 8.0)  # noqa: E731 - a rational curve with known plateau
+    rng = np.random.default_rng(0)
+    scores = truth(epochs) + rng.normal(0, 0.005, size=len(epochs))
+    pred = predict_scores(epochs, scores, total_epochs=200, epoch_seconds=10.0)
+    assert abs(pred.predicted_best - truth(199)) < 0.02
+    assert pred.lower <= pred.predicted_best + 1e-9 and pred.upper >= pred.lower
+    assert pred.best_epoch > 100 and pred.etc_seconds == pytest.approx((pred.best_epoch - 39) * 10.0)
