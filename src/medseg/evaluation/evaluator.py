@@ -1,0 +1,153 @@
+"""Evaluator: any metric functions over classes and regions (unions of labels), case by case.
+
+A metric is a callable ``fn(pred_mask, ref_mask, spacing) -> float`` on boolean arrays with the
+spacing in array-axis order, or the name of one in :mod:`medseg.metrics`. Regions map a name to a
+label value or a list of values (their union), e.g. BraTS ``{"WT": [1, 2, 3], "TC": [1, 3],
+"ET": [3]}``. Without regions, every foreground label present in a case's prediction or reference is
+one region ``label_<v>`` for that case (a label absent from both has no row: nothing to score).
+Cases are streamed one at a time (constant memory), in parallel with ``workers`` > 0.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from medseg.errors import DatasetError
+from medseg.evaluation.result import EvalResult
+
+MetricFn = Callable[[np.ndarray, np.ndarray, tuple[float, ...]], float]
+Pair = tuple[str, np.ndarray, np.ndarray, tuple[float, ...]]
+
+
+def _resolve_metric(metric: str | MetricFn) -> tuple[str, MetricFn]:
+    if isinstance(metric, str):
+        from medseg.metrics import get_metric
+
+        return metric, get_metric(metric)
+    return getattr(metric, "__name__", type(metric).__name__), metric
+
+
+def evaluate_pair(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[float],
+                  metrics: Mapping[str, MetricFn], regions: Mapping[str, Sequence[int]]) -> list[tuple[str, str, float]]:
+    """``(region, metric, value)`` for one prediction/reference label-map pair."""
+    pred, ref = np.asarray(pred), np.asarray(ref)
+    if pred.shape != ref.shape:
+        raise DatasetError(f"prediction shape {pred.shape} != reference shape {ref.shape}")
+    out = []
+    for region, labels in regions.items():
+        p, r = np.isin(pred, labels), np.isin(ref, labels)
+        for name, fn in metrics.items():
+            out.append((region, name, float(fn(p, r, tuple(float(s) for s in spacing)))))
+    return out
+
+
+def _evaluate_job(args: tuple[Pair, Mapping[str, MetricFn], Mapping[str, Sequence[int]] | None]) -> list[dict[str, Any]]:
+    (case_id, pred, ref, spacing), metrics, regions = args
+    if regions is None:
+        labels = sorted({int(v) for v in np.union1d(np.unique(pred), np.unique(ref)) if v != 0})
+        regions = {f"label_{v}": [v] for v in labels}
+    return [{"case_id": case_id, "region": r, "metric": m, "value": v}
+            for r, m, v in evaluate_pair(pred, ref, spacing, metrics, regions)]
+
+
+class Evaluator:
+    """Evaluate predictions against references with arbitrary metrics over classes/regions."""
+
+    def __init__(self, *metrics: str | MetricFn, regions: Mapping[str, int | Sequence[int]] | None = None,
+                 workers: int = 0, progress: bool = True) -> None:
+        if not metrics:
+            metrics = ("dice",)
+        self.metrics = dict(_resolve_metric(m) for m in metrics)
+        self.regions = ({k: [v] if isinstance(v, int) else list(v) for k, v in regions.items()}
+                        if regions is not None else None)
+        self.workers = workers
+        self.progress = progress
+
+    def evaluate_pairs(self, pairs: Iterable[Pair], total: int | None = None) -> EvalResult:
+        """Evaluate ``(case_id, prediction, reference, spacing)`` tuples (label maps), streamed."""
+        jobs = ((item, self.metrics, self.regions) for item in pairs)
+        rows: list[dict[str, Any]] = []
+        for case_rows in self._map(jobs, total):
+            rows.extend(case_rows)
+        return EvalResult.from_rows(rows)
+
+    def _map(self, jobs: Iterable[Any], total: int | None) -> Iterator[list[dict[str, Any]]]:
+        from rich.progress import Progress
+
+        with Progress(disable=not self.progress, transient=True) as bar:
+            task = bar.add_task("evaluating", total=total)
+            if self.workers > 0:
+                # bounded submission: at most 2 jobs per worker in flight, so memory stays constant
+                with ProcessPoolExecutor(self.workers) as pool:
+                    pending: deque[Future[list[dict[str, Any]]]] = deque()
+                    for job in jobs:
+                        pending.append(pool.submit(_evaluate_job, job))
+                        if len(pending) >= 2 * self.workers:
+                            bar.advance(task)
+                            yield pending.popleft().result()
+                    while pending:
+                        bar.advance(task)
+                        yield pending.popleft().result()
+            else:
+                for job in jobs:
+                    rows = _evaluate_job(job)
+                    bar.advance(task)
+                    yield rows
+
+    def evaluate_folders(self, predictions: str | os.PathLike[str], references: str | os.PathLike[str]) -> EvalResult:
+        """Match files by name (any supported extension) and evaluate every pair."""
+        from medseg.io import read_image
+
+        pred_dir, ref_dir = Path(predictions), Path(references)
+        for d in (pred_dir, ref_dir):
+            if not d.is_dir():
+                raise DatasetError(f"{d}: folder does not exist")
+        refs = {_stem(p): p for p in sorted(ref_dir.iterdir()) if not p.name.startswith(".")}
+        preds = {_stem(p): p for p in sorted(pred_dir.iterdir()) if not p.name.startswith(".")}
+        missing = sorted(set(refs) - set(preds))
+        if missing:
+            raise DatasetError(f"{pred_dir}: no prediction for {len(missing)} reference(s), e.g. '{missing[0]}'")
+
+        def pairs() -> Iterator[Pair]:
+            for case_id, ref_path in refs.items():
+                ref = read_image(ref_path)
+                pred = read_image(preds[case_id])
+                yield case_id, pred.array[0], ref.array[0], ref.geometry.array_spacing
+
+        return self.evaluate_pairs(pairs(), total=len(refs))
+
+    def evaluate_dataset(self, dataset: Iterable[Any], predictions: Mapping[str, np.ndarray]) -> EvalResult:
+        """Evaluate a dataset of cases against predicted label maps keyed by case id."""
+        def pairs() -> Iterator[Pair]:
+            for case in dataset:
+                if case.case_id not in predictions:
+                    raise DatasetError(f"no prediction for case '{case.case_id}'")
+                pred = np.asarray(predictions[case.case_id])
+                pred = pred[0] if pred.ndim == case.label.array.ndim else pred
+                yield case.case_id, pred, case.label.array[0], case.geometry.array_spacing
+
+        return self.evaluate_pairs(pairs())
+
+    def predict_and_evaluate(self, dataset: Iterable[Any], predictor: Any) -> EvalResult:
+        """Predict every case of ``dataset`` with ``predictor.predict_case(case)`` and evaluate."""
+        def pairs() -> Iterator[Pair]:
+            for case in dataset:
+                pred = predictor.predict_case(case).array[0]
+                yield case.case_id, pred, case.label.array[0], case.geometry.array_spacing
+
+        return self.evaluate_pairs(pairs())
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".png", ".tif", ".tiff", ".gif", ".bmp"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
