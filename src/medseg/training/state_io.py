@@ -28,25 +28,30 @@ class CheckpointError(MedsegError, OSError):
     """A checkpoint file is missing, unreadable or not a medseg checkpoint."""
 
 
-def _flatten(obj: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> Any:
+def _flatten(obj: Any, prefix: str, tensors: dict[str, torch.Tensor],
+             seen: dict[tuple[Any, ...], str] | None = None) -> Any:
+    seen = {} if seen is None else seen
     if isinstance(obj, torch.Tensor):
-        key = f"{prefix}" or "root"
-        tensors[key] = obj.detach().cpu().contiguous()
-        return {"__tensor__": key}
+        # the same storage reached twice (e.g. EMA weights also in the toolbox) is stored once
+        ident = (obj.device, obj.data_ptr(), tuple(obj.shape), tuple(obj.stride()), obj.dtype)
+        if obj.numel() and ident in seen:
+            return {"__tensor__": seen[ident]}
+        tensors[prefix] = obj.detach().cpu().contiguous()
+        seen[ident] = prefix
+        return {"__tensor__": prefix}
     if isinstance(obj, np.ndarray):
-        key = f"{prefix}" or "root"
-        tensors[key] = torch.from_numpy(np.ascontiguousarray(obj))
-        return {"__ndarray__": key}
+        tensors[prefix] = torch.from_numpy(np.ascontiguousarray(obj).copy())
+        return {"__ndarray__": prefix}
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, dict):
-        items = [[_flatten(k, f"{prefix}.k{i}", tensors), _flatten(v, f"{prefix}.{i}", tensors)]
+        items = [[_flatten(k, f"{prefix}.k{i}", tensors, seen), _flatten(v, f"{prefix}.{i}", tensors, seen)]
                  for i, (k, v) in enumerate(obj.items())]
         return {"__dict__": items}
     if isinstance(obj, tuple):
-        return {"__tuple__": [_flatten(v, f"{prefix}.{i}", tensors) for i, v in enumerate(obj)]}
+        return {"__tuple__": [_flatten(v, f"{prefix}.{i}", tensors, seen) for i, v in enumerate(obj)]}
     if isinstance(obj, list):
-        return [_flatten(v, f"{prefix}.{i}", tensors) for i, v in enumerate(obj)]
+        return [_flatten(v, f"{prefix}.{i}", tensors, seen) for i, v in enumerate(obj)]
     if obj is None or isinstance(obj, bool | int | float | str):
         return obj
     raise TypeError(f"cannot serialise {type(obj).__name__} at '{prefix}' in a checkpoint")

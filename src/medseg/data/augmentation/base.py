@@ -11,7 +11,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 import torch
-from torch import Tensor
 
 from medseg.data.augmentation.batch import Batch, BatchLike, draw_mask, from_batch, merge, select, to_batch
 

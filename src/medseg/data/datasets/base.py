@@ -18,7 +18,14 @@ from torch.utils.data import Dataset
 from typing_extensions import override
 
 from medseg.data.case import Case
-from medseg.data.folds import check_folds_cover, fold_ids, holdout_ids, kfold_assignments, num_folds, read_folds
+from medseg.data.folds import (
+    check_folds_cover,
+    fold_ids,
+    holdout_ids,
+    kfold_assignments,
+    num_folds,
+    read_folds,
+)
 from medseg.errors import DatasetError, MedsegError
 
 DEFAULT_FOLDS = 5

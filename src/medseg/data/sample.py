@@ -1,0 +1,29 @@
+"""A small real dataset shipped inside medseg: 40 hippocampus MRI cases of the Medical Segmentation
+Decathlon (Task04, CC BY-SA 4.0; see ``medseg/samples/hippocampus/ATTRIBUTION.md``).
+
+It lets a user, a test or the README demo train and predict without downloading anything.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from medseg.data.datasets.msd import MSDDataset
+from medseg.errors import DatasetError
+
+SAMPLE_NAME = "hippocampus"
+
+
+def sample_path() -> Path:
+    """The folder of the embedded sample (MSD layout: dataset.json, imagesTr/, labelsTr/)."""
+    root = resources.files("medseg") / "samples" / SAMPLE_NAME
+    path = Path(str(root))
+    if not (path / "dataset.json").is_file():
+        raise DatasetError(f"{path}: the embedded sample is missing from this medseg installation")
+    return path
+
+
+def load_sample() -> MSDDataset:
+    """The 40-case hippocampus sample as an :class:`MSDDataset` (1 MRI channel, labels 0/1/2)."""
+    return MSDDataset(sample_path())
