@@ -45,7 +45,7 @@ def test_rng_state_restores_every_generator(tmp_path) -> None:
 def test_unreadable_checkpoint_is_a_clear_error(tmp_path) -> None:
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="bad.safetensors"):
+    with pytest.raises(CheckpointError, match=r"bad\.safetensors"):
         read_metadata(bad)
     with pytest.raises(CheckpointError, match="does not exist"):
         read_metadata(tmp_path / "missing.safetensors")
