@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from medseg.tracking.base import redact
 from medseg.training.callbacks.base import Callback
 from medseg.training.ema import EMA
 from medseg.training.experiment import ExperimentFolder
@@ -181,7 +182,7 @@ class Trainer:
             self.callbacks.append(EarlyStopping(early_stop_tolerance))
         self.folder = ExperimentFolder.create(self.experiments_root, self.name)
         if self.plan is not None:
-            (self.folder.root / "plan.json").write_text(json.dumps(self.plan, indent=2))
+            (self.folder.root / "plan.json").write_text(json.dumps(redact(self.plan), indent=2))
         self.input_shape = self.example_shape()
         self.toolbox = self.build_toolbox(self.input_shape, self.total_steps())
         seed_everything(self.seed, self.deterministic)
@@ -264,8 +265,8 @@ class Trainer:
 
     def checkpoint_metadata(self) -> dict[str, str]:
         """String metadata of every checkpoint: format, trainer, plan and network description."""
-        return {"format": CHECKPOINT_FORMAT, "trainer": self.name, "plan": json.dumps(self.plan),
-                "network": json.dumps(self.network_spec())}
+        return {"format": CHECKPOINT_FORMAT, "trainer": self.name, "plan": json.dumps(redact(self.plan)),
+                "network": json.dumps(redact(self.network_spec()))}
 
     def network_spec(self) -> dict[str, Any]:
         """How to rebuild the network (presets record the registry name and parameters)."""

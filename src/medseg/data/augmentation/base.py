@@ -53,4 +53,3 @@ class RandomTransform(Transform):
     @abstractmethod
     def sample(self, batch: Batch, generator: torch.Generator | None) -> Transform:
         """The deterministic twin with parameters drawn for every sample of ``batch``."""
-

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 Batch: TypeAlias = dict[str, Tensor]
-BatchLike: TypeAlias = Mapping[str, Tensor] | tuple[Tensor, Tensor] | tuple[Tensor, None]
+BatchLike: TypeAlias = Mapping[str, Tensor] | tuple[Tensor, Tensor | None]
 Range: TypeAlias = tuple[float, float]
 
 
@@ -44,10 +44,14 @@ def check_batch(batch: Batch) -> Batch:
         raise ValueError("augmentation batch: missing key 'image'")
     image = batch["image"]
     if image.ndim not in (4, 5) or not image.is_floating_point():
-        raise ValueError(f"augmentation batch: 'image' must be float (B, C, *spatial) 2D/3D, got {image.dtype} {tuple(image.shape)}")
+        raise ValueError(
+            f"augmentation batch: 'image' must be float (B, C, *spatial) 2D/3D, got {image.dtype} {tuple(image.shape)}"
+        )
     label = batch.get("label")
     if label is not None and (label.shape[0] != image.shape[0] or label.shape[2:] != image.shape[2:]):
-        raise ValueError(f"augmentation batch: 'label' {tuple(label.shape)} does not match 'image' {tuple(image.shape)}")
+        raise ValueError(
+            f"augmentation batch: 'label' {tuple(label.shape)} does not match 'image' {tuple(image.shape)}"
+        )
     return batch
 
 
@@ -101,7 +105,9 @@ def uniform(value_range: Range, shape: tuple[int, ...], generator: torch.Generat
     return low + (high - low) * rand(shape, generator)
 
 
-def uniform_around_one(value_range: Range, shape: tuple[int, ...], generator: torch.Generator | None) -> Tensor:
+def uniform_around_one(
+    value_range: Range, shape: tuple[int, ...], generator: torch.Generator | None
+) -> Tensor:
     """nnU-Net's ``BGContrast`` draw: half the time from ``[low, 1)``, otherwise from ``[max(low, 1), high)``.
 
     This makes shrinking and growing factors equally likely even when the range is asymmetric
@@ -122,5 +128,7 @@ def per_sample_channel(value: float | Tensor, batch_size: int, channels: int, li
     elif tensor.ndim == 1:
         tensor = tensor[:, None].expand(batch_size, channels)
     if tuple(tensor.shape) != (batch_size, channels):
-        raise ValueError(f"augmentation parameter: expected a scalar, (B,) or (B, C) = ({batch_size}, {channels}), got {tuple(tensor.shape)}")
+        raise ValueError(
+            f"augmentation parameter: expected a scalar, (B,) or (B, C) = ({batch_size}, {channels}), got {tuple(tensor.shape)}"
+        )
     return tensor.reshape(batch_size, channels, *([1] * (like.ndim - 2)))

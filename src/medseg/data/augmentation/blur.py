@@ -32,7 +32,7 @@ def blur_axis(image: Tensor, sigma: Tensor, axis: int, truncate: float) -> Tenso
     """Blur ``image`` ``(B, C, *spatial)`` along spatial ``axis`` with per-(B, C) ``sigma``."""
     b, c = image.shape[:2]
     spatial = image.shape[2:]
-    radius = min(int(math.floor(truncate * float(sigma.max()) + 0.5)), spatial[axis] - 1)
+    radius = min(math.floor(truncate * float(sigma.max()) + 0.5), spatial[axis] - 1)
     if radius <= 0:
         return image
     kernels = gaussian_kernels(sigma.reshape(-1).to(image.dtype), truncate, radius)
@@ -76,7 +76,11 @@ class RandomGaussianBlur(RandomTransform):
     """
 
     def __init__(
-        self, p: float = 0.2, sigma_range: Range = (0.5, 1.0), p_per_channel: float = 0.5, per_axis: bool = True
+        self,
+        p: float = 0.2,
+        sigma_range: Range = (0.5, 1.0),
+        p_per_channel: float = 0.5,
+        per_axis: bool = True,
     ) -> None:
         super().__init__(p)
         self.sigma_range = sigma_range

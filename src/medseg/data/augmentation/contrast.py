@@ -39,7 +39,9 @@ class RandomContrast(RandomTransform):
     ``preserve_range=True``, one factor per channel.
     """
 
-    def __init__(self, p: float = 0.15, factor_range: Range = (0.75, 1.25), preserve_range: bool = True) -> None:
+    def __init__(
+        self, p: float = 0.15, factor_range: Range = (0.75, 1.25), preserve_range: bool = True
+    ) -> None:
         super().__init__(p)
         self.factor_range = factor_range
         self.preserve_range = preserve_range

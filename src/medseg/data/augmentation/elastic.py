@@ -18,7 +18,11 @@ from medseg.data.augmentation.batch import generator_device
 
 
 def random_displacement(
-    shape: tuple[int, ...], spacing: float, magnitude: float, generator: torch.Generator | None, device: torch.device
+    shape: tuple[int, ...],
+    spacing: float,
+    magnitude: float,
+    generator: torch.Generator | None,
+    device: torch.device,
 ) -> Tensor:
     """One ``(len(shape), *shape)`` displacement field (voxels, array order) on ``device``."""
     dims = len(shape)

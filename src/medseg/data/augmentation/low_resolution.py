@@ -41,7 +41,8 @@ class LowResolution(Transform):
         for i, j in torch.nonzero(zoom < 1.0).tolist():
             z = float(zoom[i, j])
             small = tuple(
-                size if axis in self.ignore_axes else max(1, round(size * z)) for axis, size in enumerate(shape)
+                size if axis in self.ignore_axes else max(1, round(size * z))
+                for axis, size in enumerate(shape)
             )
             if small == shape:
                 continue

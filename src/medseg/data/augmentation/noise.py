@@ -23,7 +23,9 @@ class GaussianNoise(Transform):
         image = batch["image"]
         std = per_sample_channel(self.std, image.shape[0], image.shape[1], image)
         device = generator_device(generator) if generator is not None else image.device
-        noise = torch.randn(image.shape, generator=generator, device=device, dtype=image.dtype).to(image.device)
+        noise = torch.randn(image.shape, generator=generator, device=device, dtype=image.dtype).to(
+            image.device
+        )
         return {**batch, "image": image + noise * std}
 
 

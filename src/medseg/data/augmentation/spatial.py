@@ -62,7 +62,9 @@ class SpatialTransform(Transform):
         matrix = torch.eye(dims, dtype=torch.float32).repeat(batch_size, 1, 1)
         if self.rotation is not None:
             degrees = torch.as_tensor(self.rotation, dtype=torch.float32).cpu()
-            degrees = degrees.expand(batch_size) if dims == 2 else degrees.reshape(-1, 3).expand(batch_size, 3)
+            degrees = (
+                degrees.expand(batch_size) if dims == 2 else degrees.reshape(-1, 3).expand(batch_size, 3)
+            )
             matrix = rotation_matrix(degrees, dims)
         if self.scale is not None:
             scale = torch.as_tensor(self.scale, dtype=torch.float32).cpu()
@@ -76,7 +78,9 @@ class SpatialTransform(Transform):
         dims = image.ndim - 2
         mode = self.image_mode or ("cubic" if dims == 2 else "linear")
         if mode == "cubic" and dims == 3:
-            raise ValueError("SpatialTransform: image_mode='cubic' is only available in 2D (torch grid_sample)")
+            raise ValueError(
+                "SpatialTransform: image_mode='cubic' is only available in 2D (torch grid_sample)"
+            )
         matrix = self.matrices(image.shape[0], dims, image.device).to(image.dtype)
         displacement = None if self.displacement is None else self.displacement.to(image.device, image.dtype)
         grid = sampling_grid(matrix, tuple(image.shape[2:]), displacement)
@@ -160,7 +164,9 @@ class RandomSpatialTransform(RandomTransform):
             spacings = uniform(self.elastic_spacing_range, (n,), generator).tolist()
             magnitudes = uniform(self.elastic_magnitude_range, (n,), generator).tolist()
             for i in torch.nonzero(deform.cpu()).flatten().tolist():
-                displacement[i] = random_displacement(shape, spacings[i], magnitudes[i], generator, image.device)
+                displacement[i] = random_displacement(
+                    shape, spacings[i], magnitudes[i], generator, image.device
+                )
         return SpatialTransform(
             rotation=angles.reshape(n) if dims == 2 else angles,
             scale=factors,

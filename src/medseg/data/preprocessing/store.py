@@ -1,0 +1,160 @@
+"""The on-disk preprocessed cache: one folder per case of memory-mappable ``.npy`` files.
+
+Layout of ``out_dir``::
+
+    plan.json                      the Plan the cache was made with
+    cases/<case_id>/image.npy      float32 (C, *spatial), read with np.load(mmap_mode="r")
+    cases/<case_id>/label.npy      integer (1, *spatial), absent for unlabelled cases
+    cases/<case_id>/locations_<k>.npy  up to 10k voxel indices (n, ndim) of class k (k > 0)
+    cases/<case_id>/properties.json    everything needed to undo the preprocessing
+    cases/<case_id>/.complete      written last: a case folder without it is redone
+
+Every file is written to a temporary name and moved into place with ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch.utils.data import Dataset
+from typing_extensions import override
+
+from medseg.data.plan import Plan
+from medseg.errors import DatasetError
+
+PLAN_FILE = "plan.json"
+CASES_DIR = "cases"
+MARKER = ".complete"
+
+
+def case_dir(out_dir: Path, case_id: str) -> Path:
+    """The folder of one case inside a cache."""
+    return out_dir / CASES_DIR / case_id
+
+
+def _atomic_write(target: Path, write: Any) -> None:
+    """Call ``write(handle)`` on a temporary file beside ``target`` and move it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_array(target: Path, array: np.ndarray) -> None:
+    """Write one ``.npy`` file atomically."""
+    _atomic_write(target, lambda handle: np.save(handle, np.ascontiguousarray(array), allow_pickle=False))
+
+
+def save_json(target: Path, data: dict[str, Any]) -> None:
+    """Write one JSON file atomically."""
+    _atomic_write(target, lambda handle: handle.write(json.dumps(data, indent=1).encode("utf-8")))
+
+
+def write_case(
+    out_dir: Path,
+    case_id: str,
+    image: np.ndarray,
+    label: np.ndarray | None,
+    properties: dict[str, Any],
+    locations: dict[int, np.ndarray],
+) -> None:
+    """Write one preprocessed case; the completion marker goes last."""
+    folder = case_dir(out_dir, case_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MARKER).unlink(missing_ok=True)
+    save_array(folder / "image.npy", image)
+    if label is not None:
+        save_array(folder / "label.npy", label)
+    for value, points in locations.items():
+        save_array(folder / f"locations_{value}.npy", points)
+    save_json(folder / "properties.json", properties)
+    _atomic_write(folder / MARKER, lambda handle: handle.write(b"ok\n"))
+
+
+def is_complete(out_dir: Path, case_id: str) -> bool:
+    """True when the case was written completely (its marker exists)."""
+    return (case_dir(out_dir, case_id) / MARKER).is_file()
+
+
+@dataclass
+class PreprocessedCase:
+    """One preprocessed case: memory-mapped arrays plus the properties to invert preprocessing."""
+
+    case_id: str
+    image: np.ndarray
+    label: np.ndarray | None
+    properties: dict[str, Any]
+
+
+class PreprocessedDataset(Dataset[PreprocessedCase]):
+    """The cases of a preprocessed cache; ``dataset[i]`` memory-maps case ``i`` (nothing is cached).
+
+    ``case_ids`` selects and orders cases (e.g. one fold's training cases); by default every
+    complete case, sorted by id.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike[str], case_ids: Sequence[str] | None = None) -> None:
+        self.root = Path(out_dir)
+        plan_path = self.root / PLAN_FILE
+        if not plan_path.is_file():
+            raise DatasetError(f"{self.root}: not a preprocessed folder (no {PLAN_FILE})")
+        self.plan = Plan.load(plan_path)
+        if case_ids is None:
+            found = (p.name for p in (self.root / CASES_DIR).glob("*") if (p / MARKER).is_file())
+            case_ids = sorted(found)
+        missing = [c for c in case_ids if not is_complete(self.root, c)]
+        if missing:
+            raise DatasetError(f"{self.root}: case {missing[0]!r} is missing or incomplete ({len(missing)} in all)")
+        self.case_ids = list(case_ids)
+        self._properties = [self._read_properties(c) for c in self.case_ids]
+
+    def _read_properties(self, case_id: str) -> dict[str, Any]:
+        path = case_dir(self.root, case_id) / "properties.json"
+        try:
+            return dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise DatasetError(f"{path}: cannot read case properties ({exc})") from exc
+
+    def __len__(self) -> int:
+        """Number of cases."""
+        return len(self.case_ids)
+
+    def properties(self, index: int) -> dict[str, Any]:
+        """The properties of case ``index`` (kept in memory; they are small)."""
+        return self._properties[index]
+
+    def image(self, index: int) -> np.ndarray:
+        """The image of case ``index`` as a read-only memory map ``(C, *spatial)``."""
+        return np.load(case_dir(self.root, self.case_ids[index]) / "image.npy", mmap_mode="r")
+
+    def label(self, index: int) -> np.ndarray | None:
+        """The label of case ``index`` as a read-only memory map ``(1, *spatial)``, or ``None``."""
+        path = case_dir(self.root, self.case_ids[index]) / "label.npy"
+        return np.load(path, mmap_mode="r") if path.is_file() else None
+
+    def class_locations(self, index: int, value: int) -> np.ndarray:
+        """Stored voxel indices ``(n, ndim)`` of class ``value`` in case ``index`` (may be empty)."""
+        path = case_dir(self.root, self.case_ids[index]) / f"locations_{value}.npy"
+        if not path.is_file():
+            return np.zeros((0, len(self._properties[index]["shape_after_resampling"])), dtype=np.int64)
+        return np.load(path, mmap_mode="r")
+
+    @override
+    def __getitem__(self, index: int) -> PreprocessedCase:
+        """The whole case ``index`` (memory-mapped arrays), e.g. for validation."""
+        return PreprocessedCase(self.case_ids[index], self.image(index), self.label(index), self._properties[index])
+
+    @override
+    def __repr__(self) -> str:
+        return f"PreprocessedDataset({str(self.root)!r}, {len(self)} cases)"
