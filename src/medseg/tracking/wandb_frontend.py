@@ -25,7 +25,7 @@ class WandbFrontend:
         """Start a W&B run with the parameters as its config."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self.run = self.wandb.init(project=self.project, name=run_name, config=flat_params(params),
-                                   dir=str(self.directory), mode=self.mode, reinit=True)
+                                   dir=str(self.directory), mode=self.mode, reinit=True)  # type: ignore[arg-type]
 
     def log_metrics(self, metrics: Mapping[str, float], step: int) -> None:
         """Log metric values at ``step``."""
