@@ -204,3 +204,49 @@ def test_subset_fold_split_and_folds_file(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="have no fold: t_000, t_001"):
         write_folds(tmp_path / "few.json", {"t_002": 0, "t_003": 1, "t_004": 0, "t_005": 1})
         ds.with_folds_file(tmp_path / "few.json")
+
+
+def test_header_grid_equals_grid_of_full_read(tmp_path: Path) -> None:
+    from medseg.data.datasets.grid import Grid, read_grid
+    from medseg.io import read_image
+
+    root = _make_msd(tmp_path / "msd", n=1)
+    direction = (0.0, 1.0, 0.0, -1.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+    rotated = sitk.GetImageFromArray(_volume(4))
+    rotated.SetDirection(direction)
+    rotated.SetSpacing(SPACING)
+    sitk.WriteImage(rotated, str(tmp_path / "rotated.mha"))
+    series = sitk.JoinSeries([sitk.GetImageFromArray(_volume(5)), sitk.GetImageFromArray(_volume(6))])
+    sitk.WriteImage(series, str(tmp_path / "four_d.nii.gz"))
+    for path in (root / "imagesTr" / "t_000.nii.gz", tmp_path / "rotated.mha", tmp_path / "four_d.nii.gz"):
+        header, full = read_grid(path), Grid.of_image(path, read_image(path))
+        assert (header.shape, header.channels) == (full.shape, full.channels)
+        assert header.geometry.is_close(full.geometry, rtol=0, atol=1e-9)
+    assert read_grid(tmp_path / "rotated.mha").geometry.direction == direction
+    assert read_grid(tmp_path / "four_d.nii.gz").channels == 2
+
+
+def test_label_wrappers_and_concat(tmp_path: Path) -> None:
+    from medseg.data import BinarizedDataset, ConcatCaseDataset, RemappedDataset
+
+    ds = MSDDataset(_make_msd(tmp_path / "a", n=2))
+    raw = _label(1)
+    binary = BinarizedDataset(ds, classes=[2])
+    np.testing.assert_array_equal(binary[1].label.array[0], (raw == 2).astype(np.uint8))  # type: ignore[union-attr]
+    assert binary.labels == {0: "background", 1: "b"}
+    both = BinarizedDataset(ds, classes=[1, 2])
+    np.testing.assert_array_equal(both[1].label.array[0], (raw > 0).astype(np.uint8))  # type: ignore[union-attr]
+    swapped = RemappedDataset(ds, {1: 2, 2: 1})  # simultaneous, not chained
+    np.testing.assert_array_equal(swapped[1].label.array[0], np.choose(raw, [0, 2, 1]))  # type: ignore[union-attr]
+    assert swapped.labels == {0: "background", 2: "a", 1: "b"}
+    np.testing.assert_array_equal(swapped[1].image.array, ds[1].image.array)
+    swapped.check(progress=False)
+
+    other = NNUNetDataset(_make_nnunet(tmp_path / "b", cases=("x_1",), n_channels=1))
+    joined = ConcatCaseDataset([ds, other])
+    assert joined.case_ids == ["t_000", "t_001", "x_1"] and len(joined) == 3
+    np.testing.assert_array_equal(joined.case("x_1").image.array, other[0].image.array)
+    assert joined.labels == ds.labels
+    joined.check(progress=False)
+    train, val = joined.fold(0, n_folds=3)
+    assert sorted(train.case_ids + val.case_ids) == sorted(joined.case_ids) and len(val) == 1

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from medseg.presets.segmentation import SegmentationTrainer
 from medseg.training.callbacks.base import Callback
-from medseg.training.state_io import save_state
+from medseg.io.state import save_state
 
 torch.set_num_threads(1)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from medseg.training.state_io import load_state
+from medseg.io.state import load_state
 
 JOB = Path(__file__).with_name("resume_job.py")
 

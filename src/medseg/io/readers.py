@@ -1,91 +1,114 @@
 """Read and write images through SimpleITK, keeping their geometry exactly.
 
-Supported: NIfTI (``.nii``, ``.nii.gz``), MetaImage (``.mha``, ``.mhd``), NRRD (``.nrrd``, ``.nhdr``).
-Errors are :class:`medseg.errors.ImageReadError` / :class:`ImageWriteError` with one line that names
-the file and the problem.
+Supported: NIfTI (``.nii``, ``.nii.gz``), MetaImage (``.mha``, ``.mhd``), NRRD (``.nrrd``, ``.nhdr``),
+2D rasters (PNG, JPEG, TIFF, BMP, GIF; see :mod:`medseg.io.raster2d`) and DICOM series (a folder; see
+:mod:`medseg.io.dicom`). Errors are :class:`medseg.errors.ImageReadError` / :class:`ImageWriteError`
+with one line that names the file and the problem.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
 from medseg.errors import ImageReadError, ImageWriteError
+from medseg.io.atomic import atomic_output
+from medseg.io.convert import from_sitk, geometry_of, sitk_error_detail, suffix_of, to_sitk
 from medseg.io.geometry import Geometry
 from medseg.io.image import Image
+from medseg.io.raster2d import RASTER_SUFFIXES, RASTER_WRITE_SUFFIXES, raster_for_writing, read_raster
+from medseg.io.values import as_label_array, check_finite
 
 VOLUME_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr")
+READ_SUFFIXES = VOLUME_SUFFIXES + RASTER_SUFFIXES + (".dcm",)
+WRITE_SUFFIXES = VOLUME_SUFFIXES + RASTER_WRITE_SUFFIXES
+_COMPRESSED = (".nii.gz", ".mha", ".nrrd")
+
+__all__ = [
+    "READ_SUFFIXES",
+    "VOLUME_SUFFIXES",
+    "WRITE_SUFFIXES",
+    "from_sitk",
+    "geometry_of",
+    "read_image",
+    "suffix_of",
+    "to_sitk",
+    "write_image",
+]
 
 
-def suffix_of(path: str | os.PathLike[str]) -> str:
-    """The lower-case image suffix of a path, treating ``.nii.gz`` as one suffix."""
-    name = Path(path).name.lower()
-    if name.endswith(".nii.gz"):
-        return ".nii.gz"
-    return Path(name).suffix
-
-
-def geometry_of(image: sitk.Image) -> Geometry:
-    """The :class:`Geometry` of a SimpleITK image."""
-    return Geometry(image.GetSpacing(), image.GetOrigin(), image.GetDirection())
-
-
-def from_sitk(image: sitk.Image, meta: dict[str, str] | None = None) -> Image:
-    """Convert a SimpleITK image (scalar or vector pixels) to a channels-first :class:`Image`."""
-    array = sitk.GetArrayFromImage(image)
-    dim = image.GetDimension()
-    if image.GetNumberOfComponentsPerPixel() > 1:
-        array = np.moveaxis(array, -1, 0)
-    else:
-        array = array[None]
-    if array.ndim != dim + 1:
-        raise ValueError(f"unexpected array shape {array.shape} for a {dim}D image")
-    return Image(np.ascontiguousarray(array), geometry_of(image), dict(meta or {}))
-
-
-def to_sitk(image: Image, channel: int | None = None) -> sitk.Image:
-    """Convert an :class:`Image` to SimpleITK; several channels become a vector image."""
-    array = image.array
-    if channel is not None:
-        array = array[channel : channel + 1]
-    if array.shape[0] == 1:
-        out = sitk.GetImageFromArray(np.ascontiguousarray(array[0]), isVector=False)
-    else:
-        out = sitk.GetImageFromArray(np.ascontiguousarray(np.moveaxis(array, 0, -1)), isVector=True)
-    out.SetSpacing(image.geometry.spacing)
-    out.SetOrigin(image.geometry.origin)
-    out.SetDirection(image.geometry.direction)
-    return out
-
-
-def read_image(path: str | os.PathLike[str]) -> Image:
-    """Read a NIfTI/MetaImage/NRRD file into a channels-first :class:`Image`.
+def read_image(path: str | os.PathLike[str], *, is_label: bool = False) -> Image:
+    """Read an image file (or a DICOM series folder) into a channels-first :class:`Image`.
 
     A 4D file (as the Medical Segmentation Decathlon stores multi-modal images) becomes a 3D image
-    whose channels are the fourth axis.
+    whose channels are the fourth axis. With ``is_label`` the result is one channel of integer class
+    indices (float files holding whole numbers are converted; gray labels saved as RGB become one
+    channel); otherwise non-finite voxels are an error.
     """
     p = Path(path)
-    if not p.exists():
+    if p.is_dir():
+        from medseg.io.dicom import read_dicom_series
+
+        image = read_dicom_series(p)
+    elif not p.exists():
         raise ImageReadError(f"{p}: file does not exist")
+    else:
+        image = _read_file(p, is_label=is_label)
+    source = str(p)
+    if is_label:
+        return image.with_array(as_label_array(image.array, source))
+    check_finite(image.array, source)
+    return image
+
+
+def _read_file(p: Path, *, is_label: bool) -> Image:
     suffix = suffix_of(p)
-    if suffix not in VOLUME_SUFFIXES:
+    if suffix not in READ_SUFFIXES:
         raise ImageReadError(
-            f"{p}: unsupported image extension '{suffix or p.suffix}' (supported: {', '.join(VOLUME_SUFFIXES)})"
+            f"{p}: unsupported image extension '{suffix or p.name}' (supported: {', '.join(READ_SUFFIXES)})"
         )
+    if suffix in RASTER_SUFFIXES:
+        return read_raster(p, is_label=is_label)
     try:
-        img = sitk.ReadImage(str(p))
+        with _unambiguous(p) as readable:
+            img = sitk.ReadImage(str(readable))
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        detail = next((line for line in first if "rror" in line), first[-1] if first else "")
-        raise ImageReadError(f"{p}: cannot be read ({detail.strip()[:200]})") from None
+        raise ImageReadError(f"{p}: cannot be read ({sitk_error_detail(exc)})") from None
     meta = {"source": str(p)}
     if img.GetDimension() == 4:
         return _split_4d(img, meta)
+    if img.GetDimension() not in (2, 3):
+        raise ImageReadError(f"{p}: unsupported {img.GetDimension()}D image (expected 2D, 3D or 4D)")
     return from_sitk(img, meta)
+
+
+@contextmanager
+def _unambiguous(p: Path) -> Iterator[Path]:
+    """A path that ITK's NIfTI reader resolves to ``p`` itself.
+
+    Asked for ``x.nii.gz``, niftilib opens ``x.nii`` instead when that file exists beside it; in that
+    case the file is read through a link (or copy) alone in a private temporary folder.
+    """
+    if suffix_of(p) != ".nii.gz" or not p.with_name(p.name[: -len(".gz")]).exists():
+        yield p
+        return
+    folder = Path(tempfile.mkdtemp(prefix=".medseg-read-"))
+    try:
+        alone = folder / "image.nii.gz"
+        try:
+            alone.symlink_to(p.resolve())
+        except OSError:
+            shutil.copyfile(p, alone)
+        yield alone
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _split_4d(img: sitk.Image, meta: dict[str, str]) -> Image:
@@ -101,22 +124,20 @@ def _split_4d(img: sitk.Image, meta: dict[str, str]) -> Image:
 def write_image(image: Image, path: str | os.PathLike[str]) -> Path:
     """Write ``image`` with its exact geometry; the file appears atomically (temp file + rename).
 
-    Several channels are written as a vector image. Returns the path written.
+    Several channels are written as a vector image (RGB for 2D rasters). ``.mhd``/``.nhdr`` headers
+    reference their data file by its final name. Returns the path written.
     """
     p = Path(path)
     suffix = suffix_of(p)
-    if suffix not in VOLUME_SUFFIXES:
-        raise ImageWriteError(f"{p}: unsupported image extension '{suffix}' for writing")
-    if not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=p.parent)
-    os.close(fd)
+    if suffix not in WRITE_SUFFIXES:
+        raise ImageWriteError(
+            f"{p}: unsupported image extension '{suffix or p.name}' for writing "
+            f"(supported: {', '.join(WRITE_SUFFIXES)})"
+        )
+    sitk_image = raster_for_writing(image, p) if suffix in RASTER_WRITE_SUFFIXES else to_sitk(image)
     try:
-        sitk.WriteImage(to_sitk(image), tmp, useCompression=suffix in (".nii.gz", ".mha", ".nrrd"))
-        os.replace(tmp, p)
-    except RuntimeError as exc:
-        raise ImageWriteError(f"{p}: cannot be written ({str(exc).strip().splitlines()[-1][:200]})") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        with atomic_output(p) as tmp:
+            sitk.WriteImage(sitk_image, str(tmp), useCompression=suffix in _COMPRESSED)
+    except (RuntimeError, OSError) as exc:
+        raise ImageWriteError(f"{p}: cannot be written ({sitk_error_detail(exc)})") from None
     return p

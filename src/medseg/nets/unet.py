@@ -109,7 +109,7 @@ class DynamicUNet(nn.Module):
         self.heads = DeepSupervisionHeads(head_channels, out_channels, dims)
 
     @override
-    def forward(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:  # type: ignore[override]
+    def forward(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
         skips: list[torch.Tensor] = []
         for stage in self.encoder:
             x = stage(x)

@@ -26,7 +26,7 @@ from medseg.training.ema import EMA
 from medseg.training.experiment import ExperimentFolder
 from medseg.training.rng import rng_state, seed_everything, set_rng_state
 from medseg.training.schedulers import build_lr_scheduler
-from medseg.training.state_io import CheckpointError, load_state, save_state
+from medseg.io.state import CheckpointError, load_state, save_state
 from medseg.training.toolbox import TrainerToolbox
 
 CHECKPOINT_FORMAT = "medseg-checkpoint-1"

@@ -130,3 +130,15 @@ def test_bad_config_raises_one_line_config_error_naming_the_key(values: dict, di
         build_augmentation(values, dims)
     message = str(error.value)
     assert message.startswith(key) and "\n" not in message
+
+
+def test_pipeline_never_modifies_the_callers_tensors() -> None:
+    batch = _batch(3, b=8)
+    image, label = batch["image"].clone(), batch["label"].clone()
+    config = AugmentationConfig.from_mapping(
+        {"spatial": {"p_rotation": 0.5}, "noise": {"p": 0.5}, "mirror": {"p_per_axis": 0.5}}
+    )
+    pipeline = build_augmentation(config, 3)
+    for seed in range(4):
+        pipeline.apply(batch, torch.Generator().manual_seed(seed))
+        assert torch.equal(batch["image"], image) and torch.equal(batch["label"], label)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from medseg.data.augmentation import RandomSpatialTransform, SpatialTransform
+from medseg.data.augmentation.affine import rotation_matrix, sampling_grid
 from medseg.data.augmentation.spatial import ImageMode
 
 
@@ -99,3 +101,15 @@ def test_cubic_interpolation_is_rejected_in_3d() -> None:
         SpatialTransform(rotation=torch.zeros(3), image_mode="cubic").apply(
             {"image": torch.zeros(1, 1, 4, 4, 4)}
         )
+
+
+@pytest.mark.parametrize("shape", [(5, 7, 6), (9, 4)])
+def test_sampling_grid_matches_torch_affine_grid(shape: tuple[int, ...]) -> None:
+    dims = len(shape)
+    matrix = rotation_matrix(torch.randn(3, 3 if dims == 3 else 1) * 40, dims).reshape(3, dims, dims)
+    matrix = matrix * (0.5 + torch.rand(3, 1, dims))
+    half = torch.tensor(shape, dtype=torch.float32) / 2
+    theta = (matrix * half[None, None, :] / half[None, :, None]).flip(1).flip(2)
+    theta = torch.cat([theta, torch.zeros(3, dims, 1)], dim=2)
+    reference = F.affine_grid(theta, [3, 1, *shape], align_corners=False)
+    assert torch.allclose(sampling_grid(matrix, shape), reference, atol=1e-6)

@@ -8,7 +8,6 @@ a scale above one shows a larger field of view (nnU-Net's convention for ``scali
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -49,10 +48,18 @@ def sampling_grid(matrix: Tensor, shape: tuple[int, ...], displacement: Tensor |
     """
     n, dims = matrix.shape[0], len(shape)
     half = torch.tensor(shape, dtype=matrix.dtype, device=matrix.device) / 2
-    normalised = matrix * half[None, None, :] / half[None, :, None]
-    theta = torch.zeros((n, dims, dims + 1), dtype=matrix.dtype, device=matrix.device)
-    theta[:, :, :dims] = normalised.flip(1).flip(2)
-    grid = F.affine_grid(theta, [n, 1, *shape], align_corners=False)
+    # normalised pull map, rows reversed so that the last grid axis is x-y-z
+    rows = (matrix * half[None, None, :] / half[None, :, None]).flip(1)
+    # sum of per-axis outer products: only the last addition touches the full grid (affine_grid's
+    # batched matrix product is several times slower on the CPU)
+    grid: Tensor | None = None
+    for axis, size in enumerate(shape):
+        line = (2 * torch.arange(size, dtype=matrix.dtype, device=matrix.device) + 1) / size - 1
+        view = [1] * (dims + 2)
+        view[axis + 1] = size
+        term = line.reshape(view) * rows[:, :, axis].reshape(n, *([1] * dims), dims)
+        grid = term if grid is None else grid + term
+    assert grid is not None
     if displacement is not None:
         scaled = displacement / half.reshape(1, dims, *([1] * dims))
         grid = grid + scaled.flip(1).movedim(1, -1)

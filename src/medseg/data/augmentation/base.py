@@ -9,8 +9,10 @@ other samples are not touched (and cost nothing).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import torch
+from torch import Tensor
 
 from medseg.data.augmentation.batch import Batch, BatchLike, draw_mask, from_batch, merge, select, to_batch
 
@@ -41,15 +43,28 @@ class RandomTransform(Transform):
             raise ValueError(f"{type(self).__name__}: p must be in [0, 1], got {p}")
         self.p = p
 
-    def apply(self, batch: Batch, generator: torch.Generator | None = None) -> Batch:
-        """Draw which samples change, then transform only that subset."""
+    def apply(self, batch: Batch, generator: torch.Generator | None = None, inplace: bool = False) -> Batch:
+        """Draw which samples change, then transform only that subset.
+
+        ``inplace`` lets the result be written into ``batch``'s tensors (for callers that own them,
+        like :class:`Compose`); otherwise the inputs are never modified.
+        """
         chosen = torch.nonzero(draw_mask(batch["image"].shape[0], self.p, generator)).flatten()
-        if chosen.numel() == 0:
-            return dict(batch)
-        part = select(batch, chosen)
-        twin = self.sample(part, generator)
-        return merge(batch, chosen, twin.apply(part, generator))
+        return apply_to_subset(
+            batch, chosen, lambda part: self.sample(part, generator).apply(part, generator), inplace
+        )
 
     @abstractmethod
     def sample(self, batch: Batch, generator: torch.Generator | None) -> Transform:
         """The deterministic twin with parameters drawn for every sample of ``batch``."""
+
+
+def apply_to_subset(
+    batch: Batch, chosen: Tensor, transform: Callable[[Batch], Batch], inplace: bool
+) -> Batch:
+    """Run ``transform`` on the samples ``chosen`` (1-D indices) only and put them back into the batch."""
+    if chosen.numel() == 0:
+        return dict(batch)
+    if chosen.numel() == batch["image"].shape[0]:
+        return transform(batch)
+    return merge(batch, chosen, transform(select(batch, chosen)), inplace)

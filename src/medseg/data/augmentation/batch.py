@@ -69,13 +69,15 @@ def select(batch: Batch, index: Tensor) -> Batch:
     return out
 
 
-def merge(batch: Batch, index: Tensor, part: Batch) -> Batch:
-    """A new batch equal to ``batch`` with samples ``index`` replaced by ``part`` (inputs untouched)."""
+def merge(batch: Batch, index: Tensor, part: Batch, inplace: bool = False) -> Batch:
+    """``batch`` with samples ``index`` replaced by ``part``; ``inplace`` writes into ``batch``'s tensors."""
     out = dict(batch)
     for key in ("image", "label"):
         if key in batch:
-            target = batch[key]
-            out[key] = target.index_copy(0, index.to(target.device), part[key].to(target.dtype))
+            target, values, where = batch[key], part[key].to(batch[key].dtype), index.to(batch[key].device)
+            out[key] = (
+                target.index_copy_(0, where, values) if inplace else target.index_copy(0, where, values)
+            )
     return out
 
 

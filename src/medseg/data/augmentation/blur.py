@@ -29,21 +29,27 @@ def gaussian_kernels(sigma: Tensor, truncate: float, radius: int) -> Tensor:
 
 
 def blur_axis(image: Tensor, sigma: Tensor, axis: int, truncate: float) -> Tensor:
-    """Blur ``image`` ``(B, C, *spatial)`` along spatial ``axis`` with per-(B, C) ``sigma``."""
+    """Blur ``image`` ``(B, C, *spatial)`` along spatial ``axis`` with per-(B, C) ``sigma``.
+
+    A weighted sum of shifted views of the padded image (one fused multiply-add per kernel tap):
+    faster on the CPU than a grouped convolution along the slow axes, and as fast on the GPU.
+    """
     b, c = image.shape[:2]
     spatial = image.shape[2:]
     radius = min(math.floor(truncate * float(sigma.max()) + 0.5), spatial[axis] - 1)
     if radius <= 0:
         return image
     kernels = gaussian_kernels(sigma.reshape(-1).to(image.dtype), truncate, radius)
-    shape = [b * c, 1] + [1] * len(spatial)
-    shape[2 + axis] = 2 * radius + 1
+    kernels = kernels.reshape(b, c, *([1] * len(spatial)), 2 * radius + 1)
     pad = [0, 0] * len(spatial)
     pad[2 * (len(spatial) - 1 - axis)] = radius
     pad[2 * (len(spatial) - 1 - axis) + 1] = radius
-    padded = F.pad(image.reshape(1, b * c, *spatial), pad, mode="reflect")
-    conv = F.conv3d if len(spatial) == 3 else F.conv2d
-    return conv(padded, kernels.reshape(shape), groups=b * c).reshape(image.shape)
+    padded = F.pad(image, pad, mode="reflect")
+    size = spatial[axis]
+    out = padded.narrow(2 + axis, 0, size) * kernels[..., 0]
+    for tap in range(1, 2 * radius + 1):
+        out.addcmul_(padded.narrow(2 + axis, tap, size), kernels[..., tap])
+    return out
 
 
 class GaussianBlur(Transform):

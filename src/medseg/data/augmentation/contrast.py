@@ -24,11 +24,10 @@ class Contrast(Transform):
         flat = image.reshape(b, c, -1)
         keep = (1,) * (image.ndim - 2)
         mean = flat.mean(dim=2).reshape(b, c, *keep)
-        out = (image - mean) * factor + mean
+        out = (image - mean).mul_(factor).add_(mean)
         if self.preserve_range:
-            low = flat.amin(dim=2).reshape(b, c, *keep)
-            high = flat.amax(dim=2).reshape(b, c, *keep)
-            out = torch.maximum(torch.minimum(out, high), low)
+            low, high = torch.aminmax(flat, dim=2)
+            out = out.clamp_(low.reshape(b, c, *keep), high.reshape(b, c, *keep))
         return {**batch, "image": out}
 
 

@@ -27,22 +27,33 @@ class Gamma(Transform):
 
     @override
     def apply(self, batch: Batch, generator: torch.Generator | None = None) -> Batch:
-        image = -batch["image"] if self.invert else batch["image"]
+        image = batch["image"]
         b, c = image.shape[:2]
-        keep = (1,) * (image.ndim - 2)
+        keep = (b, c) + (1,) * (image.ndim - 2)
         gamma = per_sample_channel(self.gamma, b, c, image)
         flat = image.reshape(b, c, -1)
-        low = flat.amin(dim=2).reshape(b, c, *keep)
-        span = flat.amax(dim=2).reshape(b, c, *keep) - low
-        out = ((image - low) / (span + 1e-7)).pow(gamma) * span + low
-        if self.retain_stats:
-            mean = flat.mean(dim=2).reshape(b, c, *keep)
-            std = flat.std(dim=2).reshape(b, c, *keep)
-            new_flat = out.reshape(b, c, -1)
-            new_mean = new_flat.mean(dim=2).reshape(b, c, *keep)
-            new_std = new_flat.std(dim=2).reshape(b, c, *keep)
-            out = (out - new_mean) / (new_std + 1e-8) * std + mean
-        return {**batch, "image": -out if self.invert else out}
+        low, high = (v.reshape(keep) for v in torch.aminmax(flat, dim=2))
+        span = high - low
+        # the inverted image -x has minimum -high, so its normalised form is (high - x) / span
+        shifted = (high - image) if self.invert else (image - low)
+        powered = shifted.div_(span + 1e-7).pow_(gamma)
+        sign = -1.0 if self.invert else 1.0
+        if not self.retain_stats:
+            # (powered * span + min(-x)) negated back, or powered * span + low
+            return {**batch, "image": powered.mul_(sign * span).add_(high if self.invert else low)}
+        # (powered * span + shift) re-standardised: span and shift cancel, one affine map remains
+        std, mean = _std_mean(flat)
+        new_std, new_mean = _std_mean(powered.reshape(b, c, -1))
+        gain = sign * std / (new_std + 1e-8 / span.reshape(b, c))
+        out = powered.sub_(new_mean.reshape(keep)).mul_(gain.reshape(keep)).add_(mean.reshape(keep))
+        return {**batch, "image": out}
+
+
+def _std_mean(flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unbiased std and mean over the last axis (two-pass; faster than ``torch.std_mean`` on the CPU)."""
+    mean = flat.mean(dim=-1, keepdim=True)
+    var = (flat - mean).square_().sum(dim=-1) / max(flat.shape[-1] - 1, 1)
+    return var.sqrt(), mean.squeeze(-1)
 
 
 class RandomGamma(RandomTransform):

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import torch
 from typing_extensions import override
 
-from medseg.data.augmentation.base import RandomTransform, Transform
-from medseg.data.augmentation.batch import Batch, merge, rand, select
+from medseg.data.augmentation.base import RandomTransform, Transform, apply_to_subset
+from medseg.data.augmentation.batch import Batch, rand
 
 
 class Mirror(Transform):
@@ -42,7 +42,7 @@ class RandomMirror(RandomTransform):
         self.p_per_axis = p_per_axis
 
     @override
-    def apply(self, batch: Batch, generator: torch.Generator | None = None) -> Batch:
+    def apply(self, batch: Batch, generator: torch.Generator | None = None, inplace: bool = False) -> Batch:
         axes = self.axes if self.axes is not None else tuple(range(batch["image"].ndim - 2))
         flips = (rand((batch["image"].shape[0], len(axes)), generator) < self.p_per_axis).cpu()
         out = dict(batch)
@@ -51,7 +51,8 @@ class RandomMirror(RandomTransform):
                 continue
             index = torch.nonzero((flips == combo).all(dim=1)).flatten()
             chosen_axes = [axis for axis, flip in zip(axes, combo.tolist()) if flip]
-            out = merge(out, index, Mirror(chosen_axes).apply(select(batch, index)))
+            flipped = Mirror(chosen_axes).apply
+            out = apply_to_subset(out, index, flipped, inplace or out["image"] is not batch["image"])
         return out
 
     @override

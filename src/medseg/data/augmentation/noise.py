@@ -26,7 +26,7 @@ class GaussianNoise(Transform):
         noise = torch.randn(image.shape, generator=generator, device=device, dtype=image.dtype).to(
             image.device
         )
-        return {**batch, "image": image + noise * std}
+        return {**batch, "image": noise.mul_(std).add_(image)}
 
 
 class RandomGaussianNoise(RandomTransform):

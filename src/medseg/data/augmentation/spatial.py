@@ -17,8 +17,8 @@ from torch import Tensor
 from typing_extensions import override
 
 from medseg.data.augmentation.affine import rotation_matrix, sampling_grid
-from medseg.data.augmentation.base import RandomTransform, Transform
-from medseg.data.augmentation.batch import Batch, Range, draw_mask, merge, select, uniform
+from medseg.data.augmentation.base import RandomTransform, Transform, apply_to_subset
+from medseg.data.augmentation.batch import Batch, Range, draw_mask, uniform
 from medseg.data.augmentation.elastic import random_displacement
 
 ImageMode = Literal["linear", "cubic", "nearest"]
@@ -88,7 +88,7 @@ class SpatialTransform(Transform):
         if "label" in batch:
             label = batch["label"]
             moved = _resample(label.to(grid.dtype), grid, "nearest", float(self.label_fill))
-            out["label"] = moved.round().to(label.dtype)
+            out["label"] = moved.to(label.dtype)  # nearest neighbour: exact integers already
         return out
 
 
@@ -130,17 +130,16 @@ class RandomSpatialTransform(RandomTransform):
         self.label_fill = label_fill
 
     @override
-    def apply(self, batch: Batch, generator: torch.Generator | None = None) -> Batch:
+    def apply(self, batch: Batch, generator: torch.Generator | None = None, inplace: bool = False) -> Batch:
         n = batch["image"].shape[0]
         rotate = draw_mask(n, self.p_rotation, generator)
         scale = draw_mask(n, self.p_scaling, generator)
         deform = draw_mask(n, self.p_elastic, generator)
         chosen = torch.nonzero(rotate | scale | deform).flatten()
-        if chosen.numel() == 0:
-            return dict(batch)
-        part = select(batch, chosen)
-        twin = self._draw(part, rotate[chosen], scale[chosen], deform[chosen], generator)
-        return merge(batch, chosen, twin.apply(part))
+        masks = (rotate[chosen], scale[chosen], deform[chosen])
+        return apply_to_subset(
+            batch, chosen, lambda part: self._draw(part, *masks, generator).apply(part), inplace
+        )
 
     @override
     def sample(self, batch: Batch, generator: torch.Generator | None) -> Transform:

@@ -117,8 +117,8 @@ class FileCaseDataset(CaseDataset):
         check_case_grids(
             files.case_id,
             [read_grid(p) for p in files.images],
-            None if files.label is None else read_grid(files.label),
-            None if files.mask is None else read_grid(files.mask),
+            None if files.label is None else read_grid(files.label, is_label=True),
+            None if files.mask is None else read_grid(files.mask, is_label=True),
             self.expected_channels,
         )
 

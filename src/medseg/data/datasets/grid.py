@@ -40,8 +40,12 @@ class Grid:
         )
 
 
-def read_grid(path: Path) -> Grid:
-    """The grid of an image file, from its header alone where SimpleITK supports the format."""
+def read_grid(path: Path, *, is_label: bool = False) -> Grid:
+    """The grid of an image file, from its header alone where SimpleITK supports the format.
+
+    ``is_label`` is passed on to :func:`medseg.io.read_image` when the file must be read fully
+    (palette GIF labels then stay one channel of class indices).
+    """
     import SimpleITK as sitk
 
     if not path.is_file():
@@ -51,7 +55,7 @@ def read_grid(path: Path) -> Grid:
     try:
         reader.ReadImageInformation()
     except RuntimeError:
-        return _grid_from_full_read(path)
+        return Grid.of_image(path, read_image(path, is_label=is_label))
     size = reader.GetSize()
     dim = len(size)
     direction = np.asarray(reader.GetDirection()).reshape(dim, dim)
@@ -62,10 +66,6 @@ def read_grid(path: Path) -> Grid:
         raise ImageReadError(f"{path}: unsupported {dim}D image (expected 2D, 3D or 4D)")
     geometry = Geometry(reader.GetSpacing(), reader.GetOrigin(), tuple(direction.ravel()))
     return Grid(path, tuple(int(s) for s in reversed(size)), geometry, int(reader.GetNumberOfComponents()))
-
-
-def _grid_from_full_read(path: Path) -> Grid:
-    return Grid.of_image(path, read_image(path))
 
 
 def check_case_grids(

@@ -80,7 +80,9 @@ def inspect_case(
             if slices is not None:
                 class_boxes[value] = _box_of(slices)
         for value, box in class_boxes.items():
-            samples[f"{case.case_id}/locations/{value}"] = _sample_indices(label == value, box, max_locations, rng)
+            samples[f"{case.case_id}/locations/{value}"] = _sample_indices(
+                label == value, box, max_locations, rng
+            )
     foreground_box = None
     if class_boxes:
         starts = np.min([b.start for b in class_boxes.values()], axis=0)

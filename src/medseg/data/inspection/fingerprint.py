@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from typing_extensions import override
 
 from medseg.errors import DatasetError
 
@@ -121,6 +122,18 @@ class Fingerprint(BaseModel):
     cases: list[CaseFingerprint]
     summary: DatasetSummary
     _samples: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
+
+    @override
+    def __eq__(self, other: object) -> bool:
+        """Equal statistics and identical sample arrays."""
+        if not isinstance(other, Fingerprint):
+            return NotImplemented
+        mine, theirs = self._samples, other._samples
+        return (
+            self.model_dump() == other.model_dump()
+            and mine.keys() == theirs.keys()
+            and all(np.array_equal(mine[k], theirs[k]) for k in mine)
+        )
 
     @property
     def samples(self) -> dict[str, np.ndarray]:

@@ -45,7 +45,9 @@ def _run_cases(dataset: Any, workers: int, max_locations: int, max_intensities: 
         )
 
 
-def _names(dataset: Any, first: CaseFingerprint, channels: int, classes: set[int]) -> tuple[list[str], dict[int, str]]:
+def _names(
+    dataset: Any, first: CaseFingerprint, channels: int, classes: set[int]
+) -> tuple[list[str], dict[int, str]]:
     channel_names = getattr(dataset, "channel_names", None) or [f"channel{i}" for i in range(channels)]
     labels = getattr(dataset, "labels", None)
     if not labels:

@@ -31,7 +31,10 @@ def crop_to_box(array: np.ndarray, box: Sequence[tuple[int, int]]) -> np.ndarray
 
 
 def uncrop(
-    array: np.ndarray, box: Sequence[tuple[int, int]], full_shape: Sequence[int], fill: Sequence[float] | float = 0
+    array: np.ndarray,
+    box: Sequence[tuple[int, int]],
+    full_shape: Sequence[int],
+    fill: Sequence[float] | float = 0,
 ) -> np.ndarray:
     """Place a cropped channels-first array back into a grid of spatial shape ``full_shape``.
 

@@ -12,7 +12,9 @@ from medseg.errors import ConfigError
 _EPS = 1e-8
 
 
-def normalize_channel(channel: np.ndarray, spec: NormalizationSpec, nonzero: np.ndarray | None = None) -> np.ndarray:
+def normalize_channel(
+    channel: np.ndarray, spec: NormalizationSpec, nonzero: np.ndarray | None = None
+) -> np.ndarray:
     """Normalise one spatial array; returns float32.
 
     ``nonzero`` is the mask used by ``zscore_nonzero`` (defaults to ``channel != 0``); outside it
@@ -43,10 +45,14 @@ def normalize_channel(channel: np.ndarray, spec: NormalizationSpec, nonzero: np.
     if scheme == "minmax":
         low, high = float(x.min()), float(x.max())
         return ((x - low) / max(high - low, _EPS)).astype(np.float32)
-    raise ConfigError(f"normalization.scheme: unknown scheme {scheme!r} (valid: ct, zscore, zscore_nonzero, minmax, none)")
+    raise ConfigError(
+        f"normalization.scheme: unknown scheme {scheme!r} (valid: ct, zscore, zscore_nonzero, minmax, none)"
+    )
 
 
-def normalize(image: np.ndarray, specs: Sequence[NormalizationSpec], nonzero: np.ndarray | None = None) -> np.ndarray:
+def normalize(
+    image: np.ndarray, specs: Sequence[NormalizationSpec], nonzero: np.ndarray | None = None
+) -> np.ndarray:
     """Normalise every channel of a ``(C, *spatial)`` array with its spec; returns float32.
 
     ``nonzero`` (spatial mask) defaults to "any channel != 0", the nnU-Net convention.

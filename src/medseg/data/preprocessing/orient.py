@@ -23,7 +23,9 @@ def _check_code(code: str) -> str:
     letters = code.upper()
     axes = sorted("RLAPSI".find(c) // 2 for c in letters if c in "RLAPSI")
     if len(letters) != 3 or axes != [0, 1, 2]:
-        raise ConfigError(f"orientation: invalid code {code!r} (valid: one of R/L, A/P, S/I each, e.g. 'RAS')")
+        raise ConfigError(
+            f"orientation: invalid code {code!r} (valid: one of R/L, A/P, S/I each, e.g. 'RAS')"
+        )
     return letters
 
 

@@ -79,7 +79,11 @@ def _progress(enabled: bool) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(
-        TextColumn("preprocessing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), disable=not enabled
+        TextColumn("preprocessing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=not enabled,
     )
 
 
@@ -115,7 +119,9 @@ def preprocess(
                 bar.advance(task)
         else:
             init = (dataset, plan.model_dump_json(), str(out))
-            with ProcessPoolExecutor(workers, mp_context=_pool_context(), initializer=_init_worker, initargs=init) as pool:
+            with ProcessPoolExecutor(
+                workers, mp_context=_pool_context(), initializer=_init_worker, initargs=init
+            ) as pool:
                 futures: list[Future[str]] = [pool.submit(_worker_task, i) for i in todo]
                 try:
                     for future in as_completed(futures):

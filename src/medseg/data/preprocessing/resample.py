@@ -19,7 +19,9 @@ from scipy import ndimage
 LabelMode = Literal["linear_per_label", "nearest"]
 
 
-def shape_for_spacing(shape: Sequence[int], spacing: Sequence[float], target_spacing: Sequence[float]) -> list[int]:
+def shape_for_spacing(
+    shape: Sequence[int], spacing: Sequence[float], target_spacing: Sequence[float]
+) -> list[int]:
     """The spatial shape that covers the same extent at ``target_spacing`` (at least 1 voxel)."""
     return [max(1, round(n * s / t)) for n, s, t in zip(shape, spacing, target_spacing, strict=True)]
 
@@ -35,7 +37,9 @@ def _zoom(array: np.ndarray, new_shape: Sequence[int], order: int) -> np.ndarray
     return out
 
 
-def _zoom_separate(array: np.ndarray, new_shape: Sequence[int], order: int, axis: int, axis_order: int) -> np.ndarray:
+def _zoom_separate(
+    array: np.ndarray, new_shape: Sequence[int], order: int, axis: int, axis_order: int
+) -> np.ndarray:
     """Resample the axes other than ``axis`` with ``order`` slice by slice, then ``axis`` with ``axis_order``."""
     in_plane = list(new_shape)
     in_plane[axis] = array.shape[axis]

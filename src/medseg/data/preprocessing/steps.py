@@ -69,12 +69,16 @@ def _label_dtype(label: np.ndarray) -> type[np.integer[Any]]:
 def _check_case(case: Case, plan: Plan) -> None:
     channels = case.image.num_channels
     if channels != len(plan.channel_names):
-        raise DatasetError(f"case {case.case_id}: {channels} image channels, the plan expects {len(plan.channel_names)}")
+        raise DatasetError(
+            f"case {case.case_id}: {channels} image channels, the plan expects {len(plan.channel_names)}"
+        )
     if case.label is not None:
         allowed = set(plan.labels.values())
         unknown = sorted(set(np.unique(case.label.array).tolist()) - allowed)
         if unknown:
-            raise DatasetError(f"case {case.case_id}: label values {unknown} are not in the plan's labels {sorted(allowed)}")
+            raise DatasetError(
+                f"case {case.case_id}: label values {unknown} are not in the plan's labels {sorted(allowed)}"
+            )
 
 
 def preprocess_case(case: Case, plan: Plan) -> PreprocessedArrays:
@@ -135,7 +139,9 @@ def invert_preprocessing(
     """
     expected = list(properties["shape_after_resampling"])
     if list(array.shape[1:]) != expected:
-        raise ValueError(f"case {properties['case_id']}: prediction shape {array.shape[1:]} != preprocessed {expected}")
+        raise ValueError(
+            f"case {properties['case_id']}: prediction shape {array.shape[1:]} != preprocessed {expected}"
+        )
     crop_shape = properties["shape_after_crop"]
     if array.dtype.kind in "iub":
         out = resample_label(array, crop_shape, "nearest")

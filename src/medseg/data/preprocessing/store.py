@@ -115,7 +115,9 @@ class PreprocessedDataset(Dataset[PreprocessedCase]):
             case_ids = sorted(found)
         missing = [c for c in case_ids if not is_complete(self.root, c)]
         if missing:
-            raise DatasetError(f"{self.root}: case {missing[0]!r} is missing or incomplete ({len(missing)} in all)")
+            raise DatasetError(
+                f"{self.root}: case {missing[0]!r} is missing or incomplete ({len(missing)} in all)"
+            )
         self.case_ids = list(case_ids)
         self._properties = [self._read_properties(c) for c in self.case_ids]
 
@@ -153,7 +155,9 @@ class PreprocessedDataset(Dataset[PreprocessedCase]):
     @override
     def __getitem__(self, index: int) -> PreprocessedCase:
         """The whole case ``index`` (memory-mapped arrays), e.g. for validation."""
-        return PreprocessedCase(self.case_ids[index], self.image(index), self.label(index), self._properties[index])
+        return PreprocessedCase(
+            self.case_ids[index], self.image(index), self.label(index), self._properties[index]
+        )
 
     @override
     def __repr__(self) -> str:

@@ -1,0 +1,157 @@
+"""Sliding-window inference: medseg against MONAI on the same network, same windows, same batch.
+
+Run:  .venv/bin/python bench/inference/bench_sliding_window.py [--sizes 128 256] [--patches 64 96]
+
+For every (volume, window) pair this prints the median wall time of a few alternating runs, the
+peak resident memory of one run in a fresh subprocess (high-water mark reset after imports and
+setup; +MiB is the peak above the resident memory before the run), time and memory ratios, and the largest absolute difference of the outputs.
+Variants: MONAI ``sliding_window_inference`` (mode="gaussian", sigma_scale=0.125) and medseg
+``sliding_window_inference`` with the default layout; medseg with ``channels_last=True``; and, for
+fairness, MONAI given a channels-last copy of the network by hand. All run under ``torch.no_grad``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+OVERLAP = 0.5
+VARIANTS = ("monai", "medseg", "medseg_cl", "monai_cl")
+
+
+def build_network() -> nn.Module:
+    """The small 3-D conv net both libraries run (fixed seed, so every process has the same weights)."""
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv3d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv3d(4, 4, 3, padding=1), nn.ReLU(), nn.Conv3d(4, 2, 1)
+    ).eval()
+
+
+def build_input(size: int) -> torch.Tensor:
+    """A single-channel ``size^3`` volume."""
+    generator = torch.Generator().manual_seed(1)
+    return torch.randn(1, 1, size, size, size, generator=generator)
+
+
+def runner(variant: str, net: nn.Module, patch: int, batch: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A function volume -> prediction for one variant."""
+    from monai.inferers import sliding_window_inference as monai_sliding_window
+
+    from medseg.inference import sliding_window_inference
+
+    roi = (patch,) * 3
+    if variant in ("monai", "monai_cl"):
+        model = copy.deepcopy(net).to(memory_format=torch.channels_last_3d) if variant == "monai_cl" else net
+
+        def run_monai(x: torch.Tensor) -> torch.Tensor:
+            out = monai_sliding_window(x, roi, batch, model, overlap=OVERLAP, mode="gaussian", sigma_scale=0.125)
+            assert isinstance(out, torch.Tensor)
+            return out
+
+        return run_monai
+    cl = variant == "medseg_cl"
+    return lambda x: sliding_window_inference(x, net, roi, overlap=OVERLAP, window_batch_size=batch,
+                                              channels_last=cl)
+
+
+def reset_peak_memory() -> None:
+    """Reset the process's resident-memory high-water mark (Linux), so imports do not hide the run."""
+    with open("/proc/self/clear_refs", "w") as handle:
+        handle.write("5")
+
+
+def peak_memory_child(variant: str, size: int, patch: int, batch: int, threads: int) -> None:
+    """Subprocess body: one run, print the RSS before it and the peak during it (MiB) as JSON."""
+    torch.set_num_threads(threads)
+    import monai.inferers  # noqa: F401  (same imports in every child, so baselines match)
+
+    import medseg.inference  # noqa: F401
+
+    net, x = build_network(), build_input(size)
+    run = runner(variant, net, patch, batch)
+    reset_peak_memory()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with torch.no_grad():
+        run(x)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"baseline": before, "peak": after}))
+
+
+def peak_memory(variant: str, size: int, patch: int, batch: int, threads: int) -> dict[str, float]:
+    """Run one prediction in a fresh interpreter and return its memory numbers."""
+    command = [sys.executable, __file__, "--child", variant, str(size), str(patch), str(batch), str(threads)]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return dict(json.loads(output.strip().splitlines()[-1]))
+
+
+def time_variants(size: int, patch: int, batch: int, repeats: int, variants: list[str]) -> dict[str, object]:
+    """Median seconds per variant (alternating runs) and max |difference| to MONAI."""
+    net, x = build_network(), build_input(size)
+    runs = {v: runner(v, net, patch, batch) for v in variants}
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    outputs: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        small = build_input(patch)
+        for run in runs.values():
+            run(small)  # warm-up: oneDNN picks its kernels for this window shape
+        for _ in range(repeats):
+            for v, run in runs.items():
+                start = time.perf_counter()
+                outputs[v] = run(x)
+                times[v].append(time.perf_counter() - start)
+    reference = outputs["monai"]
+    diffs = {v: float((out.float() - reference).abs().max()) for v, out in outputs.items()}
+    return {"median": {v: statistics.median(t) for v, t in times.items()}, "diff": diffs}
+
+
+def main() -> None:
+    """Parse arguments, run the grid and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
+    parser.add_argument("--patches", type=int, nargs="+", default=[64, 96])
+    parser.add_argument("--batch", type=int, default=4, help="windows per network call (both libraries)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        variant, size, patch, batch, threads = args.child
+        peak_memory_child(variant, int(size), int(patch), int(batch), int(threads))
+        return
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} thread(s), window batch {args.batch}, overlap {OVERLAP}, "
+          f"median of {args.repeats}; net Conv3d(1,4,3)-ReLU-Conv3d(4,4,3)-ReLU-Conv3d(4,2,1)")
+    header = ("volume", "window", "variant", "time s", "x MONAI", "peak MiB", "+MiB", "x MONAI mem", "max|diff|")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for size in args.sizes:
+        for patch in args.patches:
+            timed = time_variants(size, patch, args.batch, args.repeats, list(VARIANTS))
+            medians: dict[str, float] = timed["median"]  # type: ignore[assignment]
+            diffs: dict[str, float] = timed["diff"]  # type: ignore[assignment]
+            memory = {} if args.no_memory else {
+                v: peak_memory(v, size, patch, args.batch, args.threads) for v in ("monai", "medseg", "medseg_cl")
+            }
+            base_extra = memory["monai"]["peak"] - memory["monai"]["baseline"] if memory else 0.0
+            for v in VARIANTS:
+                mem = memory.get(v)
+                extra = mem["peak"] - mem["baseline"] if mem else float("nan")
+                cells = (f"{size}^3", f"{patch}^3", v, f"{medians[v]:.2f}", f"{medians[v] / medians['monai']:.2f}",
+                         f"{mem['peak']:.0f}" if mem else "-", f"{extra:.0f}" if mem else "-",
+                         f"{extra / base_extra:.2f}" if mem else "-", f"{diffs[v]:.1e}")
+                print("| " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

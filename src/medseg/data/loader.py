@@ -1,0 +1,100 @@
+"""The training loader: batches of random patches from a :class:`RandomROIDataset`, augmented.
+
+Workers read patches from memory maps (nothing per case is cached), so the loader's memory does not
+grow with the number of cases. Batches are ``{"image": (B, C, *p) float32, "label": (B, 1, *p)
+int64}``; the augmentation, if any, runs on the whole batch inside the worker (in ``collate``).
+Seeding: patch positions depend only on ``(seed, epoch, index)``; augmentation draws from each
+worker's torch generator, which the loader seeds from ``seed`` and the worker id.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Sampler
+from typing_extensions import override
+
+from medseg.data.sampling.random_roi import RandomROIDataset
+
+Batch = dict[str, torch.Tensor]
+Augmentation = Callable[[Batch], Any]
+
+
+class EpochSampler(Sampler[tuple[int, int]]):
+    """Yields ``(epoch, index)`` for every sample of the dataset's current epoch.
+
+    It runs in the main process, so ``dataset.set_epoch(e)`` reaches persistent workers too.
+    """
+
+    def __init__(self, dataset: RandomROIDataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        """Samples per epoch."""
+        return len(self.dataset)
+
+    @override
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        epoch = self.dataset.epoch
+        return iter([(epoch, i) for i in range(len(self.dataset))])
+
+
+class PatchCollate:
+    """Stacks samples into a batch and applies the (batched) augmentation to it."""
+
+    def __init__(self, augmentation: Augmentation | None = None) -> None:
+        self.augmentation = augmentation
+
+    def __call__(self, samples: Sequence[Mapping[str, torch.Tensor]]) -> Batch:
+        """The batch of ``samples``, augmented."""
+        batch = {key: torch.stack([s[key] for s in samples]) for key in samples[0]}
+        if self.augmentation is None:
+            return batch
+        out = self.augmentation(batch)
+        if isinstance(out, tuple):
+            image, label = out
+            return {"image": image, "label": label} if label is not None else {"image": image}
+        return dict(out)
+
+
+def seed_worker(worker_id: int) -> None:
+    """Seed numpy and ``random`` in a worker from the seed torch gave it (``worker_init_fn``)."""
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def make_loader(
+    dataset: RandomROIDataset,
+    batch_size: int,
+    workers: int = 2,
+    pin_memory: bool | None = None,
+    prefetch_factor: int | None = 2,
+    persistent_workers: bool = True,
+    augmentation: Augmentation | None = None,
+    seed: int = 0,
+) -> DataLoader[Batch]:
+    """A DataLoader over ``dataset``: call ``dataset.set_epoch(e)`` before iterating epoch ``e``.
+
+    ``pin_memory`` defaults to whether CUDA is available. ``augmentation`` is a callable on batch
+    dicts (e.g. ``medseg.data.augmentation.build_augmentation(...)``).
+    """
+    pin = torch.cuda.is_available() if pin_memory is None else pin_memory
+    extra: dict[str, Any] = {}
+    if workers > 0:
+        extra = {"prefetch_factor": prefetch_factor, "persistent_workers": persistent_workers}
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=EpochSampler(dataset),
+        num_workers=workers,
+        collate_fn=PatchCollate(augmentation),
+        pin_memory=pin,
+        worker_init_fn=seed_worker,
+        generator=torch.Generator().manual_seed(seed),
+        **extra,
+    )

@@ -1,0 +1,87 @@
+"""parse_predictant: turn whatever a user hands the Predictor into a stream of cases.
+
+Accepted: an image file path; a folder of images (``CASE.nii.gz`` or nnU-Net-style
+``CASE_0000.nii.gz, CASE_0001...`` channel files); a list of paths; a tensor or array
+``(C, *spatial)`` (one case, identity geometry with the plan's spacing) or ``(B, C, *spatial)``; or
+a dataset / iterable of :class:`~medseg.data.case.Case`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from medseg.data.case import Case
+from medseg.errors import MedsegError
+from medseg.io import Geometry, Image, read_image
+
+IMAGE_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".gif")
+_CHANNEL = re.compile(r"^(?P<case>.+)_(?P<ch>\d{4})$")
+
+
+def _strip(name: str) -> str | None:
+    for suffix in IMAGE_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return None
+
+
+def _case_from_files(case_id: str, files: Sequence[Path]) -> Case:
+    images = [read_image(f) for f in files]
+    array = np.concatenate([im.array for im in images], axis=0)
+    return Case(case_id, Image(array, images[0].geometry, {"source": str(files[0])}))
+
+
+def _cases_from_folder(folder: Path) -> Iterator[Case]:
+    groups: dict[str, list[Path]] = {}
+    for f in sorted(folder.iterdir()):
+        stem = _strip(f.name)
+        if stem is None or f.name.startswith("."):
+            continue
+        m = _CHANNEL.match(stem)
+        groups.setdefault(m.group("case") if m else stem, []).append(f)
+    if not groups:
+        raise MedsegError(f"{folder}: no images found (looked for {', '.join(IMAGE_SUFFIXES)})")
+    for case_id, files in groups.items():
+        yield _case_from_files(case_id, files)
+
+
+def _cases_from_array(array: np.ndarray, spacing: Sequence[float] | None) -> Iterator[Case]:
+    batch = array if array.ndim >= 4 and spacing is not None and array.ndim == len(spacing) + 2 else array[None]
+    for i, item in enumerate(batch):
+        dims = item.ndim - 1
+        geometry = Geometry.from_array_spacing(list(spacing)[-dims:] if spacing else [1.0] * dims)
+        yield Case(f"case_{i:04d}", Image(np.asarray(item, dtype=np.float32), geometry))
+
+
+def parse_predictant(predictant: Any, spacing: Sequence[float] | None = None) -> Iterator[Case]:
+    """Yield :class:`Case` objects (images only) from a path, folder, list, tensor, array or dataset."""
+    if isinstance(predictant, str | os.PathLike):
+        path = Path(predictant)
+        if path.is_dir():
+            yield from _cases_from_folder(path)
+        elif path.exists():
+            stem = _strip(path.name) or path.stem
+            yield _case_from_files(stem, [path])
+        else:
+            raise MedsegError(f"{path}: no such file or folder to predict")
+        return
+    if isinstance(predictant, torch.Tensor):
+        yield from _cases_from_array(predictant.detach().cpu().numpy(), spacing)
+        return
+    if isinstance(predictant, np.ndarray):
+        yield from _cases_from_array(predictant, spacing)
+        return
+    for item in predictant:
+        if isinstance(item, Case):
+            yield item
+        elif isinstance(item, str | os.PathLike):
+            yield from parse_predictant(item, spacing)
+        else:
+            raise MedsegError(f"cannot predict an item of type {type(item).__name__} (expected a Case or a path)")
