@@ -121,10 +121,12 @@ def monai_step(setting: str, device: torch.device) -> Step:
     return step
 
 
-def torchio_step(setting: str) -> Step:
+def torchio_step(setting: str, threads: int) -> Step:
     """TorchIO's closest transforms (no brightness/contrast), sample by sample, CPU only."""
+    import SimpleITK as sitk
     import torchio as tio
 
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads)  # its resampler, like torch's threads
     p = probabilities(setting)
     pipeline = tio.Compose(
         [
@@ -187,7 +189,7 @@ def main() -> None:
                 "MONAI": monai_step(setting, device),
             }
             if not args.no_torchio and device.type == "cpu":
-                steps["TorchIO"] = torchio_step(setting)
+                steps["TorchIO"] = torchio_step(setting, args.threads)
             rates = {name: batches_per_second(step, image, label, batches) for name, step in steps.items()}
             for name, rate in rates.items():
                 ratio = "1.00" if name == "medseg" else f"{rates['medseg'] / rate:.2f}"

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -29,9 +28,17 @@ OVERLAP = 0.5
 VARIANTS = ("monai", "medseg", "medseg_cl", "monai_cl")
 
 
-def build_network() -> nn.Module:
-    """The small 3-D conv net both libraries run (fixed seed, so every process has the same weights)."""
+NETWORKS = {
+    "conv": "Conv3d(1,4,3)-ReLU-Conv3d(4,4,3)-ReLU-Conv3d(4,2,1)",
+    "pointwise": "Conv3d(1,2,1) (so cheap that stitching the windows dominates)",
+}
+
+
+def build_network(kind: str) -> nn.Module:
+    """The 3-D net both libraries run (fixed seed, so every process has the same weights)."""
     torch.manual_seed(0)
+    if kind == "pointwise":
+        return nn.Sequential(nn.Conv3d(1, 2, 1)).eval()
     return nn.Sequential(
         nn.Conv3d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv3d(4, 4, 3, padding=1), nn.ReLU(), nn.Conv3d(4, 2, 1)
     ).eval()
@@ -70,33 +77,48 @@ def reset_peak_memory() -> None:
         handle.write("5")
 
 
-def peak_memory_child(variant: str, size: int, patch: int, batch: int, threads: int) -> None:
+def resident_mib(field: str) -> float:
+    """``VmRSS`` (now) or ``VmHWM`` (peak) of this process in MiB.
+
+    Not ``ru_maxrss``: after fork + exec it still holds the parent's peak, which no reset clears.
+    """
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"/proc/self/status has no {field}")
+
+
+def peak_memory_child(variant: str, size: int, patch: int, batch: int, threads: int, net_kind: str) -> None:
     """Subprocess body: one run, print the RSS before it and the peak during it (MiB) as JSON."""
     torch.set_num_threads(threads)
     import monai.inferers  # noqa: F401  (same imports in every child, so baselines match)
 
     import medseg.inference  # noqa: F401
 
-    net, x = build_network(), build_input(size)
+    net, x = build_network(net_kind), build_input(size)
     run = runner(variant, net, patch, batch)
     reset_peak_memory()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    before = resident_mib("VmRSS")
     with torch.no_grad():
         run(x)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    after = resident_mib("VmHWM")
     print(json.dumps({"baseline": before, "peak": after}))
 
 
-def peak_memory(variant: str, size: int, patch: int, batch: int, threads: int) -> dict[str, float]:
+def peak_memory(variant: str, size: int, patch: int, batch: int, threads: int, net_kind: str) -> dict[str, float]:
     """Run one prediction in a fresh interpreter and return its memory numbers."""
-    command = [sys.executable, __file__, "--child", variant, str(size), str(patch), str(batch), str(threads)]
+    command = [sys.executable, __file__, "--child", variant, str(size), str(patch), str(batch), str(threads),
+               net_kind]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return dict(json.loads(output.strip().splitlines()[-1]))
 
 
-def time_variants(size: int, patch: int, batch: int, repeats: int, variants: list[str]) -> dict[str, object]:
+def time_variants(
+    size: int, patch: int, batch: int, repeats: int, variants: list[str], net_kind: str
+) -> dict[str, object]:
     """Median seconds per variant (alternating runs) and max |difference| to MONAI."""
-    net, x = build_network(), build_input(size)
+    net, x = build_network(net_kind), build_input(size)
     runs = {v: runner(v, net, patch, batch) for v in variants}
     times: dict[str, list[float]] = {v: [] for v in variants}
     outputs: dict[str, torch.Tensor] = {}
@@ -123,25 +145,27 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
-    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--net", choices=sorted(NETWORKS), default="conv")
+    parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        variant, size, patch, batch, threads = args.child
-        peak_memory_child(variant, int(size), int(patch), int(batch), int(threads))
+        variant, size, patch, batch, threads, net_kind = args.child
+        peak_memory_child(variant, int(size), int(patch), int(batch), int(threads), net_kind)
         return
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), window batch {args.batch}, overlap {OVERLAP}, "
-          f"median of {args.repeats}; net Conv3d(1,4,3)-ReLU-Conv3d(4,4,3)-ReLU-Conv3d(4,2,1)")
+          f"median of {args.repeats}; net {NETWORKS[args.net]}")
     header = ("volume", "window", "variant", "time s", "x MONAI", "peak MiB", "+MiB", "x MONAI mem", "max|diff|")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for size in args.sizes:
         for patch in args.patches:
-            timed = time_variants(size, patch, args.batch, args.repeats, list(VARIANTS))
+            timed = time_variants(size, patch, args.batch, args.repeats, list(VARIANTS), args.net)
             medians: dict[str, float] = timed["median"]  # type: ignore[assignment]
             diffs: dict[str, float] = timed["diff"]  # type: ignore[assignment]
             memory = {} if args.no_memory else {
-                v: peak_memory(v, size, patch, args.batch, args.threads) for v in ("monai", "medseg", "medseg_cl")
+                v: peak_memory(v, size, patch, args.batch, args.threads, args.net)
+                for v in ("monai", "medseg", "medseg_cl")
             }
             base_extra = memory["monai"]["peak"] - memory["monai"]["baseline"] if memory else 0.0
             for v in VARIANTS:

@@ -101,7 +101,11 @@ def test_unlabelled_case_uses_whole_image_and_orientation_code() -> None:
 
 
 def test_summary_against_direct_computation() -> None:
-    cases = [_case("a", 1), _case("b", 2, (8, 7, 6), (3.0, 1.0, 0.5)), _case("c", 3, (6, 9, 8), (7.0, 1.0, 0.5))]
+    cases = [
+        _case("a", 1),
+        _case("b", 2, (8, 7, 6), (3.0, 1.0, 0.5)),
+        _case("c", 3, (6, 9, 8), (7.0, 1.0, 0.5)),
+    ]
     fp = inspect(ListDataset(cases), workers=0, progress=False)
     s = fp.summary
     spacings = np.array([[2.0, 1.0, 0.5], [3.0, 1.0, 0.5], [7.0, 1.0, 0.5]])
@@ -134,12 +138,17 @@ def test_parallel_equals_serial_and_save_load_round_trip(tmp_path: Path) -> None
     np.testing.assert_array_equal(loaded.locations("c2", 2), serial.locations("c2", 2))
 
 
-def test_cache_hit_and_invalidation_when_a_file_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_hit_and_invalidation_when_a_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pairs = []
     for i in range(2):
         case = _case(f"f{i}", i)
         pairs.append(
-            (write_image(case.image, tmp_path / f"f{i}.nii.gz"), write_image(case.label, tmp_path / f"f{i}_seg.nii.gz"))  # type: ignore[arg-type]
+            (
+                write_image(case.image, tmp_path / f"f{i}.nii.gz"),
+                write_image(case.label, tmp_path / f"f{i}_seg.nii.gz"),
+            )  # type: ignore[arg-type]
         )
     calls: list[str] = []
     real = case_stats.inspect_case
@@ -164,3 +173,29 @@ def test_cache_hit_and_invalidation_when_a_file_changes(tmp_path: Path, monkeypa
 def test_empty_dataset_is_an_error() -> None:
     with pytest.raises(DatasetError, match="cannot inspect an empty dataset"):
         inspect(ListDataset([]), workers=0, progress=False)
+
+
+def test_real_hippocampus_subset_through_msd_dataset(
+    shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import SimpleITK as sitk
+
+    from medseg.data.datasets import MSDDataset
+    from medseg.data.planning import plan
+
+    full = MSDDataset(shared_data / "Task04_Hippocampus")
+    dataset = full.subset(full.case_ids[:12])
+    fp = inspect(dataset, workers=2, cache_dir=tmp_path, progress=False)
+    assert fp.channel_names == ["MRI"] and fp.labels == {0: "background", 1: "Anterior", 2: "Posterior"}
+    label_file = shared_data / "Task04_Hippocampus" / "labelsTr" / f"{fp.cases[3].case_id}.nii.gz"
+    reference = sitk.GetArrayFromImage(sitk.ReadImage(str(label_file)))
+    assert fp.cases[3].class_voxels == {v: int((reference == v).sum()) for v in (0, 1, 2)}
+    assert list(fp.cases[3].shape) == list(reference.shape)
+    calls: list[str] = []
+    monkeypatch.setattr(case_stats, "inspect_case", lambda case, *a: calls.append(case.case_id))
+    assert inspect(dataset, workers=0, cache_dir=tmp_path, progress=False) == fp  # keyed by file bytes
+    assert calls == []
+    p = plan(fp)
+    assert p.labels == {"background": 0, "Anterior": 1, "Posterior": 2}
+    assert p.target_spacing == [1.0, 1.0, 1.0] and p.normalization[0].scheme == "zscore"
+    assert all(s >= m for s, m in zip(p.patch_size, fp.summary.resampled_shape.median))

@@ -122,7 +122,9 @@ def test_topology_matches_the_networks_rule(patch: list[int], spacing: list[floa
     ("spacings", "shape"),
     [([(1.0, 1.0, 1.0)], (37, 50, 35)), ([(5.0, 0.7, 0.7)], (20, 61, 59)), ([(1.0, 1.0)], (300, 190))],
 )
-def test_patch_is_divisible_and_fits_memory(spacings: list[tuple[float, ...]], shape: tuple[int, ...]) -> None:
+def test_patch_is_divisible_and_fits_memory(
+    spacings: list[tuple[float, ...]], shape: tuple[int, ...]
+) -> None:
     fp = _fingerprint(spacings * 2, shape=shape)
     for rule in ("nnunet", "mist"):
         p = plan(fp, Budget(device="cuda", gpu_memory_gb=4.0), patch_rule=rule)  # type: ignore[arg-type]
@@ -144,7 +146,9 @@ def test_nnunet_rule_shrinks_the_patch_to_the_memory_budget() -> None:
 
 def test_overrides_and_exact_error_messages() -> None:
     fp = _fingerprint([(1.0, 1.0, 1.0)] * 2, shape=(16, 16, 16))
-    p = plan(fp, overrides={"patch_size": [8, 8, 8], "orientation": "ras", "network.params.features_base": 16})
+    p = plan(
+        fp, overrides={"patch_size": [8, 8, 8], "orientation": "ras", "network.params.features_base": 16}
+    )
     assert p.patch_size == [8, 8, 8] and p.orientation == "RAS" and p.network.params["features_base"] == 16
     with pytest.raises(ConfigError) as info:
         plan(fp, overrides={"normalization.0.scheme": "foo"})
@@ -152,7 +156,9 @@ def test_overrides_and_exact_error_messages() -> None:
         "plan override 'normalization.0.scheme' = 'foo' is invalid: not one of the choices; "
         "valid choices: 'ct', 'zscore', 'zscore_nonzero', 'minmax' or 'none'"
     )
-    with pytest.raises(ConfigError, match=r"^plan override 'patchsize' = \[8\] is invalid: unknown plan field; "):
+    with pytest.raises(
+        ConfigError, match=r"^plan override 'patchsize' = \[8\] is invalid: unknown plan field; "
+    ):
         plan(fp, overrides={"patchsize": [8]})
     with pytest.raises(ConfigError) as info:
         plan(fp, overrides={"patch_size": [12, 16, 18]})
@@ -202,3 +208,38 @@ def test_time_budget_without_a_timer_is_an_error() -> None:
     fp = _fingerprint([(1.0, 1.0, 1.0)] * 2)
     with pytest.raises(ConfigError, match="no step_timer"):
         plan(fp, Budget(device="cpu", time_budget_s=60.0))
+
+
+def test_measure_step_seconds_times_real_steps_with_the_given_clock() -> None:
+    from medseg.training.step_timing import measure_step_seconds
+
+    ticks = iter([0.0, 0.5, 1.0, 1.25, 2.0, 2.75])
+    candidate = Candidate.build(8, [8, 8, 8], 2, [1.0, 1.0, 1.0], None)
+    seconds = measure_step_seconds(candidate, 1, 3, [1.0, 1.0, 1.0], steps=3, clock=lambda: next(ticks))
+    assert seconds == 0.5  # median of the three measured steps 0.5, 0.25, 0.75
+
+
+def test_budget_aware_plan_with_real_step_timer() -> None:
+    from medseg.training.step_timing import step_timer_for
+
+    fp = _fingerprint([(1.0, 1.0, 1.0)] * 4, shape=(8, 12, 12))
+    p = plan(
+        fp,
+        Budget(device="cpu", time_budget_s=600.0),
+        step_timer=step_timer_for(1, 2, [1.0, 1.0, 1.0], steps=1),
+    )
+    chosen = [r for r in p.reasons if r.startswith("budget: chose")]
+    assert len(chosen) == 1 and f"features {p.network.params['features_base']}," in chosen[0]
+    assert all(s % d == 0 for s, d in zip(p.patch_size, pooling_divisors(p.patch_size, p.target_spacing)))
+
+
+def test_two_dimensional_plan_of_volumes_on_request() -> None:
+    fp = _fingerprint([(3.0, 0.5, 0.5)] * 2, shape=(8, 64, 48))
+    p = plan(fp, overrides={"spatial_dims": 2})
+    assert p.spatial_dims == 2 and p.target_spacing == [0.5, 0.5] and len(p.patch_size) == 2
+    assert p.resampling.separate_z_axis is None
+    assert p.patch_size == [64, 48]  # the median slice, already divisible by its divisors [8, 8]
+    with pytest.raises(
+        ConfigError, match=r"^plan override 'spatial_dims' = 4 is invalid: .*valid choices: 2, 3$"
+    ):
+        plan(fp, overrides={"spatial_dims": 4})

@@ -109,3 +109,15 @@ def test_series_choice_largest_by_default_and_by_uid(tmp_path: Path) -> None:
 def test_empty_folder_is_not_a_series(tmp_path: Path) -> None:
     with pytest.raises(ImageReadError, match=rf"^{tmp_path}: no DICOM series found in this folder$"):
         read_image(tmp_path)
+
+
+def test_single_dicom_file_reads_as_one_slice(shared_data: Path, tmp_path: Path) -> None:
+    source = sorted((shared_data / TOTALSEG / "example_ct_dicom").iterdir())[0]
+    (tmp_path / "slice.dcm").write_bytes(source.read_bytes())
+    image = read_image(tmp_path / "slice.dcm")
+    d = pydicom.dcmread(source)
+    assert image.spatial_shape == (1, 512, 512)
+    np.testing.assert_array_equal(
+        image.array[0, 0], d.pixel_array * float(d.RescaleSlope) + float(d.RescaleIntercept)
+    )
+    assert image.geometry.origin == tuple(float(v) for v in d.ImagePositionPatient)

@@ -64,14 +64,16 @@ def test_oblique_anisotropic_round_trip(tmp_path: Path, suffix: str) -> None:
         assert back.geometry == image.geometry
 
 
-def test_mhd_header_names_the_final_raw_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("suffix", "reference"), [(".mhd", "ElementDataFile = pred.raw"), (".nhdr", "data file: pred.raw")]
+)
+def test_detached_header_names_the_final_data_file(tmp_path: Path, suffix: str, reference: str) -> None:
     image = _oblique_anisotropic()
-    write_image(image, tmp_path / "pred.mhd")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pred.mhd", "pred.raw"]
-    header = (tmp_path / "pred.mhd").read_text()
-    assert "ElementDataFile = pred.raw" in header
+    write_image(image, tmp_path / f"pred{suffix}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"pred{suffix}", "pred.raw"])
+    assert reference in (tmp_path / f"pred{suffix}").read_text()
     np.testing.assert_array_equal(
-        sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "pred.mhd"))), image.array[0]
+        sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / f"pred{suffix}"))), image.array[0]
     )
 
 

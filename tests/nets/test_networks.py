@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import monai.networks.nets  # noqa: F401  (imported once at collection, not inside the first timed test)
@@ -31,9 +32,11 @@ SMALL: dict[str, dict[str, Any]] = {
 }
 # Smallest valid patches (non-square in 2D); the unet family pools only axes >= 8 voxels.
 MIN_2D = {"unet": (8, 24), "unet-res": (8, 24), "unet-pocket": (8, 24), "fmgnet": (8, 24), "wnet": (8, 24),
-          "swinunetr": (32, 64), "unetpp": (16, 32)}
+          "swinunetr": (32, 64), "unetpp": (16, 32), "mednext-s": (16, 32), "mednext-b": (16, 32),
+          "mednext-m": (16, 32), "mednext-l": (16, 32)}
 MIN_3D = {"unet": (8, 8, 16), "unet-res": (8, 8, 16), "unet-pocket": (8, 8, 16), "fmgnet": (8, 8, 16),
-          "wnet": (8, 8, 16), "swinunetr": (32, 32, 64), "unetpp": (16, 16, 32)}
+          "wnet": (8, 8, 16), "swinunetr": (32, 32, 64), "unetpp": (16, 16, 32), "mednext-s": (16, 16, 32),
+          "mednext-b": (16, 16, 32), "mednext-m": (16, 16, 32), "mednext-l": (16, 16, 32)}
 DS_NETS = ["unet", "unet-res", "unet-pocket", "fmgnet", "wnet", "unetpp", "mednext-s"]
 
 
@@ -71,7 +74,7 @@ def test_deep_supervision_list_in_training_tensor_in_eval(name: str) -> None:
     assert isinstance(outputs, list) and len(outputs) > 1
     sizes = [tuple(o.shape[2:]) for o in outputs]
     assert sizes[0] == patch
-    assert all(a[0] >= b[0] and a[1] >= b[1] for a, b in zip(sizes, sizes[1:]))  # highest resolution first
+    assert all(a[0] >= b[0] and a[1] >= b[1] for a, b in itertools.pairwise(sizes))  # highest resolution first
     net.eval()
     with torch.no_grad():
         logits = net(x)
@@ -107,9 +110,10 @@ def test_invalid_patch_size_names_axis_and_nearest_sizes(name: str) -> None:
         create_network(name, 1, 2, patch, **SMALL[name])
 
 
-def test_one_voxel_bottleneck_is_rejected() -> None:
-    with pytest.raises(ValueError, match=r"swinunetr: patch_size \[32, 32\] gives a 1-voxel bottleneck"):
-        create_network("swinunetr", 1, 2, (32, 32), **SMALL["swinunetr"])
+@pytest.mark.parametrize(("name", "patch"), [("swinunetr", (32, 32)), ("unetpp", (16, 16, 16)), ("mednext-m", (16, 16))])
+def test_one_voxel_bottleneck_is_rejected(name: str, patch: tuple[int, ...]) -> None:
+    with pytest.raises(ValueError, match=rf"{name}: patch_size \[{patch[0]}, .*gives a 1-voxel bottleneck"):
+        create_network(name, 1, 2, patch, **SMALL[name])
 
 
 def test_create_network_rejects_bad_requests() -> None:

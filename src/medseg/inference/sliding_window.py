@@ -4,7 +4,8 @@ Windows of ``patch_size`` are placed on the grid of :mod:`medseg.inference.windo
 positions as MONAI's ``sliding_window_inference``), run through the predictor a few at a time,
 weighted with a blending map (:mod:`medseg.inference.importance`) and added into one preallocated
 buffer; the buffer is divided once by the total weight per voxel at the end. The total weight is
-computed axis by axis from the window grid rather than window by window.
+computed axis by axis from the window grid rather than window by window, and only after the last
+window, so it is never held together with the network's activations.
 
 The network runs on ``compute_device`` and the sum lives on ``accumulate_device`` (e.g. a GPU
 network with the whole-volume sum on the CPU). On CUDA the sum is kept in float16 by default,
@@ -84,7 +85,7 @@ def _channels_last(predictor: Predictor, ndim: int) -> Predictor:
     if not isinstance(predictor, nn.Module) or ndim not in (2, 3):
         return predictor
     layout = torch.channels_last_3d if ndim == 3 else torch.channels_last
-    return copy.deepcopy(predictor).to(memory_format=layout)
+    return copy.deepcopy(predictor).to(memory_format=layout)  # type: ignore[call-overload]
 
 
 def _progress_bar(enabled: bool, total: int) -> Any:
@@ -152,11 +153,12 @@ def sliding_window_inference(
         padded, crop = _pad_to_patch(inputs, patch, padding_mode, pad_value)
         grid = window_grid(padded.shape[2:], patch, overlap)
         weights32 = importance_map(patch, blend, sigma_scale, device=accumulate)
-        total_weight = grid.weight_sum(weights32)
         weights_acc = weights32.to(dtype)
         weights_compute = weights32.to(compute)
         slices = grid.slices()
-        windows = [(b, window) for b in range(padded.shape[0]) for window in slices]
+        windows: list[tuple[int, tuple[slice, ...]]] = [
+            (b, window) for b in range(padded.shape[0]) for window in slices
+        ]
         batch = torch.empty((min(window_batch_size, len(windows)), padded.shape[1], *patch),
                             dtype=padded.dtype, device=padded.device)
         output: torch.Tensor | None = None
@@ -188,5 +190,6 @@ def sliding_window_inference(
             if bar is not None:
                 bar.stop()
         assert output is not None  # at least one window always exists
-        output.div_(total_weight.to(dtype))
+        # The total weight is built only now, so it never sits beside the network's activations.
+        output.div_(grid.weight_sum(weights32).to(dtype))
         return output[(slice(None), slice(None), *crop)]

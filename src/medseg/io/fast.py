@@ -12,15 +12,17 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from medseg.errors import ImageReadError, ImageWriteError
 from medseg.io.atomic import atomic_output
 from medseg.io.geometry import Geometry
 from medseg.io.image import Image
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT = "medseg.fast/1"
 _FORMAT_KEY = "medseg.format"
@@ -42,7 +44,7 @@ class FastRecord:
         if self.geometry is None:
             raise ValueError("this record has no geometry; save it with geometry=... to rebuild an Image")
         value = self.tensors[key]
-        array = value.numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+        array = value if isinstance(value, np.ndarray) else value.numpy()
         return Image(array, self.geometry, dict(self.meta))
 
 
@@ -103,6 +105,8 @@ def fast_load(
 
 
 def _as_tensors(tensors: Mapping[str, torch.Tensor | np.ndarray], path: Path) -> dict[str, torch.Tensor]:
+    import torch
+
     out: dict[str, torch.Tensor] = {}
     seen: set[int] = set()
     for name, value in tensors.items():

@@ -4,6 +4,11 @@ Supported: NIfTI (``.nii``, ``.nii.gz``), MetaImage (``.mha``, ``.mhd``), NRRD (
 2D rasters (PNG, JPEG, TIFF, BMP, GIF; see :mod:`medseg.io.raster2d`) and DICOM series (a folder; see
 :mod:`medseg.io.dicom`). Errors are :class:`medseg.errors.ImageReadError` / :class:`ImageWriteError`
 with one line that names the file and the problem.
+
+Caveats handled here: ITK's NIfTI reader zero-pads a truncated file (checked against the header,
+see :mod:`medseg.io.nifti_check`) and opens ``x.nii`` when asked for ``x.nii.gz`` if both exist (the
+``.nii.gz`` is then read through a private link). It also turns NaN voxels of NIfTI files into 0,
+so the NaN check on read can only see NaNs in the other formats.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from medseg.io.atomic import atomic_output
 from medseg.io.convert import from_sitk, geometry_of, sitk_error_detail, suffix_of, to_sitk
 from medseg.io.geometry import Geometry
 from medseg.io.image import Image
+from medseg.io.nifti_check import nifti_shortfall
 from medseg.io.raster2d import RASTER_SUFFIXES, RASTER_WRITE_SUFFIXES, raster_for_writing, read_raster
 from medseg.io.values import as_label_array, check_finite
 
@@ -80,13 +86,29 @@ def _read_file(p: Path, *, is_label: bool) -> Image:
         with _unambiguous(p) as readable:
             img = sitk.ReadImage(str(readable))
     except RuntimeError as exc:
-        raise ImageReadError(f"{p}: cannot be read ({sitk_error_detail(exc)})") from None
+        raise ImageReadError(f"{p}: cannot be read ({_read_problem(exc, suffix)})") from None
+    if suffix in (".nii", ".nii.gz"):
+        shortfall = nifti_shortfall(p)
+        if shortfall is not None:
+            raise ImageReadError(
+                f"{p}: truncated file ({shortfall[0]} of {shortfall[1]} bytes of NIfTI data)"
+            )
     meta = {"source": str(p)}
     if img.GetDimension() == 4:
         return _split_4d(img, meta)
     if img.GetDimension() not in (2, 3):
         raise ImageReadError(f"{p}: unsupported {img.GetDimension()}D image (expected 2D, 3D or 4D)")
     return from_sitk(img, meta)
+
+
+def _read_problem(exc: RuntimeError, suffix: str) -> str:
+    """ITK's reason for a failed read, in words that fit the usual causes."""
+    text = str(exc)
+    if "Unable to determine ImageIO reader" in text:
+        return f"corrupt or not a {suffix} file"
+    if "File cannot be read" in text:
+        return f"truncated or corrupt {suffix} data"
+    return sitk_error_detail(exc)
 
 
 @contextmanager

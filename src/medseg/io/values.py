@@ -30,10 +30,10 @@ def as_label_array(array: np.ndarray, source: str) -> np.ndarray:
 
     Integer labels keep their dtype (bool becomes uint8). Float labels must hold whole numbers and no
     NaN; they become the smallest integer dtype that holds their range. A multi-channel label whose
-    channels agree everywhere (a gray label saved as RGB) becomes one channel; an alpha channel (4th of
-    4) is ignored.
+    channels agree everywhere (a gray label saved as RGB) becomes one channel; the alpha channel of a
+    2D RGBA label is ignored.
     """
-    if array.shape[0] == 4:
+    if array.shape[0] == 4 and array.ndim == 3:
         array = array[:3]
     if array.shape[0] > 1:
         differing = int(np.count_nonzero((array != array[:1]).any(axis=0)))

@@ -26,9 +26,9 @@ def check_patch_size(name: str, patch_size: Sequence[int], divisor: Sequence[int
 
 
 def check_bottleneck(name: str, patch_size: Sequence[int], divisor: int) -> None:
-    """Raise ValueError when the bottleneck would be one voxel (instance norm cannot normalise it)."""
+    """Raise ValueError when the bottleneck would be one voxel (instance/group norm cannot normalise it)."""
     if all(size // divisor <= 1 for size in patch_size):
         raise ValueError(
             f"{name}: patch_size {list(patch_size)} gives a 1-voxel bottleneck (every axis / {divisor} = 1), "
-            f"which its instance norm rejects; make at least one axis {2 * divisor} or larger"
+            f"which its normalisation rejects; make at least one axis {2 * divisor} or larger"
         )

@@ -119,6 +119,7 @@ def _build_mednext(
 
     if kernel_size not in (3, 5, 7):
         raise ValueError(f"network 'mednext-{variant}': kernel_size={kernel_size} must be 3, 5 or 7")
+    check_bottleneck(f"mednext-{variant}", patch_size, 16)
     enc, dec, bottleneck, down, n_bottleneck, up = MEDNEXT_VARIANTS[variant]
     net = MedNeXt(spatial_dims=len(patch_size), init_filters=features_base, in_channels=in_channels,
                   out_channels=out_channels, encoder_expansion_ratio=enc, decoder_expansion_ratio=dec,

@@ -100,7 +100,11 @@ def create_network(
     spacing: Sequence[float] | None = None,
     **params: Any,
 ) -> nn.Module:
-    """Build network ``name`` for ``patch_size`` (array order) after validating everything."""
+    """Build network ``name`` for ``patch_size`` and ``spacing`` (both in array axis order, z-y-x).
+
+    Raises ValueError for an unknown name or parameter, a wrong number of axes, deep supervision
+    on a network without it, or a patch size that is not a multiple of ``required_divisor``.
+    """
     entry = network_entry(name)
     patch = [int(s) for s in patch_size]
     if len(patch) not in entry.spatial_dims:

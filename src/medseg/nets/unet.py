@@ -50,6 +50,10 @@ class DynamicUNet(nn.Module):
 
     Training mode with ``deep_supervision`` returns a list of logits, one per decoder level,
     highest resolution first; otherwise a logits tensor at input resolution.
+
+    ``features_base`` is the first stage's width (doubling, capped at ``max_features``; constant
+    when ``pocket``); ``depth`` caps the number of poolings (None: 5 in 3D, 6 in 2D);
+    ``residual`` uses residual blocks (``blocks_per_stage``) in the encoder, as nnU-Net ResEnc.
     """
 
     def __init__(

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from medseg.data.augmentation import RandomSpatialTransform, SpatialTransform
 from medseg.data.augmentation.affine import rotation_matrix, sampling_grid
-from medseg.data.augmentation.spatial import ImageMode
+from medseg.data.augmentation.spatial import ImageMode, default_rotation_range
 
 
 def _batch2d(b: int = 2, size: tuple[int, int] = (8, 8)) -> dict[str, torch.Tensor]:
@@ -113,3 +113,15 @@ def test_sampling_grid_matches_torch_affine_grid(shape: tuple[int, ...]) -> None
     theta = torch.cat([theta, torch.zeros(3, dims, 1)], dim=2)
     reference = F.affine_grid(theta, [3, 1, *shape], align_corners=False)
     assert torch.allclose(sampling_grid(matrix, shape), reference, atol=1e-6)
+
+
+def test_default_rotation_range_follows_nnunet() -> None:
+    assert default_rotation_range((64, 64, 64)) == (-30.0, 30.0)
+    assert default_rotation_range((256, 256)) == (-180.0, 180.0)
+    assert default_rotation_range((512, 256)) == (-15.0, 15.0)
+    twin = RandomSpatialTransform(p_rotation=1.0).sample(
+        {"image": torch.zeros(64, 1, 40, 20)}, torch.Generator().manual_seed(0)
+    )
+    assert isinstance(twin, SpatialTransform)
+    angles = torch.as_tensor(twin.rotation)
+    assert angles.abs().max() <= 15.0 and angles.abs().max() > 10.0

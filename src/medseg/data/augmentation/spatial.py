@@ -32,6 +32,13 @@ def _resample(tensor: Tensor, grid: Tensor, mode: str, fill: float) -> Tensor:
     return out + fill if fill else out
 
 
+def default_rotation_range(patch: tuple[int, ...]) -> Range:
+    """nnU-Net's rotation range in degrees: ±30° in 3D; in 2D ±180°, or ±15° if the patch is elongated (> 1.5)."""
+    if len(patch) == 3:
+        return (-30.0, 30.0)
+    return (-15.0, 15.0) if max(patch) / min(patch) > 1.5 else (-180.0, 180.0)
+
+
 class SpatialTransform(Transform):
     """Resample image and label through ``rotation`` (degrees), ``scale`` and ``displacement`` at once.
 
@@ -96,7 +103,7 @@ class RandomSpatialTransform(RandomTransform):
     """Rotation (``p_rotation``), scaling (``p_scaling``) and elastic deformation (``p_elastic``), drawn per sample.
 
     Only samples that draw at least one of the three are resampled, all in one ``grid_sample``.
-    ``rotation_range`` (degrees, for every axis) ``None`` means nnU-Net's ±30° in 3D and ±180° in 2D.
+    ``rotation_range`` (degrees, for every axis) ``None`` means :func:`default_rotation_range`.
     ``elastic_spacing_range`` is the control-point spacing and ``elastic_magnitude_range`` the
     displacement standard deviation, both in voxels (see :mod:`medseg.data.augmentation.elastic`).
     """
@@ -152,8 +159,8 @@ class RandomSpatialTransform(RandomTransform):
         """Parameters for every sample of ``batch``; the masks switch each component off per sample."""
         image = batch["image"]
         n, dims, shape = image.shape[0], image.ndim - 2, tuple(image.shape[2:])
-        default = (-180.0, 180.0) if dims == 2 else (-30.0, 30.0)
-        angles = uniform(self.rotation_range or default, (n, 1 if dims == 2 else 3), generator)
+        value_range = self.rotation_range or default_rotation_range(shape)
+        angles = uniform(value_range, (n, 1 if dims == 2 else 3), generator)
         angles = (angles * rotate[:, None]).cpu()
         factors = uniform(self.scaling_range, (n,), generator)
         factors = torch.where(scale, factors, torch.ones_like(factors)).cpu()

@@ -45,9 +45,7 @@ def _run_cases(dataset: Any, workers: int, max_locations: int, max_intensities: 
         )
 
 
-def _names(
-    dataset: Any, first: CaseFingerprint, channels: int, classes: set[int]
-) -> tuple[list[str], dict[int, str]]:
+def _names(dataset: Any, channels: int, classes: set[int]) -> tuple[list[str], dict[int, str]]:
     channel_names = getattr(dataset, "channel_names", None) or [f"channel{i}" for i in range(channels)]
     labels = getattr(dataset, "labels", None)
     if not labels:
@@ -113,7 +111,7 @@ def inspect(
     _check_consistent(cases, getattr(dataset, "name", "dataset"))
     channels = len(cases[0].channels)
     classes = {k for c in cases for k in c.class_voxels}
-    channel_names, labels = _names(dataset, cases[0], channels, classes)
+    channel_names, labels = _names(dataset, channels, classes)
     result = Fingerprint(
         spatial_dims=len(cases[0].shape),
         channel_names=channel_names,

@@ -4,10 +4,13 @@ The model of "which candidate reaches the best Dice within the time budget" (kep
 
 1. *Enough iterations first.* Training that stops before it converges is worse than a smaller model
    that converged. A candidate is feasible when the steps it can run in the budget reach
-   ``required = max(MIN_STEPS, PASSES * cases / cases_per_step)``: at least 150 optimiser steps
-   (below that a U-Net is still leaving its initial plateau, even on tiny data) and at least two
-   passes over the data, where one step sees ``batch * min(1, patch / median case)`` cases' worth of
-   voxels. A small patch thus needs proportionally more steps to see the data.
+   ``required = max(MIN_STEPS, PASSES * cases / cases_per_step)``: at least 250 optimiser steps
+   (a U-Net trained from scratch spends its first ~100-200 steps leaving the all-background plateau,
+   even on tiny data) and at least five passes over the data, where one step sees
+   ``batch * min(1, patch / median case)`` cases' worth of voxels (a small patch thus needs
+   proportionally more steps to see the data). Both numbers are deliberately rough assumptions
+   (nnU-Net's full schedule is ~250k steps); they only have to separate "will roughly converge"
+   from "will stop while still learning the basics".
 2. *Then the most capacity x context.* Among feasible candidates the score is
    ``features_base * stages`` (width x depth) times the fraction of the median case one patch covers
    (context beyond the whole image adds nothing). Ties go to the candidate with more steps.
@@ -33,8 +36,8 @@ from medseg.data.planning.topology import make_divisible
 
 FEATURES_BASE_CHOICES = (8, 16, 24, 32)
 PATCH_VOLUME_FRACTIONS = (1.0, 0.5, 0.25, 0.125)
-MIN_STEPS = 150
-PASSES = 2.0
+MIN_STEPS = 250
+PASSES = 5.0
 TRAIN_FRACTION = 0.8
 MEASURE_FRACTION = 0.15
 MEASURED_STEPS = 4  # what one timing costs in steps (warm-up + measured), for the bookkeeping
@@ -82,7 +85,7 @@ def enumerate_candidates(
 
 
 def required_steps(candidate: Candidate, num_cases: int, median_case_voxels: float) -> int:
-    """Steps needed to converge under the module's model (>= 150, and two passes over the data)."""
+    """Steps needed to converge under the module's model (>= 250, and five passes over the data)."""
     coverage = min(1.0, math.prod(candidate.patch_size) / max(median_case_voxels, 1.0))
     cases_per_step = candidate.batch_size * coverage
     return max(MIN_STEPS, math.ceil(PASSES * num_cases / cases_per_step))

@@ -24,6 +24,7 @@ MIST_REFERENCE_VOXELS = 128**3
 MIST_MIN_LOW_RES = 5
 MAX_DATASET_FRACTION_PER_STEP = 0.05
 MIN_BATCH = 2
+MIN_PATCH_AXIS = 4
 
 
 def stage_features(features_base: int, num_stages: int, dims: int) -> list[int]:
@@ -72,12 +73,13 @@ def nnunet_patch_size(
     while True:
         candidate = make_divisible(patch, spacing, max_pools, round_up=True)
         cost = activation_bytes(candidate, spacing, features_base, bytes_per_value, max_pools) * batch_size
-        if cost <= memory_bytes or all(p <= 4 for p in patch):
+        shrinkable = np.asarray(patch) > MIN_PATCH_AXIS
+        if cost <= memory_bytes or not shrinkable.any():
             return candidate
         divisors = unet_topology(candidate, spacing, max_pools).divisors
-        ratios = np.asarray(patch, dtype=np.float64) / median
+        ratios = np.where(shrinkable, np.asarray(patch, dtype=np.float64) / median, -np.inf)
         axis = int(np.argmax(ratios))
-        patch[axis] = max(1, patch[axis] - divisors[axis])
+        patch[axis] = max(MIN_PATCH_AXIS, patch[axis] - divisors[axis])
 
 
 def mist_patch_size(
