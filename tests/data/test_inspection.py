@@ -199,3 +199,13 @@ def test_real_hippocampus_subset_through_msd_dataset(
     assert p.labels == {"background": 0, "Anterior": 1, "Posterior": 2}
     assert p.target_spacing == [1.0, 1.0, 1.0] and p.normalization[0].scheme == "zscore"
     assert all(s >= m for s, m in zip(p.patch_size, fp.summary.resampled_shape.median))
+
+
+def test_label_on_another_grid_is_a_dataset_error() -> None:
+    case = _case("bad", 0)
+    geometry = case.image.geometry
+    case.label = Image(np.zeros((1, 6, 7, 9), dtype=np.uint8), geometry)
+    with pytest.raises(
+        DatasetError, match=r"^case bad: label shape \(6, 7, 9\) differs from image shape \(6, 7, 8\)$"
+    ):
+        inspect_case(case)

@@ -156,8 +156,9 @@ def sliding_window_inference(
         weights_acc = weights32.to(dtype)
         weights_compute = weights32.to(compute)
         slices = grid.slices()
-        windows: list[tuple[int, tuple[slice, ...]]] = [
-            (b, window) for b in range(padded.shape[0]) for window in slices
+        # Index of every (image, window) pair into (B, C, *spatial) tensors, image-major.
+        windows: list[tuple[int | slice, ...]] = [
+            (b, slice(None), *window) for b in range(padded.shape[0]) for window in slices
         ]
         batch = torch.empty((min(window_batch_size, len(windows)), padded.shape[1], *patch),
                             dtype=padded.dtype, device=padded.device)
@@ -166,8 +167,8 @@ def sliding_window_inference(
         try:
             for first in range(0, len(windows), window_batch_size):
                 chunk = windows[first:first + window_batch_size]
-                for i, (b, window) in enumerate(chunk):
-                    batch[i].copy_(padded[(b, slice(None), *window)])
+                for i, index in enumerate(chunk):
+                    batch[i].copy_(padded[index])
                 prediction = first_output(run(batch[: len(chunk)].to(compute)))
                 if prediction.shape[0] != len(chunk) or tuple(prediction.shape[2:]) != patch:
                     raise ValueError(
@@ -179,11 +180,11 @@ def sliding_window_inference(
                                          dtype=dtype, device=accumulate)
                 if prediction.device != accumulate:
                     prediction = (prediction * weights_compute).to(accumulate)
-                    for i, (b, window) in enumerate(chunk):
-                        output[(b, slice(None), *window)] += prediction[i]
+                    for i, index in enumerate(chunk):
+                        output[index] += prediction[i]
                 else:
-                    for i, (b, window) in enumerate(chunk):
-                        output[(b, slice(None), *window)].addcmul_(prediction[i], weights_acc)
+                    for i, index in enumerate(chunk):
+                        output[index].addcmul_(prediction[i], weights_acc)
                 if bar is not None:
                     bar.advance(bar.task_ids[0], len(chunk))
         finally:

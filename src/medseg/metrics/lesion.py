@@ -25,12 +25,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal, cast
 
 import numpy as np
 
 from medseg.metrics._inputs import ArrayLike, as_mask_pair, as_spacing
 from medseg.metrics.surface_dice import normalized_surface_dice
 from medseg.metrics.surface_distance import hd95, image_diagonal
+
+Connectivity = Literal[4, 6, 8, 18, 26]
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,9 @@ def lesion_components(mask: np.ndarray, spacing: Sequence[float], min_size_voxel
     import cc3d
 
     conn = connectivity if connectivity is not None else (26 if mask.ndim == 3 else 8)
-    labels = np.asarray(cc3d.connected_components(mask.astype(np.uint8), connectivity=conn))
+    if conn not in ((4, 8) if mask.ndim == 2 else (6, 18, 26)):
+        raise ValueError(f"connectivity {conn} is not valid for a {mask.ndim}-D mask")
+    labels = np.asarray(cc3d.connected_components(mask.astype(np.uint8), connectivity=cast(Connectivity, conn)))
     n = int(labels.max())
     if n == 0:
         return labels.astype(np.int64), 0

@@ -48,9 +48,12 @@ class ValidationResult:
 
 
 def as_validation_case(item: Any) -> tuple[str, torch.Tensor, torch.Tensor]:
-    """Accept a Case, a dict with image/label(/case_id) or an (image, label[, id]) tuple."""
+    """Accept a Case, a preprocessed case, a dict with image/label(/case_id) or an (image, label[, id]) tuple."""
     if hasattr(item, "image_tensor"):
         return str(item.case_id), item.image_tensor(), item.label_tensor()
+    if hasattr(item, "properties") and hasattr(item, "image"):  # a memory-mapped preprocessed case
+        image = torch.from_numpy(np.array(item.image, dtype=np.float32))
+        return str(item.case_id), image, torch.from_numpy(np.array(item.label, dtype=np.int64))
     if isinstance(item, dict):
         return str(item.get("case_id", "case")), torch.as_tensor(item["image"]), torch.as_tensor(item["label"])
     image, label = item[0], item[1]

@@ -113,6 +113,8 @@ def test_sections_can_be_switched_off_and_config_round_trips_through_json() -> N
     assert RandomMirror not in kinds and RandomGaussianNoise not in kinds and RandomGamma in kinds
     dumped = json.loads(json.dumps(config.model_dump(mode="json")))
     assert AugmentationConfig.from_mapping(dumped) == config
+    # an empty mapping (Plan.augmentation's default) is nnU-Net's pipeline
+    assert repr(build_augmentation({}, 3)) == repr(build_augmentation(default_augmentation_config(), 3))
 
 
 @pytest.mark.parametrize(

@@ -55,11 +55,6 @@ def check_batch(batch: Batch) -> Batch:
     return batch
 
 
-def spatial_dims(batch: Batch) -> int:
-    """The number of spatial axes (2 or 3)."""
-    return batch["image"].ndim - 2
-
-
 def select(batch: Batch, index: Tensor) -> Batch:
     """The samples ``index`` (1-D long tensor) of the image and label."""
     out = dict(batch)

@@ -8,6 +8,7 @@ import numpy as np
 
 from medseg.data.case import Case
 from medseg.data.inspection.fingerprint import Box, CaseFingerprint, ChannelStats
+from medseg.errors import DatasetError
 from medseg.io import Geometry
 
 DEFAULT_MAX_LOCATIONS = 10_000
@@ -46,14 +47,18 @@ def _box_of(slices: tuple[slice, ...]) -> Box:
     return Box(start=[int(s.start) for s in slices], stop=[int(s.stop) for s in slices])
 
 
-def _sample_indices(mask: np.ndarray, box: Box, limit: int, rng: np.random.Generator) -> np.ndarray:
-    """Up to ``limit`` distinct voxel indices ``(n, ndim)`` where ``mask`` is true, drawn uniformly."""
-    window = tuple(slice(a, b) for a, b in zip(box.start, box.stop))
-    flat = np.flatnonzero(mask[window])
+def _sample_indices(window_mask: np.ndarray, box: Box, limit: int, rng: np.random.Generator) -> np.ndarray:
+    """Up to ``limit`` distinct voxel indices ``(n, ndim)`` where ``window_mask`` (the mask cut to
+    ``box``) is true, drawn uniformly, in whole-image coordinates."""
+    flat = np.flatnonzero(window_mask)
     if flat.size > limit:
         flat = np.sort(rng.choice(flat, size=limit, replace=False))
-    local = np.stack(np.unravel_index(flat, mask[window].shape), axis=1)
+    local = np.stack(np.unravel_index(flat, window_mask.shape), axis=1)
     return (local + np.asarray(box.start)).astype(np.int32)
+
+
+def _window(box: Box) -> tuple[slice, ...]:
+    return tuple(slice(a, b) for a, b in zip(box.start, box.stop))
 
 
 def inspect_case(
@@ -71,9 +76,13 @@ def inspect_case(
     counts: dict[int, int] = {}
     class_boxes: dict[int, Box] = {}
     samples: dict[str, np.ndarray] = {}
+    if label is not None and label.shape != spatial:
+        raise DatasetError(
+            f"case {case.case_id}: label shape {label.shape} differs from image shape {spatial}"
+        )
     if label is not None:
         if label.min() < 0:
-            raise ValueError(f"case {case.case_id}: label has negative values")
+            raise DatasetError(f"case {case.case_id}: label has negative values")
         label_int = label.astype(np.int64, copy=False)
         counts = {v: int(n) for v, n in enumerate(np.bincount(label_int.ravel())) if n > 0}
         for value, slices in enumerate(ndimage.find_objects(label_int), start=1):
@@ -81,7 +90,7 @@ def inspect_case(
                 class_boxes[value] = _box_of(slices)
         for value, box in class_boxes.items():
             samples[f"{case.case_id}/locations/{value}"] = _sample_indices(
-                label == value, box, max_locations, rng
+                label[_window(box)] == value, box, max_locations, rng
             )
     foreground_box = None
     if class_boxes:
@@ -91,7 +100,7 @@ def inspect_case(
     if label is not None and foreground_box is not None:
         region = label > 0
         region_name = "foreground"
-        picked = _sample_indices(region, foreground_box, max_intensities, rng)
+        picked = _sample_indices(region[_window(foreground_box)], foreground_box, max_intensities, rng)
         samples[f"{case.case_id}/intensities"] = image[(slice(None), *picked.T)].astype(np.float32)
         channels = [channel_stats(image[c][region]) for c in range(image.shape[0])]
     else:
