@@ -202,6 +202,13 @@ def test_budget_aware_choice_prefers_faster_candidates_when_time_is_short() -> N
     measured = [r for r in short.reasons if r.startswith("budget: measured")]
     assert len(measured) == len(short_calls) >= 2
     assert any(r.startswith("budget: chose") for r in short.reasons)
+    # the chosen candidate's measured time and the steps that fit are recorded for the trainer
+    assert short.training.step_seconds is not None and short.training.time_budget_s == 120.0
+    assert short.training.steps is not None and short.training.steps > 0
+    assert f"{short.training.step_seconds:.3f} s/step -> {short.training.steps} steps possible" in " ".join(
+        short.reasons
+    )
+    assert plan(fp, cpu).training.steps is None  # no time budget: no step count
 
 
 def test_time_budget_without_a_timer_is_an_error() -> None:
@@ -243,3 +250,10 @@ def test_two_dimensional_plan_of_volumes_on_request() -> None:
         ConfigError, match=r"^plan override 'spatial_dims' = 4 is invalid: .*valid choices: 2, 3$"
     ):
         plan(fp, overrides={"spatial_dims": 4})
+
+
+def test_target_spacing_override_steers_the_patch() -> None:
+    fp = _fingerprint([(1.0, 1.0, 1.0)] * 2, shape=(32, 32, 32))
+    p = plan(fp, overrides={"target_spacing": [2.0, 2.0, 2.0]})
+    assert p.target_spacing == [2.0, 2.0, 2.0]
+    assert p.patch_size == [16, 16, 16]  # the 32^3 mm cases are 16^3 voxels at 2 mm

@@ -37,7 +37,7 @@ def _two_class_map() -> np.ndarray:
     labels = np.zeros((12, 14, 16), dtype=np.uint8)
     labels[1:4, 1:4, 1:4] = 1  # 27 voxels
     labels[8:10, 8:10, 8:10] = 1  # 8 voxels
-    labels[5, 5, 5] = 1  # touches nothing (face, edge or corner) of the others: 1 voxel
+    labels[6, 12, 2] = 1  # touches nothing (face, edge or corner) of the others: 1 voxel
     labels[1:3, 10:12, 12:15] = 2  # 12 voxels
     labels[9:11, 1:3, 13] = 2  # 4 voxels
     labels[4, 4, 4] = 2  # touches the 27-voxel class-1 cube only by a corner

@@ -70,6 +70,20 @@ class NetworkSpec(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class TrainingSpec(BaseModel):
+    """How long to train: set by the budget-aware planner from a measured step time.
+
+    ``steps`` is the number of optimiser steps that fit in ``time_budget_s`` (after planning and a
+    share for validation/loading); ``None`` when the plan was made without a time budget.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    step_seconds: float | None = Field(default=None, gt=0)
+    steps: int | None = Field(default=None, ge=1)
+    time_budget_s: float | None = Field(default=None, gt=0)
+
+
 class Plan(BaseModel):
     """Everything preprocessing, training and inference must agree on (see the module docstring)."""
 
@@ -89,6 +103,7 @@ class Plan(BaseModel):
     foreground_oversampling: float = Field(default=0.33, ge=0.0, le=1.0)
     network: NetworkSpec = Field(default_factory=NetworkSpec)
     augmentation: dict[str, Any] = Field(default_factory=dict)
+    training: TrainingSpec = Field(default_factory=TrainingSpec)
     reasons: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")

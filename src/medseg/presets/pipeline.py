@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -42,7 +42,7 @@ TRAIN_SHARE = 0.8
 class FoldResult:
     """What training and evaluating one fold produced."""
 
-    fold: int | str
+    fold: int | Literal["all"]
     experiment: Path
     predictions: Path
     mean_dice: dict[str, float]
@@ -83,21 +83,15 @@ def analyze(dataset: CaseDataset, work_dir: str | Path, *, time_budget_s: float 
 
 
 def planned_steps(plan: Plan, time_budget_s: float | None, default_steps: int) -> int:
-    """Optimiser steps for a run: from the measured step time within the budget, else the default."""
-    seconds = _measured_step_seconds(plan)
+    """Optimiser steps for a run: what fits in ``time_budget_s`` at the Plan's measured step time.
+
+    Without a measured step time (a plan made without a time budget) or without a budget, the
+    default is used.
+    """
+    seconds = plan.training.step_seconds
     if time_budget_s is None or seconds is None:
         return default_steps
     return max(DEFAULT_STEPS_PER_EPOCH, int(time_budget_s * TRAIN_SHARE / seconds))
-
-
-def _measured_step_seconds(plan: Plan) -> float | None:
-    for reason in plan.reasons:
-        if reason.startswith("budget: chose"):
-            label = reason.split("(", 1)[1].split(")", 1)[0]
-            for other in plan.reasons:
-                if other.startswith(f"budget: measured ({label})"):
-                    return float(other.split("): ", 1)[1].split(" s/step", 1)[0])
-    return None
 
 
 def train_fold(
@@ -105,7 +99,7 @@ def train_fold(
     plan: Plan,
     work_dir: str | Path,
     *,
-    fold: int | str = 0,
+    fold: int | Literal["all"] = 0,
     n_folds: int = 5,
     total_steps: int = 2500,
     steps_per_epoch: int = DEFAULT_STEPS_PER_EPOCH,
@@ -123,7 +117,7 @@ def train_fold(
     from medseg.data.sampling import RandomROIDataset
 
     work = Path(work_dir)
-    preprocess(dataset, plan, work / "preprocessed", workers=workers)
+    preprocess(dataset, plan, work / "preprocessed", workers=workers)  # type: ignore[arg-type]
     folds_file = work / "folds.json"
     if folds_file.exists():
         dataset = dataset.with_folds_file(folds_file)
@@ -170,7 +164,7 @@ def predict_and_evaluate(dataset: CaseDataset, experiment: Path, out_dir: Path, 
     return means, out_dir / "metrics.csv"
 
 
-def run_fold(dataset: CaseDataset, work_dir: str | Path, *, fold: int | str = 0, n_folds: int = 5,
+def run_fold(dataset: CaseDataset, work_dir: str | Path, *, fold: int | Literal["all"] = 0, n_folds: int = 5,
              time_budget_s: float | None = None, total_steps: int | None = None, workers: int = 2,
              plan_overrides: Mapping[str, Any] | None = None, **train_kwargs: Any) -> FoldResult:
     """Analyse (if needed), train one fold within the budget, predict and evaluate its validation cases."""

@@ -104,7 +104,7 @@ def choose_candidate(
     num_cases: int,
     median_case_voxels: float,
     reasons: list[str],
-) -> Candidate:
+) -> Measured:
     """Measure candidates with ``step_timer`` and pick one (see the module docstring for the model)."""
     time_budget = budget.time_budget_s
     if time_budget is None:
@@ -159,7 +159,7 @@ def choose_candidate(
             f"budget: no candidate reaches its required steps in {time_budget:g} s; chose the closest "
             f"({chosen.candidate.label()}: {chosen.steps_possible} of {chosen.required_steps} steps)"
         )
-    return chosen.candidate
+    return chosen
 
 
 def median_voxels(shapes: np.ndarray) -> float:

@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import PositiveFloat, PositiveInt, TypeAdapter, ValidationError
 
 from medseg.data.inspection.fingerprint import Fingerprint
-from medseg.data.plan import NetworkSpec, Plan, ResamplingSpec
+from medseg.data.plan import NetworkSpec, Plan, ResamplingSpec, TrainingSpec
 from medseg.data.planning import normalization as norm_rules
 from medseg.data.planning import spacing as spacing_rules
 from medseg.data.planning.budget import Budget, Candidate, StepTimer
@@ -80,21 +80,19 @@ def plan(
     if forced_dims == 3 and fingerprint.spatial_dims == 2:
         raise override_error("spatial_dims", 3, "the data are 2D", "2")
     full_spacing = spacing_rules.target_spacing(fingerprint, reasons)
-    shapes = fingerprint.resampled_shapes(full_spacing)
     separate = spacing_rules.separate_z_axis(fingerprint.summary.spacing.median, reasons)
-    spacing = full_spacing
-    if dims == 2 and fingerprint.spatial_dims == 3:
-        spacing, shapes, separate = full_spacing[1:], shapes[:, 1:], None
+    slicing = dims == 2 and fingerprint.spatial_dims == 3
+    wanted = _early(overrides, "target_spacing", list[PositiveFloat], f"{dims} positive numbers", dims)
+    if wanted is not None:
+        full_spacing = [full_spacing[0], *wanted] if slicing else list(wanted)
+        reasons.append(f"target_spacing: {list(wanted)} (override)")
+    shapes = fingerprint.resampled_shapes(full_spacing)
+    spacing = [float(v) for v in full_spacing]
+    if slicing:
+        spacing, shapes, separate = spacing[1:], shapes[:, 1:], None
         reasons.append("spatial_dims: 2 by request; slices along array axis 0, in-plane spacing only")
     else:
         reasons.append(f"spatial_dims: {dims} (the data are {fingerprint.spatial_dims}D)")
-    spacing = [
-        float(v)
-        for v in (
-            _early(overrides, "target_spacing", list[PositiveFloat], f"{dims} positive numbers", dims)
-            or spacing
-        )
-    ]
     median_shape = np.median(shapes, axis=0)
     dataset_voxels = float(np.prod(shapes, axis=1).sum())
     features = (
@@ -136,6 +134,7 @@ def plan(
         None,
     )
     chosen = Candidate.build(features, patch, batch, spacing, None)
+    training = TrainingSpec()
     if budget.time_budget_s is not None:
         if step_timer is None:
             raise ConfigError(
@@ -154,9 +153,12 @@ def plan(
             and c.batch_size == pinned.get("batch_size", c.batch_size)
             and c.patch_size == list(pinned.get("patch_size", c.patch_size))
         ] or [chosen]
-        chosen = choose_candidate(
+        measured = choose_candidate(
             candidates, budget, step_timer, len(fingerprint.cases), median_voxels(shapes), reasons
         )
+        chosen = measured.candidate
+        training = TrainingSpec(step_seconds=measured.seconds_per_step, steps=measured.steps_possible,
+                                time_budget_s=budget.time_budget_s)
     else:
         reasons.append(f"batch_size: {batch} (memory, at most 5% of the dataset's voxels per step, >= 2)")
         if budget.device == "cpu":
@@ -177,6 +179,7 @@ def plan(
         patch_size=chosen.patch_size,
         batch_size=chosen.batch_size,
         network=_network(chosen),
+        training=training,
         reasons=reasons,
     )
     if overrides:

@@ -1,0 +1,253 @@
+"""Fingerprint + plan + preprocess of Task04 Hippocampus: medseg versus nnU-Net v2, wall time.
+
+Run: .venv/bin/python bench/data/bench_plan_preprocess.py [--repeats 3] [--nnunet-venv /work/nnunet-venv]
+
+Both sides run as subprocesses, alternating, ``--repeats`` times; the table shows medians.
+
+* medseg (this venv): ``MSDDataset`` -> ``inspect(workers=2, no cache)`` -> ``plan`` ->
+  ``preprocess(workers=2)`` into a fresh folder, each stage timed inside the child; the child's
+  whole wall time (interpreter start + imports + work) is timed too. A second medseg variant runs
+  with a warm fingerprint cache (``inspect(cache_dir=...)`` hits; preprocessing is still redone).
+* nnU-Net v2 (its own venv, never this one): the console scripts ``nnUNetv2_extract_fingerprint
+  -np 2``, ``nnUNetv2_plan_experiment`` and ``nnUNetv2_preprocess -c 3d_fullres -np 2``, each timed
+  as a whole (they include interpreter start + imports; that cost is measured separately). The MSD
+  conversion (``nnUNetv2_convert_MSD_dataset``) runs once, timed and reported, not counted.
+
+Afterwards both outputs are compared: number of cases, target spacing, patch size, shapes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("MEDSEG_SHARED_DATA", ROOT.parent / "shared" / "data")) / "Task04_Hippocampus"
+NNUNET_ID = "4"
+NNUNET_NAME = "Dataset004_Hippocampus"
+SHOW_CASES = ("hippocampus_001", "hippocampus_100", "hippocampus_394")
+
+# Runs inside the nnU-Net venv: summarise its plans and preprocessed output as JSON (no pickles read).
+NNUNET_SUMMARY = r"""
+import json, sys
+from pathlib import Path
+import numpy as np
+root = Path(sys.argv[1]); show = sys.argv[2].split(",")
+plans = json.loads((root / "nnUNetPlans.json").read_text())
+cfg = plans["configurations"]["3d_fullres"]
+folder = root / cfg["data_identifier"]
+images = sorted(p for p in folder.iterdir() if p.name.endswith((".b2nd", ".npy", ".npz")) and "_seg" not in p.name)
+shapes = {}
+for case in show:
+    hits = [p for p in images if p.name.split(".")[0] == case]
+    if not hits:
+        continue
+    p = hits[0]
+    if p.suffix == ".b2nd":
+        import blosc2
+        shapes[case] = list(blosc2.open(str(p), mode="r").shape)
+    elif p.suffix == ".npy":
+        shapes[case] = list(np.load(p, mmap_mode="r", allow_pickle=False).shape)
+    else:
+        shapes[case] = list(np.load(p, allow_pickle=False)["data"].shape)
+print(json.dumps({"n_cases": len(images), "target_spacing": cfg["spacing"], "patch_size": cfg["patch_size"],
+                  "batch_size": cfg["batch_size"], "normalization": cfg["normalization_schemes"],
+                  "use_mask_for_norm": cfg["use_mask_for_norm"], "format": images[0].suffix, "shapes": shapes}))
+"""
+
+
+def medseg_child(out_dir: str, cache_dir: str | None, result_file: str) -> None:
+    """The medseg side, run in a child process: time each stage and summarise the output."""
+    start = time.perf_counter()
+    from medseg.data.datasets import MSDDataset
+    from medseg.data.inspection import inspect
+    from medseg.data.planning import plan
+    from medseg.data.preprocessing import preprocess
+
+    times: dict[str, float] = {"startup": time.perf_counter() - start}
+    t = time.perf_counter()
+    dataset = MSDDataset(DATA)
+    fingerprint = inspect(dataset, workers=2, cache_dir=cache_dir, progress=False)
+    times["fingerprint"] = time.perf_counter() - t
+    t = time.perf_counter()
+    the_plan = plan(fingerprint)
+    times["plan"] = time.perf_counter() - t
+    t = time.perf_counter()
+    cache = preprocess(dataset, the_plan, out_dir, workers=2, progress=False)
+    times["preprocess"] = time.perf_counter() - t
+    ids = cache.case_ids
+    shapes = {cid: list(cache.image(ids.index(cid)).shape) for cid in SHOW_CASES if cid in ids}
+    summary = {
+        "n_cases": len(cache),
+        "target_spacing": the_plan.target_spacing,
+        "patch_size": the_plan.patch_size,
+        "batch_size": the_plan.batch_size,
+        "normalization": [n.scheme for n in the_plan.normalization],
+        "crop_to_nonzero": the_plan.crop_to_nonzero,
+        "shapes": shapes,
+    }
+    Path(result_file).write_text(json.dumps({"times": times, "summary": summary}))
+
+
+def run_medseg(work: Path, cache_dir: Path | None) -> dict[str, Any]:
+    """Run the medseg side once in a fresh subprocess; return stage times and output summary."""
+    out = Path(tempfile.mkdtemp(prefix="medseg_pre_", dir=work))
+    result = work / "medseg_result.json"
+    command = [sys.executable, __file__, "--side", "medseg", "--out", str(out), "--result", str(result)]
+    if cache_dir is not None:
+        command += ["--cache", str(cache_dir)]
+    t = time.perf_counter()
+    subprocess.run(command, check=True, cwd=ROOT)
+    wall = time.perf_counter() - t
+    data: dict[str, Any] = json.loads(result.read_text())
+    data["times"]["total"] = wall
+    shutil.rmtree(out)
+    return data
+
+
+def nnunet_env(work: Path) -> dict[str, str]:
+    """Environment with nnU-Net's three folders under ``work`` and 1 thread per process."""
+    env = dict(os.environ)
+    for name in ("nnUNet_raw", "nnUNet_preprocessed", "nnUNet_results"):
+        env[name] = str(work / name)
+        (work / name).mkdir(parents=True, exist_ok=True)
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def timed(command: list[str], env: dict[str, str], log: Path) -> float:
+    """Wall time of one command (output to ``log``); raise with the log's tail when it fails."""
+    t = time.perf_counter()
+    with log.open("a") as handle:
+        handle.write(f"\n$ {' '.join(command)}\n")
+        handle.flush()
+        done = subprocess.run(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    wall = time.perf_counter() - t
+    if done.returncode != 0:
+        tail = log.read_text()[-3000:]
+        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}); log {log}:\n{tail}")
+    return wall
+
+
+def convert_nnunet(venv: Path, env: dict[str, str], work: Path) -> float | None:
+    """Convert the MSD task into ``$nnUNet_raw`` once; its wall time, or ``None`` when already there."""
+    if (Path(env["nnUNet_raw"]) / NNUNET_NAME / "dataset.json").is_file():
+        return None
+    return timed(
+        [str(venv / "bin" / "nnUNetv2_convert_MSD_dataset"), "-i", str(DATA), "-overwrite_id", NNUNET_ID],
+        env,
+        work / "nnunet.log",
+    )
+
+
+def run_nnunet(venv: Path, env: dict[str, str], work: Path) -> dict[str, Any]:
+    """Fingerprint, plan and preprocess (3d_fullres) with nnU-Net's console scripts, from scratch."""
+    shutil.rmtree(Path(env["nnUNet_preprocessed"]) / NNUNET_NAME, ignore_errors=True)
+    bin_dir, log = venv / "bin", work / "nnunet.log"
+    times = {
+        "fingerprint": timed(
+            [str(bin_dir / "nnUNetv2_extract_fingerprint"), "-d", NNUNET_ID, "-np", "2", "--clean"], env, log
+        ),
+        "plan": timed([str(bin_dir / "nnUNetv2_plan_experiment"), "-d", NNUNET_ID], env, log),
+        "preprocess": timed(
+            [str(bin_dir / "nnUNetv2_preprocess"), "-d", NNUNET_ID, "-c", "3d_fullres", "-np", "2"], env, log
+        ),
+    }
+    times["total"] = sum(times.values())
+    return {"times": times}
+
+
+def nnunet_startup(venv: Path, env: dict[str, str]) -> float:
+    """Interpreter start + import of nnU-Net's planning/preprocessing entry points (one command's overhead)."""
+    t = time.perf_counter()
+    code = "import nnunetv2.experiment_planning.plan_and_preprocess_entrypoints"
+    subprocess.run([str(venv / "bin" / "python"), "-c", code], env=env, check=True)
+    return time.perf_counter() - t
+
+
+def nnunet_summary(venv: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Plans and output summary of the last nnU-Net run (computed in nnU-Net's venv)."""
+    root = Path(env["nnUNet_preprocessed"]) / NNUNET_NAME
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", NNUNET_SUMMARY, str(root), ",".join(SHOW_CASES)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    summary: dict[str, Any] = json.loads(done.stdout)
+    return summary
+
+
+def median(runs: list[dict[str, Any]], key: str) -> float:
+    """Median of one stage's seconds over runs."""
+    return statistics.median(r["times"][key] for r in runs)
+
+
+def print_table(medseg: list[dict[str, Any]], warm: list[dict[str, Any]], nnunet: list[dict[str, Any]], startup: float) -> None:
+    """One table: median seconds per stage and nnU-Net / medseg ratios."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Task04 Hippocampus, 208 cases, 2 workers, median of {len(medseg)}")
+    for column in ("stage", "nnU-Net v2 s", "medseg s", "ratio", "medseg warm-cache s", "ratio"):
+        table.add_column(column, justify="right" if column != "stage" else "left")
+    names = {"fingerprint": "fingerprint", "plan": "plan", "preprocess": "preprocess 3d_fullres", "total": "end-to-end wall"}
+    for key, label in names.items():
+        n, m, w = median(nnunet, key), median(medseg, key), median(warm, key)
+        table.add_row(label, f"{n:.2f}", f"{m:.2f}", f"{n / m:.2f}x", f"{w:.2f}", f"{n / w:.2f}x")
+    n_work = median(nnunet, "total") - 3 * startup
+    m_work = statistics.median(sum(r["times"][k] for k in ("fingerprint", "plan", "preprocess")) for r in medseg)
+    w_work = statistics.median(sum(r["times"][k] for k in ("fingerprint", "plan", "preprocess")) for r in warm)
+    table.add_row("startup (python + imports)", f"3 x {startup:.2f}", f"{median(medseg, 'startup'):.2f}", "", f"{median(warm, 'startup'):.2f}", "")
+    table.add_row("work only (total - startup)", f"{n_work:.2f}", f"{m_work:.2f}", f"{n_work / m_work:.2f}x", f"{w_work:.2f}", f"{n_work / w_work:.2f}x")
+    Console().print(table)
+
+
+def main() -> None:
+    """Parse arguments; run the child side or the whole benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--nnunet-venv", type=Path, default=Path("/work/nnunet-venv"))
+    parser.add_argument("--work", type=Path, default=Path("/tmp/nnunet_bench"))
+    parser.add_argument("--side", choices=["medseg"], help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--cache", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.side == "medseg":
+        medseg_child(args.out, args.cache, args.result)
+        return
+    work: Path = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    env = nnunet_env(work)
+    converted = convert_nnunet(args.nnunet_venv, env, work)
+    print(f"nnU-Net MSD conversion: {'already done' if converted is None else f'{converted:.2f} s (not counted)'}")
+    startup = nnunet_startup(args.nnunet_venv, env)
+    fingerprint_cache = Path(tempfile.mkdtemp(prefix="medseg_fp_cache_", dir=work))
+    run_medseg(work, fingerprint_cache)  # fills the fingerprint cache for the warm runs
+    medseg: list[dict[str, Any]] = []
+    warm: list[dict[str, Any]] = []
+    nnunet: list[dict[str, Any]] = []
+    for repeat in range(args.repeats):
+        nnunet.append(run_nnunet(args.nnunet_venv, env, work))
+        medseg.append(run_medseg(work, None))
+        warm.append(run_medseg(work, fingerprint_cache))
+        print(f"repeat {repeat + 1}: nnU-Net {nnunet[-1]['times']}, medseg {medseg[-1]['times']}, warm {warm[-1]['times']}")
+    shutil.rmtree(fingerprint_cache)
+    print_table(medseg, warm, nnunet, startup)
+    print("medseg output:", json.dumps(medseg[-1]["summary"]))
+    print("nnU-Net output:", json.dumps(nnunet_summary(args.nnunet_venv, env)))
+
+
+if __name__ == "__main__":
+    main()
