@@ -34,34 +34,37 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("MEDSEG_SHARED_DATA", ROOT.parent / "shared" / "data")) / "Task04_Hippocampus"
 NNUNET_ID = "4"
 NNUNET_NAME = "Dataset004_Hippocampus"
-SHOW_CASES = ("hippocampus_001", "hippocampus_100", "hippocampus_394")
 
 # Runs inside the nnU-Net venv: summarise its plans and preprocessed output as JSON (no pickles read).
 NNUNET_SUMMARY = r"""
 import json, sys
 from pathlib import Path
+import blosc2
 import numpy as np
-root = Path(sys.argv[1]); show = sys.argv[2].split(",")
+root, medseg = Path(sys.argv[1]), Path(sys.argv[2])
 plans = json.loads((root / "nnUNetPlans.json").read_text())
 cfg = plans["configurations"]["3d_fullres"]
 folder = root / cfg["data_identifier"]
-images = sorted(p for p in folder.iterdir() if p.name.endswith((".b2nd", ".npy", ".npz")) and "_seg" not in p.name)
-shapes = {}
-for case in show:
-    hits = [p for p in images if p.name.split(".")[0] == case]
-    if not hits:
-        continue
-    p = hits[0]
-    if p.suffix == ".b2nd":
-        import blosc2
-        shapes[case] = list(blosc2.open(str(p), mode="r").shape)
-    elif p.suffix == ".npy":
-        shapes[case] = list(np.load(p, mmap_mode="r", allow_pickle=False).shape)
-    else:
-        shapes[case] = list(np.load(p, allow_pickle=False)["data"].shape)
-print(json.dumps({"n_cases": len(images), "target_spacing": cfg["spacing"], "patch_size": cfg["patch_size"],
+ids = sorted(p.name[: -len(".b2nd")] for p in folder.glob("*.b2nd") if not p.name.endswith("_seg.b2nd"))
+same_shape, image_diff, label_agree, outside, other = 0, 0.0, [], 0, 0
+for case in ids:
+    image = blosc2.open(str(folder / f"{case}.b2nd"), mode="r")[:]
+    seg = blosc2.open(str(folder / f"{case}_seg.b2nd"), mode="r")[:]
+    mine = np.load(medseg / "cases" / case / "image.npy", allow_pickle=False)
+    my_label = np.load(medseg / "cases" / case / "label.npy", allow_pickle=False)
+    if image.shape == mine.shape:
+        same_shape += 1
+        image_diff = max(image_diff, float(np.abs(image.astype(np.float64) - mine).max()))
+        label_agree.append(float((seg == my_label).mean()))
+        outside += int((seg == -1).sum())
+        other += int(((seg != my_label) & (seg != -1)).sum())
+print(json.dumps({"n_cases": len(ids), "target_spacing": cfg["spacing"], "patch_size": cfg["patch_size"],
                   "batch_size": cfg["batch_size"], "normalization": cfg["normalization_schemes"],
-                  "use_mask_for_norm": cfg["use_mask_for_norm"], "format": images[0].suffix, "shapes": shapes}))
+                  "use_mask_for_norm": cfg["use_mask_for_norm"], "image_dtype": str(image.dtype),
+                  "seg_dtype": str(seg.dtype), "cases_with_same_shape_as_medseg": same_shape,
+                  "max_abs_image_difference": image_diff, "min_label_agreement": min(label_agree, default=None),
+                  "nnunet_seg_minus1_voxels": outside, "label_voxels_differing_elsewhere": other,
+                  "shapes": {c: list(blosc2.open(str(folder / f"{c}.b2nd"), mode="r").shape) for c in ids[:3]}}))
 """
 
 
@@ -85,7 +88,7 @@ def medseg_child(out_dir: str, cache_dir: str | None, result_file: str) -> None:
     cache = preprocess(dataset, the_plan, out_dir, workers=2, progress=False)
     times["preprocess"] = time.perf_counter() - t
     ids = cache.case_ids
-    shapes = {cid: list(cache.image(ids.index(cid)).shape) for cid in SHOW_CASES if cid in ids}
+    shapes = {cid: list(cache.image(ids.index(cid)).shape) for cid in sorted(ids)[:3]}
     summary = {
         "n_cases": len(cache),
         "target_spacing": the_plan.target_spacing,
@@ -98,8 +101,11 @@ def medseg_child(out_dir: str, cache_dir: str | None, result_file: str) -> None:
     Path(result_file).write_text(json.dumps({"times": times, "summary": summary}))
 
 
-def run_medseg(work: Path, cache_dir: Path | None) -> dict[str, Any]:
-    """Run the medseg side once in a fresh subprocess; return stage times and output summary."""
+def run_medseg(work: Path, cache_dir: Path | None, keep: Path | None = None) -> dict[str, Any]:
+    """Run the medseg side once in a fresh subprocess; return stage times and output summary.
+
+    The output folder is deleted afterwards, or moved to ``keep`` for the comparison.
+    """
     out = Path(tempfile.mkdtemp(prefix="medseg_pre_", dir=work))
     result = work / "medseg_result.json"
     command = [sys.executable, __file__, "--side", "medseg", "--out", str(out), "--result", str(result)]
@@ -110,7 +116,11 @@ def run_medseg(work: Path, cache_dir: Path | None) -> dict[str, Any]:
     wall = time.perf_counter() - t
     data: dict[str, Any] = json.loads(result.read_text())
     data["times"]["total"] = wall
-    shutil.rmtree(out)
+    if keep is None:
+        shutil.rmtree(out)
+    else:
+        shutil.rmtree(keep, ignore_errors=True)
+        out.rename(keep)
     return data
 
 
@@ -139,18 +149,32 @@ def timed(command: list[str], env: dict[str, str], log: Path) -> float:
 
 
 def convert_nnunet(venv: Path, env: dict[str, str], work: Path) -> float | None:
-    """Convert the MSD task into ``$nnUNet_raw`` once; its wall time, or ``None`` when already there."""
+    """Convert the MSD task into ``$nnUNet_raw`` once; its wall time, or ``None`` when already there.
+
+    nnU-Net's converter insists on an ``imagesTs`` folder, which the shared copy lacks, so it reads
+    a staging folder of symbolic links plus an empty ``imagesTs``.
+    """
     if (Path(env["nnUNet_raw"]) / NNUNET_NAME / "dataset.json").is_file():
         return None
+    staging = work / "msd" / DATA.name
+    (staging / "imagesTs").mkdir(parents=True, exist_ok=True)
+    for name in ("imagesTr", "labelsTr", "dataset.json"):
+        link = staging / name
+        if not link.exists():
+            link.symlink_to(DATA / name)
     return timed(
-        [str(venv / "bin" / "nnUNetv2_convert_MSD_dataset"), "-i", str(DATA), "-overwrite_id", NNUNET_ID],
+        [str(venv / "bin" / "nnUNetv2_convert_MSD_dataset"), "-i", str(staging), "-overwrite_id", NNUNET_ID],
         env,
         work / "nnunet.log",
     )
 
 
 def run_nnunet(venv: Path, env: dict[str, str], work: Path) -> dict[str, Any]:
-    """Fingerprint, plan and preprocess (3d_fullres) with nnU-Net's console scripts, from scratch."""
+    """Fingerprint, plan and preprocess (3d_fullres) with nnU-Net's console scripts, from scratch.
+
+    First the three stage commands one after the other (per-stage times, each with its own start-up),
+    then the single ``nnUNetv2_plan_and_preprocess`` command (``total``: what a user runs).
+    """
     shutil.rmtree(Path(env["nnUNet_preprocessed"]) / NNUNET_NAME, ignore_errors=True)
     bin_dir, log = venv / "bin", work / "nnunet.log"
     times = {
@@ -162,7 +186,24 @@ def run_nnunet(venv: Path, env: dict[str, str], work: Path) -> dict[str, Any]:
             [str(bin_dir / "nnUNetv2_preprocess"), "-d", NNUNET_ID, "-c", "3d_fullres", "-np", "2"], env, log
         ),
     }
-    times["total"] = sum(times.values())
+    times["stages"] = sum(times.values())
+    shutil.rmtree(Path(env["nnUNet_preprocessed"]) / NNUNET_NAME, ignore_errors=True)
+    times["total"] = timed(
+        [
+            str(bin_dir / "nnUNetv2_plan_and_preprocess"),
+            "-d",
+            NNUNET_ID,
+            "-c",
+            "3d_fullres",
+            "-np",
+            "2",
+            "-npfp",
+            "2",
+            "--clean",
+        ],
+        env,
+        log,
+    )
     return {"times": times}
 
 
@@ -174,11 +215,11 @@ def nnunet_startup(venv: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - t
 
 
-def nnunet_summary(venv: Path, env: dict[str, str]) -> dict[str, Any]:
-    """Plans and output summary of the last nnU-Net run (computed in nnU-Net's venv)."""
+def nnunet_summary(venv: Path, env: dict[str, str], medseg_out: Path) -> dict[str, Any]:
+    """The last nnU-Net run's plan and output, compared case by case with medseg's (in nnU-Net's venv)."""
     root = Path(env["nnUNet_preprocessed"]) / NNUNET_NAME
     done = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", NNUNET_SUMMARY, str(root), ",".join(SHOW_CASES)],
+        [str(venv / "bin" / "python"), "-c", NNUNET_SUMMARY, str(root), str(medseg_out)],
         env=env,
         check=True,
         capture_output=True,
@@ -193,23 +234,40 @@ def median(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(r["times"][key] for r in runs)
 
 
-def print_table(medseg: list[dict[str, Any]], warm: list[dict[str, Any]], nnunet: list[dict[str, Any]], startup: float) -> None:
+def print_table(
+    medseg: list[dict[str, Any]], warm: list[dict[str, Any]], nnunet: list[dict[str, Any]], startup: float
+) -> None:
     """One table: median seconds per stage and nnU-Net / medseg ratios."""
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"Task04 Hippocampus, 208 cases, 2 workers, median of {len(medseg)}")
-    for column in ("stage", "nnU-Net v2 s", "medseg s", "ratio", "medseg warm-cache s", "ratio"):
+    columns = ("stage", "nnU-Net v2 s", "medseg s", "nnU-Net/medseg", "medseg warm-cache s", "nnU-Net/warm")
+    for column in columns:
         table.add_column(column, justify="right" if column != "stage" else "left")
-    names = {"fingerprint": "fingerprint", "plan": "plan", "preprocess": "preprocess 3d_fullres", "total": "end-to-end wall"}
+    names = {
+        "fingerprint": "fingerprint (nnU-Net: own command)",
+        "plan": "plan (nnU-Net: own command)",
+        "preprocess": "preprocess 3d_fullres (nnU-Net: own command)",
+        "total": "end-to-end wall (nnU-Net: plan_and_preprocess)",
+    }
     for key, label in names.items():
         n, m, w = median(nnunet, key), median(medseg, key), median(warm, key)
         table.add_row(label, f"{n:.2f}", f"{m:.2f}", f"{n / m:.2f}x", f"{w:.2f}", f"{n / w:.2f}x")
-    n_work = median(nnunet, "total") - 3 * startup
-    m_work = statistics.median(sum(r["times"][k] for k in ("fingerprint", "plan", "preprocess")) for r in medseg)
-    w_work = statistics.median(sum(r["times"][k] for k in ("fingerprint", "plan", "preprocess")) for r in warm)
-    table.add_row("startup (python + imports)", f"3 x {startup:.2f}", f"{median(medseg, 'startup'):.2f}", "", f"{median(warm, 'startup'):.2f}", "")
-    table.add_row("work only (total - startup)", f"{n_work:.2f}", f"{m_work:.2f}", f"{n_work / m_work:.2f}x", f"{w_work:.2f}", f"{n_work / w_work:.2f}x")
+    n_work = median(nnunet, "total") - startup
+    stages = ("fingerprint", "plan", "preprocess")
+    m_work = statistics.median(sum(r["times"][k] for k in stages) for r in medseg)
+    w_work = statistics.median(sum(r["times"][k] for k in stages) for r in warm)
+    m_start, w_start = median(medseg, "startup"), median(warm, "startup")
+    table.add_row("startup (python + imports)", f"{startup:.2f}", f"{m_start:.2f}", "", f"{w_start:.2f}", "")
+    table.add_row(
+        "work only (end-to-end - startup)",
+        f"{n_work:.2f}",
+        f"{m_work:.2f}",
+        f"{n_work / m_work:.2f}x",
+        f"{w_work:.2f}",
+        f"{n_work / w_work:.2f}x",
+    )
     Console().print(table)
 
 
@@ -231,7 +289,9 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     env = nnunet_env(work)
     converted = convert_nnunet(args.nnunet_venv, env, work)
-    print(f"nnU-Net MSD conversion: {'already done' if converted is None else f'{converted:.2f} s (not counted)'}")
+    print(
+        f"nnU-Net MSD conversion: {'already done' if converted is None else f'{converted:.2f} s (not counted)'}"
+    )
     startup = nnunet_startup(args.nnunet_venv, env)
     fingerprint_cache = Path(tempfile.mkdtemp(prefix="medseg_fp_cache_", dir=work))
     run_medseg(work, fingerprint_cache)  # fills the fingerprint cache for the warm runs
@@ -240,13 +300,17 @@ def main() -> None:
     nnunet: list[dict[str, Any]] = []
     for repeat in range(args.repeats):
         nnunet.append(run_nnunet(args.nnunet_venv, env, work))
-        medseg.append(run_medseg(work, None))
+        medseg.append(run_medseg(work, None, keep=work / "medseg_last"))
         warm.append(run_medseg(work, fingerprint_cache))
-        print(f"repeat {repeat + 1}: nnU-Net {nnunet[-1]['times']}, medseg {medseg[-1]['times']}, warm {warm[-1]['times']}")
+        for side, runs in (("nnU-Net", nnunet), ("medseg", medseg), ("medseg warm", warm)):
+            print(
+                f"repeat {repeat + 1} {side}: "
+                + ", ".join(f"{k} {v:.2f}" for k, v in runs[-1]["times"].items())
+            )
     shutil.rmtree(fingerprint_cache)
     print_table(medseg, warm, nnunet, startup)
     print("medseg output:", json.dumps(medseg[-1]["summary"]))
-    print("nnU-Net output:", json.dumps(nnunet_summary(args.nnunet_venv, env)))
+    print("nnU-Net output:", json.dumps(nnunet_summary(args.nnunet_venv, env, work / "medseg_last")))
 
 
 if __name__ == "__main__":

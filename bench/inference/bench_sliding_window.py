@@ -2,9 +2,11 @@
 
 Run:  .venv/bin/python bench/inference/bench_sliding_window.py [--sizes 128 256] [--patches 64 96]
 
-For every (volume, window) pair this prints the median wall time of a few alternating runs, the
-peak resident memory of one run in a fresh subprocess (high-water mark reset after imports and
-setup; +MiB is the peak above the resident memory before the run), time and memory ratios, and the largest absolute difference of the outputs.
+For every (volume, window) pair this prints the median wall and CPU (process) time of a few
+alternating runs (CPU time is the steadier one on a shared machine), the peak resident memory of
+one run in a fresh subprocess (high-water mark reset after imports and setup; +MiB is the peak
+above the resident memory before the run), time and memory ratios, and the largest absolute
+difference of the outputs.
 Variants: MONAI ``sliding_window_inference`` (mode="gaussian", sigma_scale=0.125) and medseg
 ``sliding_window_inference`` with the default layout; medseg with ``channels_last=True``; and, for
 fairness, MONAI given a channels-last copy of the network by hand. All run under ``torch.no_grad``.
@@ -58,7 +60,7 @@ def runner(variant: str, net: nn.Module, patch: int, batch: int) -> Callable[[to
 
     roi = (patch,) * 3
     if variant in ("monai", "monai_cl"):
-        model = copy.deepcopy(net).to(memory_format=torch.channels_last_3d) if variant == "monai_cl" else net
+        model = copy.deepcopy(net).to(memory_format=torch.channels_last_3d) if variant == "monai_cl" else net  # type: ignore[call-overload]
 
         def run_monai(x: torch.Tensor) -> torch.Tensor:
             out = monai_sliding_window(x, roi, batch, model, overlap=OVERLAP, mode="gaussian", sigma_scale=0.125)
@@ -121,6 +123,7 @@ def time_variants(
     net, x = build_network(net_kind), build_input(size)
     runs = {v: runner(v, net, patch, batch) for v in variants}
     times: dict[str, list[float]] = {v: [] for v in variants}
+    cpu_times: dict[str, list[float]] = {v: [] for v in variants}
     outputs: dict[str, torch.Tensor] = {}
     with torch.no_grad():
         small = build_input(patch)
@@ -128,12 +131,14 @@ def time_variants(
             run(small)  # warm-up: oneDNN picks its kernels for this window shape
         for _ in range(repeats):
             for v, run in runs.items():
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 outputs[v] = run(x)
                 times[v].append(time.perf_counter() - start)
+                cpu_times[v].append(time.process_time() - cpu_start)
     reference = outputs["monai"]
     diffs = {v: float((out.float() - reference).abs().max()) for v, out in outputs.items()}
-    return {"median": {v: statistics.median(t) for v, t in times.items()}, "diff": diffs}
+    return {"median": {v: statistics.median(t) for v, t in times.items()},
+            "cpu": {v: statistics.median(t) for v, t in cpu_times.items()}, "diff": diffs}
 
 
 def main() -> None:
@@ -155,13 +160,15 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), window batch {args.batch}, overlap {OVERLAP}, "
           f"median of {args.repeats}; net {NETWORKS[args.net]}")
-    header = ("volume", "window", "variant", "time s", "x MONAI", "peak MiB", "+MiB", "x MONAI mem", "max|diff|")
+    header = ("volume", "window", "variant", "wall s", "x MONAI", "CPU s", "x MONAI", "peak MiB", "+MiB",
+              "x MONAI mem", "max|diff|")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for size in args.sizes:
         for patch in args.patches:
             timed = time_variants(size, patch, args.batch, args.repeats, list(VARIANTS), args.net)
             medians: dict[str, float] = timed["median"]  # type: ignore[assignment]
+            cpu: dict[str, float] = timed["cpu"]  # type: ignore[assignment]
             diffs: dict[str, float] = timed["diff"]  # type: ignore[assignment]
             memory = {} if args.no_memory else {
                 v: peak_memory(v, size, patch, args.batch, args.threads, args.net)
@@ -172,6 +179,7 @@ def main() -> None:
                 mem = memory.get(v)
                 extra = mem["peak"] - mem["baseline"] if mem else float("nan")
                 cells = (f"{size}^3", f"{patch}^3", v, f"{medians[v]:.2f}", f"{medians[v] / medians['monai']:.2f}",
+                         f"{cpu[v]:.2f}", f"{cpu[v] / cpu['monai']:.2f}",
                          f"{mem['peak']:.0f}" if mem else "-", f"{extra:.0f}" if mem else "-",
                          f"{extra / base_extra:.2f}" if mem else "-", f"{diffs[v]:.1e}")
                 print("| " + " | ".join(cells) + " |", flush=True)

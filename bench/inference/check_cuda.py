@@ -60,18 +60,18 @@ def main() -> None:
     x = torch.randn(1, 1, args.size, args.size, args.size, generator=torch.Generator().manual_seed(1))
     patch = (args.patch,) * 3
     common = {"overlap": 0.5, "window_batch_size": args.batch}
-    reference = sliding_window_inference(x, cpu_net, patch, **common)  # type: ignore[arg-type]
+    reference = sliding_window_inference(x, cpu_net, patch, **common)
     x_gpu = x.cuda()
     variants = {
         "gpu net, gpu sum, float32": lambda: sliding_window_inference(
-            x_gpu, gpu_net, patch, half_precision_accumulation=False, **common),  # type: ignore[arg-type]
+            x_gpu, gpu_net, patch, half_precision_accumulation=False, **common),
         "gpu net, gpu sum, float16 (default)": lambda: sliding_window_inference(
-            x_gpu, gpu_net, patch, **common),  # type: ignore[arg-type]
+            x_gpu, gpu_net, patch, **common),
         "gpu net, cpu sum, float32": lambda: sliding_window_inference(
-            x, gpu_net, patch, **common),  # type: ignore[arg-type]
+            x, gpu_net, patch, **common),
         "cpu input, gpu net+sum (accumulate_device)": lambda: sliding_window_inference(
             x, gpu_net, patch, accumulate_device="cuda", half_precision_accumulation=False,
-            **common),  # type: ignore[arg-type]
+            **common),
     }
     print(f"{torch.cuda.get_device_name()}, torch {torch.__version__}, volume {args.size}^3, window {args.patch}^3")
     print("| variant | dtype | device | max abs diff to CPU | time s | peak GPU MiB |")

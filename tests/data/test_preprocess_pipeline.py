@@ -165,3 +165,44 @@ def test_real_hippocampus_case_round_trips_through_the_cache(tmp_path: Path, sha
     np.testing.assert_array_equal(
         invert_preprocessing(np.asarray(stored.label), stored.properties), label.array
     )
+
+
+def test_open_npy_reads_what_numpy_wrote(tmp_path: Path) -> None:
+    from medseg.data.preprocessing.store import open_npy
+
+    rng = np.random.default_rng(0)
+    for name, array in {
+        "c.npy": rng.random((2, 3, 4)).astype(np.float32),
+        "f.npy": np.asfortranarray(rng.integers(0, 9, (3, 5)).astype(np.int16)),
+    }.items():
+        np.save(tmp_path / name, array)
+        opened = open_npy(tmp_path / name)
+        assert isinstance(opened, np.memmap) and opened.dtype == array.dtype
+        np.testing.assert_array_equal(opened, np.load(tmp_path / name))
+
+
+def test_2d_rgb_case_with_linear_per_label_downsampling(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    geometry = Geometry.identity(2, (0.5, 0.5))
+    image = rng.integers(0, 255, (3, 16, 12)).astype(np.uint8)
+    label = np.zeros((1, 16, 12), dtype=np.uint8)
+    label[0, 4:12, 2:10] = 1
+    plan = make_plan(
+        spatial_dims=2,
+        channel_names=["r", "g", "b"],
+        labels={"background": 0, "vessel": 1},
+        target_spacing=[1.0, 1.0],
+        normalization=[{"scheme": "minmax"}] * 3,
+        resampling=ResamplingSpec(label_mode="linear_per_label"),
+        patch_size=[4, 4],
+    )
+    cache = preprocess(
+        ListDataset([Case("d0", Image(image, geometry), Image(label, geometry))]), plan, tmp_path, 1, False
+    )
+    stored = cache[0]
+    assert stored.image.shape == (3, 8, 6) and stored.properties["orientation"] is None
+    assert stored.image.dtype == np.float32
+    assert stored.label is not None
+    expected = np.zeros((8, 6), dtype=np.int16)
+    expected[2:6, 1:5] = 1  # the 8x8 square at 0.5 mm is a 4x4 square at 1 mm
+    np.testing.assert_array_equal(stored.label[0], expected)

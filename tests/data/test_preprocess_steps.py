@@ -120,3 +120,20 @@ def test_reorient_lps_to_ras_flips_x_and_y_and_round_trips() -> None:
     assert back_geometry.is_close(geometry)
     with pytest.raises(ConfigError, match="orientation"):
         reorient(array, geometry, "RRS")
+
+
+@pytest.mark.parametrize("new_shape", [(9, 4, 8), (3, 13, 2)])
+def test_linear_resampling_matches_scipy_zoom(new_shape: tuple[int, int, int]) -> None:
+    rng = np.random.default_rng(6)
+    image = rng.random((2, 6, 7, 5)).astype(np.float32)
+    ours = resample_array(image, new_shape, order=1)
+    for c in range(2):
+        reference = ndimage.zoom(
+            image[c], np.divide(new_shape, image.shape[1:]), order=1, mode="nearest", grid_mode=True
+        )
+        np.testing.assert_allclose(ours[c], reference, atol=1e-5)
+    flat = resample_array(image[:, 0], new_shape[1:], order=1)
+    reference_2d = ndimage.zoom(
+        image[0, 0], np.divide(new_shape[1:], image.shape[2:]), order=1, mode="nearest", grid_mode=True
+    )
+    np.testing.assert_allclose(flat[0], reference_2d, atol=1e-5)

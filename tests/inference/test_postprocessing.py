@@ -160,3 +160,24 @@ def test_selection_accepts_only_steps_that_help_and_hurt_no_class() -> None:
     fixed = [selection.strategy.apply(p) for p in predictions]
     expected_1 = np.mean([_dice(f, r, [1])[0] for f, r in zip(fixed, references, strict=True)])
     assert selection.dice_after[1] == pytest.approx(expected_1)
+
+
+def test_real_hippocampus_label_with_added_specks(shared_data: Path) -> None:
+    from medseg.io.readers import read_image
+
+    image = read_image(shared_data / "Task04_Hippocampus" / "labelsTr" / "hippocampus_007.nii.gz", is_label=True)
+    reference = image.array[0]
+    noisy = reference.copy()
+    zero = np.argwhere(ndimage.binary_dilation(reference > 0, iterations=3) == 0)
+    specks = zero[:: max(1, len(zero) // 5)][:5]
+    for index, (z, y, x) in enumerate(specks):
+        noisy[z, y, x] = 1 + index % 2  # isolated one-voxel specks of both classes, far from the organ
+    cleaned = keep_largest_component(noisy)
+    for c in (1, 2):
+        assert np.array_equal(cleaned == c, _scipy_largest(noisy == c))
+        assert np.array_equal(cleaned == c, _scipy_largest(reference == c))
+    spacing = image.geometry.array_spacing
+    threshold = 2.0 * float(np.prod(spacing))  # two voxels' volume
+    dusted = remove_small_objects(noisy, threshold, spacing)
+    assert all(dusted[tuple(p)] == 0 for p in specks)
+    assert np.array_equal(dusted, remove_small_objects(reference, threshold, spacing))

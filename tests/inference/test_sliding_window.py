@@ -21,7 +21,7 @@ def _conv_net(ndim: int, in_channels: int = 1, out_channels: int = 3) -> nn.Modu
     ).eval()
 
 
-def _monai(x: torch.Tensor, net: nn.Module, patch: tuple[int, ...], overlap: object, batch: int = 3,
+def _monai(x: torch.Tensor, net: nn.Module, patch: tuple[int, ...], overlap: float | tuple[float, ...], batch: int = 3,
            mode: str = "gaussian") -> torch.Tensor:
     with torch.no_grad():
         out = monai_sliding_window(x, patch, batch, net, overlap=overlap, mode=mode, sigma_scale=0.125)
@@ -48,11 +48,13 @@ def test_hann_map_is_positive_and_peaks_in_the_middle() -> None:
     [((37, 41, 29), (16, 16, 16), 0.5), ((50, 47), (20, 17), (0.25, 0.6)), ((16, 30), (16, 8), 0.0),
      ((100,), (33,), 0.9)],
 )
-def test_window_positions_equal_monai(image: tuple[int, ...], patch: tuple[int, ...], overlap: object) -> None:
+def test_window_positions_equal_monai(
+    image: tuple[int, ...], patch: tuple[int, ...], overlap: float | tuple[float, ...]
+) -> None:
     fractions = (overlap,) * len(image) if isinstance(overlap, float) else overlap
     interval = _get_scan_interval(image, patch, len(image), fractions)
     expected = dense_patch_slices(image, patch, interval)
-    assert window_grid(image, patch, overlap).slices() == expected  # type: ignore[arg-type]
+    assert window_grid(image, patch, overlap).slices() == expected
 
 
 def test_weight_sum_equals_window_by_window_sum() -> None:
@@ -72,10 +74,12 @@ def test_weight_sum_equals_window_by_window_sum() -> None:
      ((1, 1, 10, 12, 9), (16, 16, 16), 0.5),  # image smaller than the patch on every axis
      ((1, 1, 10, 40), (16, 16), 0.5)],  # smaller on one axis only
 )
-def test_matches_monai_gaussian(shape: tuple[int, ...], patch: tuple[int, ...], overlap: object) -> None:
+def test_matches_monai_gaussian(
+    shape: tuple[int, ...], patch: tuple[int, ...], overlap: float | tuple[float, ...]
+) -> None:
     net = _conv_net(len(patch), in_channels=shape[1])
     x = torch.randn(shape)
-    ours = sliding_window_inference(x, net, patch, overlap=overlap, window_batch_size=3)  # type: ignore[arg-type]
+    ours = sliding_window_inference(x, net, patch, overlap=overlap, window_batch_size=3)
     expected = _monai(x, net, patch, overlap)
     assert ours.shape == expected.shape == (shape[0], 3, *shape[2:])
     assert float((ours - expected).abs().max()) <= 1e-5

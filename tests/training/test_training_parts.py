@@ -84,3 +84,22 @@ def test_score_prediction_recovers_a_saturating_curve() -> None:
     assert abs(pred.predicted_best - truth(199)) < 0.02
     assert pred.lower <= pred.predicted_best + 1e-9 and pred.upper >= pred.lower
     assert pred.best_epoch > 100 and pred.etc_seconds == pytest.approx((pred.best_epoch - 39) * 10.0)
+
+
+def test_time_budget_refits_epochs_and_stretches_the_lr_schedule(tmp_path) -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from resume_job import make_trainer
+
+    from medseg.training.schedulers import LRFactor
+
+    trainer = make_trainer(str(tmp_path), [])
+    ticks = iter(range(10_000))
+    trainer.clock = lambda: float(next(ticks)) * 2.0  # every clock read advances 2 s: 2 s per epoch
+    trainer.train(3, time_budget_s=20.0)
+    assert trainer.num_epochs == 10 == trainer.epoch  # 20 s budget / 2 s per epoch
+    factor = trainer.toolbox.scheduler.lr_lambdas[0]
+    assert isinstance(factor, LRFactor) and factor.total_steps == 10 * 3
+    assert trainer.toolbox.optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-9)

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 HELD_OUT = 8
+#: seconds kept back from the budget for predicting and scoring the held-out cases
+PREDICTION_RESERVE_S = 30.0
 
 
 def run_demo(out: str | Path = "medseg_results/demo", time_budget_s: float = 300.0, workers: int = 2,
@@ -38,10 +40,11 @@ def run_demo(out: str | Path = "medseg_results/demo", time_budget_s: float = 300
                   f"network {plan.network.name} {plan.network.params.get('features_base', '')} base features")
     for reason in plan.reasons:
         console.print(f"  [dim]- {reason}[/]")
-    remaining = max(60.0, time_budget_s - (time.perf_counter() - start))
+    remaining = max(60.0, time_budget_s - (time.perf_counter() - start) - PREDICTION_RESERVE_S)
     steps = planned_steps(plan, remaining, 1500)
-    console.print(f"training: {steps} steps")
-    _, experiment = train_fold(train_val, plan, out_dir, fold=0, total_steps=steps, workers=workers, seed=seed)
+    console.print(f"training: about {steps} steps in {remaining:.0f} s")
+    _, experiment = train_fold(train_val, plan, out_dir, fold=0, total_steps=steps, workers=workers, seed=seed,
+                               time_budget_s=remaining)
     means, csv_path = predict_and_evaluate(test, experiment, out_dir / "predictions" / "held_out")
     table = Table(title=f"held-out Dice ({len(test)} cases)")
     table.add_column("class")

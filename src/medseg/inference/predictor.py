@@ -122,11 +122,12 @@ class Predictor:
         axes = tuple(range(dims)) if self.mirror_axes is None else tuple(self.mirror_axes)
         total: torch.Tensor | None = None
         for net in self.networks():
-            def logits_fn(t: torch.Tensor, net: nn.Module = net) -> torch.Tensor:
-                return sliding_window_inference(t, net, self.patch_size, overlap=self.overlap,
-                                                window_batch_size=self.window_batch_size, blend=self.blend)
+            def probs_fn(t: torch.Tensor, net: nn.Module = net) -> torch.Tensor:
+                return self._activate(sliding_window_inference(
+                    t, net, self.patch_size, overlap=self.overlap, window_batch_size=self.window_batch_size,
+                    blend=self.blend))
 
-            probs = mirror_tta(lambda t, fn=logits_fn: self._activate(fn(t)), x, axes=axes)
+            probs = mirror_tta(probs_fn, x, axes=axes, activation="none") if axes else probs_fn(x)
             total = probs if total is None else total + probs
         assert total is not None
         return (total / len(self.networks()))[0].cpu()

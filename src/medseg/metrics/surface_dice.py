@@ -8,7 +8,7 @@ area of both. This equals MONAI's ``compute_surface_dice(use_subvoxels=True)``.
 A distance within a relative 1e-6 of the tolerance counts as within it (distances are float32).
 Empty masks: both empty -> ``empty_value`` (1); one empty -> 0.
 Speed: like :mod:`medseg.metrics.surface_distance`, the work is confined to the bounding box of
-both masks plus one voxel, and distances come from ``edt``.
+both masks plus one voxel, with an ``edt`` distance map or a bounded k-d tree search.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from medseg.metrics._inputs import ArrayLike, as_mask_pair, as_spacing, bounding_box, crop_padded
-from medseg.metrics.surface_distance import distance_to
+from medseg.metrics.surface_distance import nearest_distances
 from medseg.metrics.surface_elements import element_areas, neighbour_codes
 
 
@@ -46,8 +46,8 @@ def normalized_surface_dice(pred: ArrayLike, ref: ArrayLike, tolerance_mm: float
     surf_p, area_p = surface_elements(crop_padded(p, box), sp)
     surf_r, area_r = surface_elements(crop_padded(r, box), sp)
     limit = tolerance_mm * (1 + 1e-6)
-    close_p = distance_to(surf_r, sp)[surf_p] <= limit
-    close_r = distance_to(surf_p, sp)[surf_r] <= limit
+    close_p = nearest_distances(surf_p, surf_r, sp, bound=limit) <= limit
+    close_r = nearest_distances(surf_r, surf_p, sp, bound=limit) <= limit
     a_p, a_r = area_p[surf_p], area_r[surf_r]
     total = a_p.sum() + a_r.sum()
     return float((a_p[close_p].sum() + a_r[close_r].sum()) / total) if total > 0 else 0.0

@@ -6,9 +6,12 @@ distances run from every surface voxel of one mask to the nearest surface voxel 
 mm (``spacing`` in array-axis order). HD is the max of the two directed maxima; HD95 the max of the
 two directed 95th percentiles (linear interpolation); ASSD the mean of both distance sets together.
 
-Speed: both masks are cropped to the bounding box of their union grown by one voxel, and the
-distance maps come from ``edt`` (exact anisotropic Euclidean distance transform, multi-threaded
-C++) over that box only. The box holds every surface voxel, so the distances are exact.
+Speed: both masks are cropped to the bounding box of their union grown by one voxel (it holds every
+surface voxel, so nothing is lost). Nearest-surface distances are exact either way and come from
+``edt`` (anisotropic Euclidean distance transform, multi-threaded C++) over that box when surfaces
+are dense relative to the box, or from a k-d tree over the surface points (scipy ``cKDTree``; points
+lying on the other surface are skipped, tolerance tests use a bounded search) when the box is large
+and the surfaces thin, where a full distance map would touch mostly empty voxels.
 
 Empty masks: both empty -> ``empty_value`` (0 by default); one empty -> ``inf`` (callers that need
 a finite number can pass it through :func:`finite_or`, e.g. with the image diagonal).
@@ -17,14 +20,17 @@ a finite number can pass it through :func:`finite_or`, e.g. with the image diago
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 
 import numpy as np
 
 from medseg.metrics._inputs import ArrayLike, as_mask_pair, as_spacing, bounding_box, crop_padded
 
-#: threads given to ``edt`` (it splits the passes over this many threads)
-EDT_THREADS = 4
+#: threads for ``edt`` and for k-d tree queries
+THREADS = min(4, os.cpu_count() or 1)
+#: use the k-d tree when the box has more than this many voxels per surface point (see module doc)
+KDTREE_VOXELS_PER_POINT = 2
 
 
 def surface_voxels(mask: np.ndarray) -> np.ndarray:
@@ -48,11 +54,40 @@ def distance_to(surface: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
     import edt
 
     return np.asarray(edt.edt(np.ascontiguousarray(~surface), anisotropy=tuple(spacing),
-                              black_border=False, parallel=EDT_THREADS))
+                              black_border=False, parallel=THREADS))
 
 
-def directed_surface_distances(pred: ArrayLike, ref: ArrayLike,
-                               spacing: float | Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+def nearest_distances(src: np.ndarray, dst: np.ndarray, spacing: Sequence[float], bound: float | None = None,
+                      method: str = "auto") -> np.ndarray:
+    """Distance (mm) from each ``True`` voxel of ``src`` (C order) to the nearest ``True`` voxel of ``dst``.
+
+    ``method``: ``"edt"`` (a distance map of the whole array), ``"kdtree"`` (scipy's k-d tree on the
+    points, exact nearest neighbours) or ``"auto"``: the tree when the array has more than
+    ``KDTREE_VOXELS_PER_POINT`` voxels per point (large, smooth surfaces), else the map. With
+    ``bound``, distances above it may come back as ``inf`` (enough for a tolerance test, and faster).
+    """
+    n_src, n_dst = int(np.count_nonzero(src)), int(np.count_nonzero(dst))
+    if method == "auto":
+        method = "kdtree" if src.size > KDTREE_VOXELS_PER_POINT * (n_src + n_dst) else "edt"
+    if method == "edt":
+        return distance_to(dst, spacing)[src].astype(np.float64)
+    if method != "kdtree":
+        raise ValueError(f"method must be 'auto', 'edt' or 'kdtree', got '{method}'")
+    from scipy.spatial import cKDTree
+
+    scale = np.asarray(spacing, dtype=np.float64)
+    src_points = np.argwhere(src) * scale
+    out = np.zeros(n_src)
+    far = ~dst[src]  # points on the other surface are at distance 0
+    if far.any():
+        upper = np.inf if bound is None else bound * (1 + 1e-9) + 1e-12
+        tree = cKDTree(np.argwhere(dst) * scale, leafsize=32)
+        out[far] = tree.query(src_points[far], k=1, distance_upper_bound=upper, workers=THREADS)[0]
+    return out
+
+
+def directed_surface_distances(pred: ArrayLike, ref: ArrayLike, spacing: float | Sequence[float] | None = None,
+                               method: str = "auto") -> tuple[np.ndarray, np.ndarray] | None:
     """``(d_pred_to_ref, d_ref_to_pred)``: distance of each surface voxel to the other surface.
 
     ``None`` when either mask is empty.
@@ -67,7 +102,7 @@ def directed_surface_distances(pred: ArrayLike, ref: ArrayLike,
     assert box is not None
     p, r = crop_padded(p, box), crop_padded(r, box)
     edges_p, edges_r = surface_voxels(p), surface_voxels(r)
-    return distance_to(edges_r, sp)[edges_p], distance_to(edges_p, sp)[edges_r]
+    return nearest_distances(edges_p, edges_r, sp, method=method), nearest_distances(edges_r, edges_p, sp, method=method)
 
 
 def _empty_result(pred: np.ndarray, ref: np.ndarray, empty_value: float) -> float:

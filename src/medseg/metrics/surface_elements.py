@@ -85,23 +85,21 @@ def _triangulations(idx: Sequence[int]) -> Iterator[list[tuple[int, int, int]]]:
                 yield [*left, *right, (first, idx[k], last)]
 
 
-def _orientation_count(normals: list[np.ndarray]) -> int:
-    units: list[np.ndarray] = []
-    for n in normals:
-        u = n / np.linalg.norm(n)
-        if not any(abs(abs(float(u @ v)) - 1) < 1e-9 for v in units):
-            units.append(u)
-    return len(units)
+def _direction_key(normal: np.ndarray) -> tuple[float, ...]:
+    """The line a normal spans, as a hashable key (unit length, sign fixed, rounded)."""
+    unit = normal / np.linalg.norm(normal)
+    if unit[np.flatnonzero(np.abs(unit) > 1e-9)[0]] < 0:
+        unit = -unit
+    return tuple(np.round(unit, 9) + 0.0)
 
 
 def _planar_triangles(points: list[np.ndarray]) -> list[np.ndarray]:
-    best: list[np.ndarray] | None = None
-    for tri in _triangulations(range(len(points))):
-        normals = [0.5 * np.cross(points[j] - points[i], points[k] - points[i]) for i, j, k in tri]
-        if best is None or _orientation_count(normals) < _orientation_count(best):
-            best = normals
-    assert best is not None
-    return best
+    """Area-weighted normals of the triangulation of a polygon with the fewest plane orientations."""
+    normals = {tri: 0.5 * np.cross(points[tri[1]] - points[tri[0]], points[tri[2]] - points[tri[0]])
+               for tri in itertools.combinations(range(len(points)), 3)}
+    keys = {tri: _direction_key(n) for tri, n in normals.items() if np.linalg.norm(n) > 1e-12}
+    best = min(_triangulations(range(len(points))), key=lambda tris: len({keys[t] for t in tris}))
+    return [normals[t] for t in best]
 
 
 def _smaller_side(code: int, ndim: int) -> list[Corner]:
@@ -132,14 +130,22 @@ def neighbour_code_to_segments() -> np.ndarray:
 
 
 def element_areas(spacing: Sequence[float]) -> np.ndarray:
-    """Surface area (3-D, mm^2) or contour length (2-D, mm) of the element of every code."""
+    """Surface area (3-D, mm^2) or contour length (2-D, mm) of the element of every code (read-only)."""
+    return _element_areas(tuple(float(v) for v in spacing))
+
+
+@lru_cache(maxsize=64)
+def _element_areas(spacing: tuple[float, ...]) -> np.ndarray:
     s = np.asarray(spacing, dtype=np.float64)
     if s.size == 3:
         cofactor = np.array([s[1] * s[2], s[0] * s[2], s[0] * s[1]])
-        return np.linalg.norm(neighbour_code_to_normals() * cofactor, axis=-1).sum(-1)
-    if s.size == 2:
-        return np.linalg.norm(neighbour_code_to_segments() * s, axis=-1).sum(-1)
-    raise ValueError(f"surface elements need a 2-D or 3-D mask, got spacing {tuple(s)}")
+        areas = np.linalg.norm(neighbour_code_to_normals() * cofactor, axis=-1).sum(-1)
+    elif s.size == 2:
+        areas = np.linalg.norm(neighbour_code_to_segments() * s, axis=-1).sum(-1)
+    else:
+        raise ValueError(f"surface elements need a 2-D or 3-D mask, got spacing {tuple(s)}")
+    areas.flags.writeable = False  # cached and shared
+    return areas
 
 
 def neighbour_codes(mask: np.ndarray) -> np.ndarray:

@@ -108,9 +108,14 @@ def train_fold(
     ema: bool = False,
     seed: int = 0,
     device: str | None = None,
+    time_budget_s: float | None = None,
     trainer_kwargs: Mapping[str, Any] | None = None,
 ) -> tuple[SegmentationTrainer, Path]:
-    """Preprocess (idempotent), then train ``fold`` of ``dataset`` with the Plan's network."""
+    """Preprocess (idempotent), then train ``fold`` of ``dataset`` with the Plan's network.
+
+    With ``time_budget_s`` the training (not the preprocessing) is fitted to that wall-clock time;
+    ``total_steps`` is then only the first guess (see :meth:`Trainer.train`).
+    """
     from medseg.data.augmentation import build_augmentation
     from medseg.data.loader import make_loader
     from medseg.data.preprocessing import PreprocessedDataset, preprocess
@@ -142,7 +147,7 @@ def train_fold(
         deep_supervision=deep_supervision, ema=ema, plan=plan.model_dump(mode="json"), seed=seed, device=dev,
         name=f"SegmentationTrainer_fold{fold}", **dict(trainer_kwargs or {}),
     )
-    folder = trainer.train(epochs, steps_per_epoch=steps_per_epoch)
+    folder = trainer.train(epochs, steps_per_epoch=steps_per_epoch, time_budget_s=time_budget_s)
     return trainer, folder.root
 
 
@@ -178,7 +183,7 @@ def run_fold(dataset: CaseDataset, work_dir: str | Path, *, fold: int | Literal[
     if steps < 1:
         raise ConfigError(f"total_steps: {steps} must be at least 1")
     trainer, experiment = train_fold(dataset, plan, work, fold=fold, n_folds=n_folds, total_steps=steps,
-                                     workers=workers, **train_kwargs)
+                                     workers=workers, time_budget_s=remaining, **train_kwargs)
     _, val_set = dataset.with_folds_file(work / "folds.json").fold(fold)
     means, csv_path = predict_and_evaluate(val_set, experiment, work / "predictions" / f"fold_{fold}")
     summary = {"fold": fold, "experiment": str(experiment), "mean_dice": means, "steps": steps,

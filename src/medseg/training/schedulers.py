@@ -28,11 +28,35 @@ def lr_factor(step: int, total_steps: int, schedule: ScheduleName, warmup_steps:
     return max(min_factor, factor)
 
 
+class LRFactor:
+    """The :func:`lr_factor` of a schedule as a callable object.
+
+    ``total_steps`` may be changed during training (time-budgeted runs re-fit their length after the
+    first epochs); ``LambdaLR`` saves this object's attributes in its ``state_dict``, so a resumed
+    run gets the same value back.
+    """
+
+    def __init__(self, total_steps: int, schedule: ScheduleName, warmup_steps: int = 0, power: float = 0.9) -> None:
+        self.total_steps = int(total_steps)
+        self.schedule = schedule
+        self.warmup_steps = int(warmup_steps)
+        self.power = float(power)
+
+    def __call__(self, step: int) -> float:
+        """The multiplier at ``step``."""
+        return lr_factor(step, self.total_steps, self.schedule, self.warmup_steps, self.power)
+
+
 def build_lr_scheduler(optimizer: torch.optim.Optimizer, schedule: ScheduleName, total_steps: int,
                        warmup_steps: int = 0, power: float = 0.9) -> torch.optim.lr_scheduler.LambdaLR:
-    """A ``LambdaLR`` following :func:`lr_factor` (its state_dict is just the step counter)."""
+    """A ``LambdaLR`` following :func:`lr_factor` through an :class:`LRFactor`."""
     if schedule not in ("poly", "cosine", "constant"):
         raise ValueError(f"unknown lr schedule '{schedule}' (valid: poly, cosine, constant)")
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_factor(step, total_steps, schedule, warmup_steps, power)
-    )
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, LRFactor(total_steps, schedule, warmup_steps, power))
+
+
+def set_total_steps(scheduler: torch.optim.lr_scheduler.LRScheduler | None, total_steps: int) -> None:
+    """Change the length of a schedule built by :func:`build_lr_scheduler` (no-op for others)."""
+    for fn in getattr(scheduler, "lr_lambdas", []):
+        if isinstance(fn, LRFactor):
+            fn.total_steps = int(total_steps)

@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +25,14 @@ from medseg.training.callbacks.base import Callback
 from medseg.training.ema import EMA
 from medseg.training.experiment import ExperimentFolder
 from medseg.training.rng import rng_state, seed_everything, set_rng_state
-from medseg.training.schedulers import build_lr_scheduler
+from medseg.training.schedulers import build_lr_scheduler, set_total_steps
 from medseg.io.state import CheckpointError, load_state, save_state
 from medseg.training.toolbox import TrainerToolbox
 
 CHECKPOINT_FORMAT = "medseg-checkpoint-1"
+#: A time-budgeted run re-fits its number of epochs to the measured epoch time after each of its
+#: first epochs (the first ones include worker start-up and warm-up, so one measurement is not enough).
+RECALIBRATION_EPOCHS = 3
 
 
 def _to_device(batch: Any, device: torch.device) -> Any:
@@ -92,6 +95,8 @@ class Trainer:
         self.stop_requested = False
         self.train_kwargs: dict[str, Any] = {}
         self.input_shape: tuple[int, ...] = ()
+        #: the clock epoch times are measured with (replaceable in tests)
+        self.clock: Callable[[], float] = time.perf_counter
 
     # ------------------------------------------------------------------ builders
     def build_network(self, example_shape: tuple[int, ...]) -> nn.Module:
@@ -161,12 +166,17 @@ class Trainer:
         val_every: int = 1,
         save_every: int = 0,
         early_stop_tolerance: int | None = None,
+        time_budget_s: float | None = None,
     ) -> ExperimentFolder:
         """Train from scratch for ``num_epochs`` epochs; returns the experiment folder.
 
         ``steps_per_epoch`` None = one pass over ``train_loader``; ``val_every`` validation period;
         ``save_every`` > 0 keeps an extra checkpoint every that many epochs; ``early_stop_tolerance``
-        stops after that many validations without a new best score.
+        stops after that many validations without a new best score. ``time_budget_s`` makes the run
+        fit a wall-clock budget: ``num_epochs`` is then the first guess, re-fitted to the measured
+        epoch time after each of the first epochs, and the learning-rate schedule is stretched or
+        shrunk to match (so it still ends at its final value). Exact resume is guaranteed for runs
+        without a time budget; a time-budgeted run resumed after its first epochs is exact too.
         """
         if num_epochs < 1:
             raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
@@ -175,7 +185,7 @@ class Trainer:
         self.val_every, self.save_every = max(1, val_every), save_every
         self.train_kwargs = {"num_epochs": num_epochs, "steps_per_epoch": steps_per_epoch,
                              "val_every": val_every, "save_every": save_every,
-                             "early_stop_tolerance": early_stop_tolerance}
+                             "early_stop_tolerance": early_stop_tolerance, "time_budget_s": time_budget_s}
         if early_stop_tolerance is not None:
             from medseg.training.callbacks.early_stopping import EarlyStopping
 
@@ -211,11 +221,26 @@ class Trainer:
                 if done >= self.steps_per_epoch:
                     return
 
+    def _recalibrate(self) -> None:
+        """Fit ``num_epochs`` (and the LR schedule) to the time budget from the epochs measured so far."""
+        budget = self.train_kwargs.get("time_budget_s")
+        if budget is None or self.epoch > RECALIBRATION_EPOCHS or self.epoch == 0:
+            return
+        elapsed = sum(row["epoch_time"] for row in self.history)
+        per_epoch = elapsed / self.epoch
+        fitted = max(self.epoch, int(budget / per_epoch))
+        if fitted != self.num_epochs:
+            self.logger.info("time budget %.0f s: %.1f s/epoch -> %d epochs", budget, per_epoch, fitted)
+            self.num_epochs = fitted
+            self.train_kwargs["num_epochs"] = fitted
+            assert self.toolbox is not None
+            set_total_steps(self.toolbox.scheduler, self.total_steps())
+
     def _run(self) -> None:
         for cb in self.callbacks:
             cb.on_train_start(self)
         while self.epoch < self.num_epochs and not self.stop_requested:
-            start = time.perf_counter()
+            start = self.clock()
             for cb in self.callbacks:
                 cb.on_epoch_start(self)
             assert self.toolbox is not None
@@ -240,9 +265,10 @@ class Trainer:
                         self.best_score, self.best_epoch = float(result.score), self.epoch
                     for cb in self.callbacks:
                         cb.on_validation_end(self, result)
-            row["epoch_time"] = time.perf_counter() - start
+            row["epoch_time"] = self.clock() - start
             self.history.append(row)
             self.epoch += 1
+            self._recalibrate()
             for cb in self.callbacks:
                 cb.on_epoch_end(self, row)
             self._save_checkpoints(improved=result is not None and self.best_epoch == self.epoch - 1)

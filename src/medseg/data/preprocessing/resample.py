@@ -6,6 +6,10 @@ the volume is kept. Images use a spline of ``order`` (3 = cubic); labels are res
 nearest-neighbour or "linear per label" (one-hot, linear interpolation, arg-max), as nnU-Net does.
 An anisotropic volume can have one axis (``separate_axis``) resampled on its own with a lower order
 after the in-plane resampling.
+
+Backends, chosen by measurement (bench/data/bench_resample.py): splines of order 0 and >= 2 use
+``scipy.ndimage.zoom`` (cubic: as fast as SimpleITK's B-spline); linear interpolation uses
+SimpleITK's ``Resample`` on the same grid (twice as fast as scipy, equal to 1e-7).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
+import SimpleITK as sitk
 from scipy import ndimage
 
 LabelMode = Literal["linear_per_label", "nearest"]
@@ -26,10 +31,31 @@ def shape_for_spacing(
     return [max(1, round(n * s / t)) for n, s, t in zip(shape, spacing, target_spacing, strict=True)]
 
 
+def _linear_sitk(array: np.ndarray, new_shape: Sequence[int]) -> np.ndarray:
+    """Linear resampling with SimpleITK, on the same grid as :func:`_zoom` (2x faster than scipy)."""
+    image = sitk.GetImageFromArray(np.ascontiguousarray(array, dtype=np.float32))
+    spacing = [n / m for n, m in zip(array.shape, new_shape, strict=True)]
+    origin = [(s - 1.0) / 2.0 for s in spacing]
+    out = sitk.Resample(
+        image,
+        [int(n) for n in reversed(new_shape)],
+        sitk.Transform(),
+        sitk.sitkLinear,
+        tuple(reversed(origin)),
+        tuple(reversed(spacing)),
+        image.GetDirection(),
+        0.0,
+        sitk.sitkFloat32,
+    )
+    return sitk.GetArrayFromImage(out)
+
+
 def _zoom(array: np.ndarray, new_shape: Sequence[int], order: int) -> np.ndarray:
     """Resample one spatial array to ``new_shape`` (all axes together)."""
     if tuple(array.shape) == tuple(new_shape):
         return array
+    if order == 1 and array.ndim in (2, 3):
+        return _linear_sitk(array, new_shape)
     factors = [n / o for n, o in zip(new_shape, array.shape, strict=True)]
     out = ndimage.zoom(array, factors, order=order, mode="nearest", grid_mode=True, prefilter=order > 1)
     if tuple(out.shape) != tuple(new_shape):  # float rounding inside zoom; never seen, but be exact
