@@ -63,7 +63,7 @@ def test_batches_are_the_stacked_samples_of_the_epoch(tmp_path: Path) -> None:
     batches = list(loader)
     assert len(batches) == 2
     assert batches[0]["image"].shape == (4, 2, 6, 6, 6) and batches[0]["label"].shape == (4, 1, 6, 6, 6)
-    assert batches[0]["label"].dtype == torch.int64
+    assert batches[0]["label"].dtype == torch.int16
     for got, want in zip(batches, expected_batches(data, 0, 4), strict=True):
         assert torch.equal(got["image"], want)
 

@@ -206,3 +206,8 @@ def test_2d_rgb_case_with_linear_per_label_downsampling(tmp_path: Path) -> None:
     expected = np.zeros((8, 6), dtype=np.int16)
     expected[2:6, 1:5] = 1  # the 8x8 square at 0.5 mm is a 4x4 square at 1 mm
     np.testing.assert_array_equal(stored.label[0], expected)
+
+
+def test_a_case_id_that_is_not_a_folder_name_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match=r"case id '../x' cannot name a cache folder"):
+        preprocess(ListDataset([make_case("../x", 0)]), make_plan(), tmp_path, workers=1, progress=False)

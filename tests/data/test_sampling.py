@@ -63,7 +63,7 @@ def test_patch_shapes_dtypes_and_2d_slices(tmp_path: Path) -> None:
     cache = cache_of(tmp_path, [two_blobs()])
     sample = RandomROIDataset(cache, [6, 5, 4], 3)[0]
     assert sample["image"].shape == (1, 6, 5, 4) and sample["image"].dtype == torch.float32
-    assert sample["label"].shape == (1, 6, 5, 4) and sample["label"].dtype == torch.int64
+    assert sample["label"].shape == (1, 6, 5, 4) and sample["label"].dtype == torch.int16
     flat = RandomROIDataset(cache, [7, 3], 3)[1]
     assert flat["image"].shape == (1, 7, 3) and flat["label"].shape == (1, 7, 3)
     draw = RandomROIDataset(cache, [7, 3], 3).draw(1)

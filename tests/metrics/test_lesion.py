@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from medseg.metrics import hd95, image_diagonal, lesion_components, lesion_wise_scores, normalized_surface_dice
+from medseg.metrics import (
+    hd95,
+    image_diagonal,
+    lesion_components,
+    lesion_wise_scores,
+    normalized_surface_dice,
+)
 
 
 def _case() -> tuple[np.ndarray, np.ndarray]:

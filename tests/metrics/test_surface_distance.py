@@ -37,9 +37,18 @@ def _ours(pred: np.ndarray, ref: np.ndarray, spacing: tuple[float, ...], tol: fl
             average_symmetric_surface_distance(pred, ref, spacing), normalized_surface_dice(pred, ref, tol, spacing)]
 
 
+@pytest.fixture(params=["edt", "kdtree"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test once with each nearest-surface engine forced through the ``auto`` switch."""
+    import medseg.metrics.surface_distance as sd
+
+    monkeypatch.setattr(sd, "KDTREE_VOXELS_PER_POINT", 10**12 if request.param == "edt" else 0)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("ndim", [2, 3])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_random_masks_match_monai(ndim: int, seed: int) -> None:
+def test_random_masks_match_monai(ndim: int, seed: int, engine: str) -> None:
     rng = np.random.default_rng(seed)
     shape = tuple(int(n) for n in rng.integers(9, 18, ndim))
     pred = ndimage.binary_opening(rng.random(shape) < 0.55)  # blobby
@@ -49,7 +58,7 @@ def test_random_masks_match_monai(ndim: int, seed: int) -> None:
     np.testing.assert_allclose(_ours(pred, ref, spacing, tol), _monai(pred, ref, spacing, tol), atol=1e-4)
 
 
-def test_offset_blobs_far_apart_match_monai() -> None:
+def test_offset_blobs_far_apart_match_monai(engine: str) -> None:
     grid = np.indices((20, 24, 22)).astype(float)
     pred = ((grid - np.array([6, 8, 7])[:, None, None, None]) ** 2).sum(0) < 16
     ref = ((grid - np.array([12, 15, 13])[:, None, None, None]) ** 2).sum(0) < 20
@@ -57,11 +66,12 @@ def test_offset_blobs_far_apart_match_monai() -> None:
     np.testing.assert_allclose(_ours(pred, ref, spacing, 1.0), _monai(pred, ref, spacing, 1.0), atol=1e-4)
 
 
-def test_directed_distances_match_brute_force() -> None:
+@pytest.mark.parametrize("method", ["edt", "kdtree"])
+def test_directed_distances_match_brute_force(method: str) -> None:
     rng = np.random.default_rng(3)
     pred, ref = rng.random((7, 8, 6)) < 0.3, rng.random((7, 8, 6)) < 0.3
     spacing = (1.5, 0.5, 2.0)
-    d_pr, d_rp = directed_surface_distances(pred, ref, spacing)  # type: ignore[misc]
+    d_pr, d_rp = directed_surface_distances(pred, ref, spacing, method=method)  # type: ignore[misc]
     edge_p = pred & ~ndimage.binary_erosion(pred)
     edge_r = ref & ~ndimage.binary_erosion(ref)
     pts_p, pts_r = np.argwhere(edge_p) * spacing, np.argwhere(edge_r) * spacing
@@ -103,5 +113,7 @@ def test_bad_input_is_an_error() -> None:
         hd95(np.ones((3, 3)), np.ones((3, 3)), (1.0, 1.0, 1.0))
     with pytest.raises(ValueError, match="percentile"):
         hausdorff_distance(np.ones((3, 3)), np.ones((3, 3)), percentile=101)
+    with pytest.raises(ValueError, match="method"):
+        directed_surface_distances(np.ones((3, 3)), np.ones((3, 3)), method="brute")
     with pytest.raises(ValueError, match="tolerance"):
         normalized_surface_dice(np.ones((3, 3)), np.ones((3, 3)), -1.0)

@@ -17,9 +17,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from medseg.io.state import save_state
 from medseg.presets.segmentation import SegmentationTrainer
 from medseg.training.callbacks.base import Callback
-from medseg.io.state import save_state
 
 torch.set_num_threads(1)
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 from torch import nn
 
+from medseg.io.state import CheckpointError, load_state, read_metadata, save_state
 from medseg.training.ema import EMA
 from medseg.training.rng import rng_state, set_rng_state
 from medseg.training.schedulers import lr_factor
 from medseg.training.score_prediction import predict_scores
-from medseg.io.state import CheckpointError, load_state, read_metadata, save_state
 
 
 def test_state_round_trip_keeps_structure_types_and_tensors(tmp_path) -> None:

@@ -2,7 +2,7 @@
 
 Workers read patches from memory maps (nothing per case is cached), so the loader's memory does not
 grow with the number of cases. Batches are ``{"image": (B, C, *p) float32, "label": (B, 1, *p)
-int64}``; the augmentation, if any, runs on the whole batch inside the worker (in ``collate``).
+int16}`` (the cache's integer dtype); the augmentation, if any, runs on the whole batch inside the worker (in ``collate``).
 Seeding: patch positions depend only on ``(seed, epoch, index)``; augmentation draws from each
 worker's torch generator, which the loader seeds from ``seed`` and the worker id.
 """

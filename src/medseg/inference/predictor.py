@@ -93,8 +93,9 @@ class Predictor:
         from medseg.nets import create_network
 
         name = self.network_spec.get("name") or self.plan.network.name
+        # built as trained (deep-supervision heads included, so the weights load); in eval mode the
+        # network returns plain logits
         params = dict(self.network_spec.get("params") or self.plan.network.params)
-        params["deep_supervision"] = False
         return create_network(name, example_shape[0], self.num_classes, list(example_shape[1:]),
                               spacing=self.plan.target_spacing, **params)
 

@@ -23,10 +23,12 @@ from medseg.metrics.surface_elements import element_areas, neighbour_codes
 
 
 def surface_elements(mask: np.ndarray, spacing: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    """``(is_surface, area)`` on the window grid (shape ``mask.shape - 1``) of a padded mask."""
+    """``(is_surface, areas)``: surface windows on the window grid (shape ``mask.shape - 1``) of a
+    zero-padded mask, and the area of each surface element in C order."""
     codes = neighbour_codes(mask)
     full = 2 ** (2**mask.ndim) - 1
-    return (codes != 0) & (codes != full), element_areas(spacing)[codes]
+    is_surface = (codes != 0) & (codes != full)
+    return is_surface, element_areas(spacing)[codes[is_surface]]
 
 
 def normalized_surface_dice(pred: ArrayLike, ref: ArrayLike, tolerance_mm: float = 1.0,
@@ -48,6 +50,5 @@ def normalized_surface_dice(pred: ArrayLike, ref: ArrayLike, tolerance_mm: float
     limit = tolerance_mm * (1 + 1e-6)
     close_p = nearest_distances(surf_p, surf_r, sp, bound=limit) <= limit
     close_r = nearest_distances(surf_r, surf_p, sp, bound=limit) <= limit
-    a_p, a_r = area_p[surf_p], area_r[surf_r]
-    total = a_p.sum() + a_r.sum()
-    return float((a_p[close_p].sum() + a_r[close_r].sum()) / total) if total > 0 else 0.0
+    total = area_p.sum() + area_r.sum()
+    return float((area_p[close_p].sum() + area_r[close_r].sum()) / total) if total > 0 else 0.0

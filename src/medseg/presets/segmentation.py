@@ -119,7 +119,8 @@ class SegmentationTrainer(Trainer):
 
     @override
     def network_spec(self) -> dict[str, Any]:
-        return {"name": self.network_name, "params": self.network_params, "num_classes": self.num_classes,
+        params = {**self.network_params, "deep_supervision": self.deep_supervision}
+        return {"name": self.network_name, "params": params, "num_classes": self.num_classes,
                 "patch_size": self.patch_size, "spacing": self.spacing, "class_names": self.class_names}
 
     @override

@@ -3,7 +3,7 @@
 Layout of ``out_dir``::
 
     plan.json                      the Plan the cache was made with
-    cases/<case_id>/image.npy      float32 (C, *spatial), read with np.load(mmap_mode="r")
+    cases/<case_id>/image.npy      float32 (C, *spatial), read as a read-only memory map
     cases/<case_id>/label.npy      integer (1, *spatial), absent for unlabelled cases
     cases/<case_id>/locations_<k>.npy  up to 10k voxel indices (n, ndim) of class k (k > 0)
     cases/<case_id>/properties.json    everything needed to undo the preprocessing
@@ -36,7 +36,9 @@ MARKER = ".complete"
 
 
 def case_dir(out_dir: Path, case_id: str) -> Path:
-    """The folder of one case inside a cache."""
+    """The folder of one case inside a cache (the id must be usable as a folder name)."""
+    if not case_id or case_id in (".", "..") or "/" in case_id or "\\" in case_id:
+        raise DatasetError(f"{out_dir}: case id {case_id!r} cannot name a cache folder")
     return out_dir / CASES_DIR / case_id
 
 
