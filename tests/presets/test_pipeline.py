@@ -26,7 +26,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, objec
 
 
 def test_experiment_folder_is_complete(trained: tuple[Path, Path, object]) -> None:
-    work, experiment, trainer = trained
+    _, experiment, _ = trained
     for name in ("checkpoints/latest.safetensors", "checkpoints/best.safetensors", "metrics.csv",
                  "training.log", "plan.json", "plots/progress.png", "plots/dice.png", "plots/lr.png",
                  "plots/losses.png", "plots/epoch_time.png", "previews/worst_case.png"):

@@ -182,7 +182,7 @@ def run_fold(dataset: CaseDataset, work_dir: str | Path, *, fold: int | Literal[
     steps = total_steps or planned_steps(plan, remaining, 2500)
     if steps < 1:
         raise ConfigError(f"total_steps: {steps} must be at least 1")
-    trainer, experiment = train_fold(dataset, plan, work, fold=fold, n_folds=n_folds, total_steps=steps,
+    _, experiment = train_fold(dataset, plan, work, fold=fold, n_folds=n_folds, total_steps=steps,
                                      workers=workers, time_budget_s=remaining, **train_kwargs)
     _, val_set = dataset.with_folds_file(work / "folds.json").fold(fold)
     means, csv_path = predict_and_evaluate(val_set, experiment, work / "predictions" / f"fold_{fold}")
