@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -29,7 +31,10 @@ def test_names_give_callables_on_mask_pairs() -> None:
             "precision"} <= set(available_metrics())
 
 
-def test_unknown_names_and_registration() -> None:
+def test_unknown_names_and_registration(monkeypatch: pytest.MonkeyPatch) -> None:
+    from medseg.metrics import registry
+
+    monkeypatch.setattr(registry, "_METRICS", dict(registry._METRICS))  # registrations end with the test
     with pytest.raises(KeyError, match="unknown metric 'nope'"):
         get_metric("nope")
     with pytest.raises(KeyError, match="takes no"):
@@ -50,3 +55,10 @@ def test_evaluator_uses_the_registry() -> None:
     assert values["label_1/dice"] == pytest.approx(0.8)
     assert values["label_1/hd95"] == pytest.approx(1.0)
     assert values["label_1/nsd@1"] == pytest.approx(normalized_surface_dice(pred, ref, 1.0))
+
+
+def test_every_metric_pickles_for_worker_processes() -> None:
+    pred, ref = _pair()
+    for name in [*available_metrics(), "nsd@2", "lesion_nsd@0.5"]:
+        fn = get_metric(name)
+        assert pickle.loads(pickle.dumps(fn))(pred, ref, (1.0, 1.0, 1.0)) == fn(pred, ref, (1.0, 1.0, 1.0))

@@ -117,3 +117,13 @@ def test_bad_input_is_an_error() -> None:
         directed_surface_distances(np.ones((3, 3)), np.ones((3, 3)), method="brute")
     with pytest.raises(ValueError, match="tolerance"):
         normalized_surface_dice(np.ones((3, 3)), np.ones((3, 3)), -1.0)
+
+
+def test_distances_exactly_at_the_tolerance_count_as_within(engine: str) -> None:
+    ref = np.zeros((10, 10, 10), bool)
+    ref[3:7, 3:7, 3:7] = True
+    pred = np.roll(ref, 1, axis=0)  # every surface distance is 0, 1.5 mm or more
+    spacing = (1.5, 1.0, 1.0)
+    expected = _monai(pred, ref, spacing, 1.5)[3]
+    assert normalized_surface_dice(pred, ref, 1.5, spacing) == pytest.approx(expected, abs=1e-6)
+    assert normalized_surface_dice(pred, ref, 1.5, spacing) > normalized_surface_dice(pred, ref, 1.49, spacing)

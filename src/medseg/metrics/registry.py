@@ -19,16 +19,17 @@ from medseg.metrics.lesion import lesion_wise_scores
 from medseg.metrics.surface_dice import normalized_surface_dice
 from medseg.metrics.surface_distance import average_symmetric_surface_distance, hausdorff_distance, hd95
 
-MaskMetric = Callable[[ArrayLike, ArrayLike, Sequence[float]], float]
 
+class _OverlapMetric:
+    """A batched overlap metric applied to one mask pair (a class, so that it pickles for workers)."""
 
-def _overlap(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> MaskMetric:
-    def metric(pred: ArrayLike, ref: ArrayLike, spacing: Sequence[float] | None = None) -> float:
+    def __init__(self, fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+        self.fn = fn
+        self.__name__ = fn.__name__
+
+    def __call__(self, pred: ArrayLike, ref: ArrayLike, spacing: Sequence[float] | None = None) -> float:
         p, r = as_mask_pair(pred, ref)
-        return float(fn(torch.from_numpy(p[None, None]), torch.from_numpy(r[None, None]))[0, 0])
-
-    metric.__name__ = fn.__name__
-    return metric
+        return float(self.fn(torch.from_numpy(p[None, None]), torch.from_numpy(r[None, None]))[0, 0])
 
 
 def _nsd(pred: ArrayLike, ref: ArrayLike, spacing: Sequence[float] | None = None, tolerance_mm: float = 1.0) -> float:
@@ -46,12 +47,12 @@ def _volume_error(pred: ArrayLike, ref: ArrayLike, spacing: Sequence[float] | No
 
 
 _METRICS: dict[str, Callable[..., float]] = {
-    "dice": _overlap(overlap.dice),
-    "iou": _overlap(overlap.iou),
-    "precision": _overlap(overlap.precision),
-    "sensitivity": _overlap(overlap.sensitivity),
-    "recall": _overlap(overlap.sensitivity),
-    "specificity": _overlap(overlap.specificity),
+    "dice": _OverlapMetric(overlap.dice),
+    "iou": _OverlapMetric(overlap.iou),
+    "precision": _OverlapMetric(overlap.precision),
+    "sensitivity": _OverlapMetric(overlap.sensitivity),
+    "recall": _OverlapMetric(overlap.sensitivity),
+    "specificity": _OverlapMetric(overlap.specificity),
     "relative_volume_error": _volume_error,
     "hd": hausdorff_distance,
     "hd95": hd95,

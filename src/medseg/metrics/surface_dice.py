@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from medseg.metrics._inputs import ArrayLike, as_mask_pair, as_spacing, bounding_box, crop_padded
-from medseg.metrics.surface_distance import nearest_distances
+from medseg.metrics.surface_distance import mutual_nearest_distances
 from medseg.metrics.surface_elements import element_areas, neighbour_codes
 
 
@@ -48,7 +48,7 @@ def normalized_surface_dice(pred: ArrayLike, ref: ArrayLike, tolerance_mm: float
     surf_p, area_p = surface_elements(crop_padded(p, box), sp)
     surf_r, area_r = surface_elements(crop_padded(r, box), sp)
     limit = tolerance_mm * (1 + 1e-6)
-    close_p = nearest_distances(surf_p, surf_r, sp, bound=limit) <= limit
-    close_r = nearest_distances(surf_r, surf_p, sp, bound=limit) <= limit
+    d_p, d_r = mutual_nearest_distances(surf_p, surf_r, sp, bound=limit)
+    close_p, close_r = d_p <= limit, d_r <= limit
     total = area_p.sum() + area_r.sum()
     return float((area_p[close_p].sum() + area_r[close_r].sum()) / total) if total > 0 else 0.0

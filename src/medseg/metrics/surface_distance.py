@@ -29,6 +29,8 @@ from medseg.metrics._inputs import ArrayLike, as_mask_pair, as_spacing, bounding
 
 #: threads for ``edt`` and for k-d tree queries
 THREADS = min(4, os.cpu_count() or 1)
+#: fewer query points than this run on one thread
+PARALLEL_MIN_POINTS = 20_000
 #: use the k-d tree when the box has more than this many voxels per surface point (see module doc)
 KDTREE_VOXELS_PER_POINT = 2
 
@@ -53,36 +55,47 @@ def distance_to(surface: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
     """Distance (mm) of every voxel to the nearest ``True`` voxel of ``surface`` (which must be non-empty)."""
     import edt
 
+    threads = THREADS if surface.size > 50 * PARALLEL_MIN_POINTS else 1
     return np.asarray(edt.edt(np.ascontiguousarray(~surface), anisotropy=tuple(spacing),
-                              black_border=False, parallel=THREADS))
+                              black_border=False, parallel=threads))
 
 
-def nearest_distances(src: np.ndarray, dst: np.ndarray, spacing: Sequence[float], bound: float | None = None,
-                      method: str = "auto") -> np.ndarray:
-    """Distance (mm) from each ``True`` voxel of ``src`` (C order) to the nearest ``True`` voxel of ``dst``.
+def mutual_nearest_distances(a: np.ndarray, b: np.ndarray, spacing: Sequence[float], bound: float | None = None,
+                             method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """Distances (mm) from each ``True`` voxel of ``a`` to the nearest of ``b``, and from ``b`` to ``a``.
 
-    ``method``: ``"edt"`` (a distance map of the whole array), ``"kdtree"`` (scipy's k-d tree on the
-    points, exact nearest neighbours) or ``"auto"``: the tree when the array has more than
-    ``KDTREE_VOXELS_PER_POINT`` voxels per point (large, smooth surfaces), else the map. With
-    ``bound``, distances above it may come back as ``inf`` (enough for a tolerance test, and faster).
+    Both arrays must be non-empty; results are in C order of the voxels. ``method``: ``"edt"``
+    (distance maps of the whole array), ``"kdtree"`` (scipy k-d trees on the points, exact nearest
+    neighbours) or ``"auto"``: the trees when the array has more than ``KDTREE_VOXELS_PER_POINT``
+    voxels per point (large boxes, thin surfaces), else the maps. With ``bound``, distances above it
+    may come back as ``inf`` (enough for a tolerance test, and faster).
     """
-    n_src, n_dst = int(np.count_nonzero(src)), int(np.count_nonzero(dst))
+    flat_a, flat_b = np.flatnonzero(a), np.flatnonzero(b)
     if method == "auto":
-        method = "kdtree" if src.size > KDTREE_VOXELS_PER_POINT * (n_src + n_dst) else "edt"
+        method = "kdtree" if a.size > KDTREE_VOXELS_PER_POINT * (flat_a.size + flat_b.size) else "edt"
     if method == "edt":
-        return distance_to(dst, spacing)[src].astype(np.float64)
+        return (distance_to(b, spacing).ravel()[flat_a].astype(np.float64),
+                distance_to(a, spacing).ravel()[flat_b].astype(np.float64))
     if method != "kdtree":
         raise ValueError(f"method must be 'auto', 'edt' or 'kdtree', got '{method}'")
+    scale = np.asarray(spacing, dtype=np.float64)
+    points_a = np.column_stack(np.unravel_index(flat_a, a.shape)) * scale
+    points_b = np.column_stack(np.unravel_index(flat_b, b.shape)) * scale
+    return (_query(points_a, points_b, b.ravel()[flat_a], bound),
+            _query(points_b, points_a, a.ravel()[flat_b], bound))
+
+
+def _query(src: np.ndarray, dst: np.ndarray, on_dst: np.ndarray, bound: float | None) -> np.ndarray:
+    """Nearest-neighbour distances from ``src`` points to ``dst`` points (0 where ``on_dst``)."""
     from scipy.spatial import cKDTree
 
-    scale = np.asarray(spacing, dtype=np.float64)
-    src_points = np.argwhere(src) * scale
-    out = np.zeros(n_src)
-    far = ~dst[src]  # points on the other surface are at distance 0
+    out = np.zeros(len(src))
+    far = ~on_dst
     if far.any():
         upper = np.inf if bound is None else bound * (1 + 1e-9) + 1e-12
-        tree = cKDTree(np.argwhere(dst) * scale, leafsize=32)
-        out[far] = tree.query(src_points[far], k=1, distance_upper_bound=upper, workers=THREADS)[0]
+        tree = cKDTree(dst, leafsize=32)
+        workers = THREADS if far.sum() > PARALLEL_MIN_POINTS else 1  # threads cost more than small queries
+        out[far] = tree.query(src[far], k=1, distance_upper_bound=upper, workers=workers)[0]
     return out
 
 
@@ -102,7 +115,7 @@ def directed_surface_distances(pred: ArrayLike, ref: ArrayLike, spacing: float |
     assert box is not None
     p, r = crop_padded(p, box), crop_padded(r, box)
     edges_p, edges_r = surface_voxels(p), surface_voxels(r)
-    return nearest_distances(edges_p, edges_r, sp, method=method), nearest_distances(edges_r, edges_p, sp, method=method)
+    return mutual_nearest_distances(edges_p, edges_r, sp, method=method)
 
 
 def _empty_result(pred: np.ndarray, ref: np.ndarray, empty_value: float) -> float:

@@ -154,7 +154,7 @@ def neighbour_codes(mask: np.ndarray) -> np.ndarray:
     Built axis by axis from the last: each step joins the partial codes of the lower and upper
     neighbour along one axis, so a 3-D mask takes three vectorised passes.
     """
-    codes = mask.astype(np.uint8)
+    codes: np.ndarray = mask.astype(np.uint8)
     bits = 1
     for axis in reversed(range(mask.ndim)):
         lower = [slice(None)] * mask.ndim
