@@ -8,12 +8,17 @@ Both sides run as subprocesses, alternating, ``--repeats`` times; the table show
   ``preprocess(workers=2)`` into a fresh folder, each stage timed inside the child; the child's
   whole wall time (interpreter start + imports + work) is timed too. A second medseg variant runs
   with a warm fingerprint cache (``inspect(cache_dir=...)`` hits; preprocessing is still redone).
-* nnU-Net v2 (its own venv, never this one): the console scripts ``nnUNetv2_extract_fingerprint
-  -np 2``, ``nnUNetv2_plan_experiment`` and ``nnUNetv2_preprocess -c 3d_fullres -np 2``, each timed
-  as a whole (they include interpreter start + imports; that cost is measured separately). The MSD
-  conversion (``nnUNetv2_convert_MSD_dataset``) runs once, timed and reported, not counted.
+* nnU-Net v2 (its own venv, never this one): per stage, the console scripts
+  ``nnUNetv2_extract_fingerprint -np 2``, ``nnUNetv2_plan_experiment`` and ``nnUNetv2_preprocess -c
+  3d_fullres -np 2``, each timed as a whole (each pays its own start-up); end to end, the single
+  ``nnUNetv2_plan_and_preprocess -c 3d_fullres -np 2 -npfp 2`` that users run. The MSD conversion
+  (``nnUNetv2_convert_MSD_dataset``) runs once, timed and reported, not counted.
+* "startup" is python + imports (medseg: measured in the child; nnU-Net: ``python -c "import
+  nnunetv2.experiment_planning.plan_and_preprocess_entrypoints"``); "work only" is the end-to-end
+  wall minus that, for both sides.
 
-Afterwards both outputs are compared: number of cases, target spacing, patch size, shapes.
+Afterwards the last runs are compared case by case (in nnU-Net's venv, no pickles read): number of
+cases, target spacing, patch and batch size, shapes, largest image difference, label agreement.
 """
 
 from __future__ import annotations
@@ -116,6 +121,7 @@ def run_medseg(work: Path, cache_dir: Path | None, keep: Path | None = None) -> 
     wall = time.perf_counter() - t
     data: dict[str, Any] = json.loads(result.read_text())
     data["times"]["total"] = wall
+    data["times"]["work"] = wall - data["times"]["startup"]
     if keep is None:
         shutil.rmtree(out)
     else:
@@ -187,6 +193,7 @@ def run_nnunet(venv: Path, env: dict[str, str], work: Path) -> dict[str, Any]:
         ),
     }
     times["stages"] = sum(times.values())
+    times["startup"] = nnunet_startup(venv, env)
     shutil.rmtree(Path(env["nnUNet_preprocessed"]) / NNUNET_NAME, ignore_errors=True)
     times["total"] = timed(
         [
@@ -204,6 +211,7 @@ def run_nnunet(venv: Path, env: dict[str, str], work: Path) -> dict[str, Any]:
         env,
         log,
     )
+    times["work"] = times["total"] - times["startup"]
     return {"times": times}
 
 
@@ -235,14 +243,14 @@ def median(runs: list[dict[str, Any]], key: str) -> float:
 
 
 def print_table(
-    medseg: list[dict[str, Any]], warm: list[dict[str, Any]], nnunet: list[dict[str, Any]], startup: float
+    medseg: list[dict[str, Any]], warm: list[dict[str, Any]], nnunet: list[dict[str, Any]]
 ) -> None:
     """One table: median seconds per stage and nnU-Net / medseg ratios."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"Task04 Hippocampus, 208 cases, 2 workers, median of {len(medseg)}")
-    columns = ("stage", "nnU-Net v2 s", "medseg s", "nnU-Net/medseg", "medseg warm-cache s", "nnU-Net/warm")
+    table = Table(title=f"Task04 Hippocampus, 208 cases, 2 workers, median of {len(medseg)} runs (seconds)")
+    columns = ("stage", "nnU-Net v2", "medseg", "nnU-Net/medseg", "medseg warm cache", "nnU-Net/warm")
     for column in columns:
         table.add_column(column, justify="right" if column != "stage" else "left")
     names = {
@@ -250,25 +258,14 @@ def print_table(
         "plan": "plan (nnU-Net: own command)",
         "preprocess": "preprocess 3d_fullres (nnU-Net: own command)",
         "total": "end-to-end wall (nnU-Net: plan_and_preprocess)",
+        "startup": "startup: python + imports",
+        "work": "work only: end-to-end - startup",
     }
     for key, label in names.items():
         n, m, w = median(nnunet, key), median(medseg, key), median(warm, key)
-        table.add_row(label, f"{n:.2f}", f"{m:.2f}", f"{n / m:.2f}x", f"{w:.2f}", f"{n / w:.2f}x")
-    n_work = median(nnunet, "total") - startup
-    stages = ("fingerprint", "plan", "preprocess")
-    m_work = statistics.median(sum(r["times"][k] for k in stages) for r in medseg)
-    w_work = statistics.median(sum(r["times"][k] for k in stages) for r in warm)
-    m_start, w_start = median(medseg, "startup"), median(warm, "startup")
-    table.add_row("startup (python + imports)", f"{startup:.2f}", f"{m_start:.2f}", "", f"{w_start:.2f}", "")
-    table.add_row(
-        "work only (end-to-end - startup)",
-        f"{n_work:.2f}",
-        f"{m_work:.2f}",
-        f"{n_work / m_work:.2f}x",
-        f"{w_work:.2f}",
-        f"{n_work / w_work:.2f}x",
-    )
-    Console().print(table)
+        ratios = ("", "") if key == "startup" else (f"{n / m:.1f}x", f"{n / w:.1f}x")
+        table.add_row(label, f"{n:.3f}", f"{m:.3f}", ratios[0], f"{w:.3f}", ratios[1])
+    Console(width=150).print(table)
 
 
 def main() -> None:
@@ -292,7 +289,6 @@ def main() -> None:
     print(
         f"nnU-Net MSD conversion: {'already done' if converted is None else f'{converted:.2f} s (not counted)'}"
     )
-    startup = nnunet_startup(args.nnunet_venv, env)
     fingerprint_cache = Path(tempfile.mkdtemp(prefix="medseg_fp_cache_", dir=work))
     run_medseg(work, fingerprint_cache)  # fills the fingerprint cache for the warm runs
     medseg: list[dict[str, Any]] = []
@@ -308,7 +304,7 @@ def main() -> None:
                 + ", ".join(f"{k} {v:.2f}" for k, v in runs[-1]["times"].items())
             )
     shutil.rmtree(fingerprint_cache)
-    print_table(medseg, warm, nnunet, startup)
+    print_table(medseg, warm, nnunet)
     print("medseg output:", json.dumps(medseg[-1]["summary"]))
     print("nnU-Net output:", json.dumps(nnunet_summary(args.nnunet_venv, env, work / "medseg_last")))
 

@@ -1,6 +1,7 @@
 """Surface metrics: medseg's HD95 and NSD versus MONAI's, side by side on the same mask pairs.
 
 Run: .venv/bin/python bench/metrics/bench_surface.py [--cases 50] [--repeats 3] [--threads 2]
+     [--method auto|edt|kdtree]
 
 Workloads:
 * hippocampus: Task04 label (anterior + posterior) against a perturbed copy of itself (one dilation
@@ -11,7 +12,7 @@ Workloads:
 Peers: ``monai.metrics.compute_hausdorff_distance(percentile=95)`` and
 ``compute_surface_dice(use_subvoxels=True)`` (DeepMind semantics), NSD tolerance 1 mm. Both sides get
 the same ``--threads`` (``torch.set_num_threads`` for MONAI; ``edt`` and k-d tree query threads for
-medseg). Prints a markdown table of ms per case (best of ``--repeats`` runs over the workload), the
+medseg). Prints a markdown table of ms per case (best of ``--repeats`` interleaved runs over the workload), the
 ratio MONAI / medseg and the largest absolute difference of the values.
 """
 
@@ -67,15 +68,20 @@ def monai_nsd(p: np.ndarray, r: np.ndarray, s: tuple[float, ...]) -> float:
                                 include_background=True, spacing=s, use_subvoxels=True).item()
 
 
-def run(fn: Callable[[np.ndarray, np.ndarray, tuple[float, ...]], float], pairs: list[Pair],
-        repeats: int) -> tuple[float, list[float]]:
-    """Best time per case (s) over ``repeats`` passes, and the values."""
-    best, values = float("inf"), []
+def run(fns: list[Callable[[np.ndarray, np.ndarray, tuple[float, ...]], float]], pairs: list[Pair],
+        repeats: int) -> list[tuple[float, list[float]]]:
+    """Best time per case (s) over ``repeats`` passes and the values, for each function.
+
+    The functions take turns within every pass, so that load on a shared machine hits all alike.
+    """
+    best = [float("inf")] * len(fns)
+    values: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        start = time.perf_counter()
-        values = [fn(p, r, s) for p, r, s in pairs]
-        best = min(best, (time.perf_counter() - start) / len(pairs))
-    return best, values
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            values[i] = [fn(p, r, s) for p, r, s in pairs]
+            best[i] = min(best[i], (time.perf_counter() - start) / len(pairs))
+    return list(zip(best, values, strict=True))
 
 
 def main() -> None:
@@ -84,20 +90,23 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--method", choices=["auto", "edt", "kdtree"], default="auto",
+                        help="medseg's nearest-surface engine (auto picks per case)")
     args = parser.parse_args()
+    if args.method != "auto":
+        surface_distance.KDTREE_VOXELS_PER_POINT = 0 if args.method == "kdtree" else 10**12
     torch.set_num_threads(args.threads)
     surface_distance.THREADS = args.threads
     warnings.filterwarnings("ignore")
     ours_fns = {"HD95": hd95, "NSD@1mm": lambda p, r, s: normalized_surface_dice(p, r, 1.0, s)}
     peer_fns = {"HD95": monai_hd95, "NSD@1mm": monai_nsd}
     workloads = {f"hippocampus x{args.cases}": hippocampus_pairs(args.cases), "spheres 256^3": spheres()}
-    print(f"threads: {args.threads}, repeats: {args.repeats}")
+    print(f"threads: {args.threads}, repeats: {args.repeats}, medseg engine: {args.method}")
     print("| workload | metric | medseg ms/case | MONAI ms/case | speed-up | max abs diff |")
     print("|---|---|---|---|---|---|")
     for name, pairs in workloads.items():
         for metric in ours_fns:
-            t_ours, v_ours = run(ours_fns[metric], pairs, args.repeats)
-            t_peer, v_peer = run(peer_fns[metric], pairs, args.repeats)
+            (t_ours, v_ours), (t_peer, v_peer) = run([ours_fns[metric], peer_fns[metric]], pairs, args.repeats)
             diff = float(np.max(np.abs(np.array(v_ours) - np.array(v_peer))))
             print(f"| {name} | {metric} | {t_ours * 1e3:.2f} | {t_peer * 1e3:.2f} | "
                   f"{t_peer / t_ours:.1f}x | {diff:.1e} |", flush=True)

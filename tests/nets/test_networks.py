@@ -153,3 +153,21 @@ def test_register_network_adds_a_name_with_its_divisor() -> None:
 
         registry._REGISTRY.pop("test-identity-conv")
     assert network_entry("unet").deep_supervision and not network_entry("vnet").deep_supervision
+
+
+def test_transunet_runs_on_a_larger_window_by_resizing_positions() -> None:
+    net = create_network("transunet", 1, 2, (32, 32), **SMALL["transunet"]).eval()
+    assert net.num_tokens == 4
+    with torch.no_grad():
+        assert net(torch.randn(1, 1, 32, 48)).shape == (1, 2, 32, 48)
+
+
+def test_residual_encoder_block_counts_and_pocket_width() -> None:
+    from medseg.layers import ResidualBlock
+
+    res = create_network("unet-res", 1, 2, (32, 32), features_base=4, blocks_per_stage=(1, 2, 3))
+    assert len(res.topology.pool_strides) == 3  # 32 -> 16 -> 8 -> 4
+    assert sum(isinstance(m, ResidualBlock) for m in res.modules()) == 1 + 2 + 3 + 3
+    pocket = create_network("unet-pocket", 1, 2, (32, 32), features_base=4)
+    convs = [m for m in pocket.modules() if isinstance(m, nn.Conv2d)]
+    assert {m.out_channels for m in convs[:-1]} == {4}

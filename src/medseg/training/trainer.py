@@ -20,13 +20,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from medseg.io.state import CheckpointError, load_state, save_state
 from medseg.tracking.base import redact
 from medseg.training.callbacks.base import Callback
 from medseg.training.ema import EMA
 from medseg.training.experiment import ExperimentFolder
 from medseg.training.rng import rng_state, seed_everything, set_rng_state
 from medseg.training.schedulers import build_lr_scheduler, set_total_steps
-from medseg.io.state import CheckpointError, load_state, save_state
 from medseg.training.toolbox import TrainerToolbox
 
 CHECKPOINT_FORMAT = "medseg-checkpoint-1"
