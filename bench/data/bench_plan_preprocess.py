@@ -90,7 +90,7 @@ def medseg_child(out_dir: str, cache_dir: str | None, result_file: str) -> None:
     the_plan = plan(fingerprint)
     times["plan"] = time.perf_counter() - t
     t = time.perf_counter()
-    cache = preprocess(dataset, the_plan, out_dir, workers=2, progress=False)
+    cache = preprocess(dataset, the_plan, out_dir, workers=2, progress=False)  # type: ignore[arg-type]  # MSDDataset is not typed as a Sequence
     times["preprocess"] = time.perf_counter() - t
     ids = cache.case_ids
     shapes = {cid: list(cache.image(ids.index(cid)).shape) for cid in sorted(ids)[:3]}

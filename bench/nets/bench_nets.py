@@ -8,7 +8,9 @@ growth of the process's max RSS (``resource.getrusage``) over one forward+backwa
 network and the input exist; on CUDA it is ``torch.cuda.max_memory_allocated`` over the same span.
 MACs are half the forward FLOPs counted by ``torch.utils.flop_counter.FlopCounterMode``.
 The peer comparison pits medseg's ``unet`` against MONAI's ``DynUNet`` built with the same
-topology (kernels, strides, features), and every MONAI-backed network against MONAI's own class.
+topology (kernels, strides, features), and every MONAI-backed network against MONAI's own class;
+the two of a pair are timed in one process with alternating steps, so that a shared, loaded CPU
+slows both alike (separate processes gave ratios of 4-6x between identical networks).
 """
 
 from __future__ import annotations
@@ -89,6 +91,23 @@ def worker(name: str, patch: tuple[int, ...], batch: int, repeats: int, device: 
     return {"name": name, "params_m": params / 1e6, "gmacs": macs / 1e9, "ms": 1000 * min(times), "peak_mb": peak_mb}
 
 
+def pair_worker(names: list[str], patch: tuple[int, ...], batch: int, repeats: int, device: str) -> dict[str, Any]:
+    """Time two networks in one process, alternating their steps so that both see the same load."""
+    nets = [build(name, patch).to(device).train() for name in names]
+    x = torch.randn(batch, 1, *patch, device=device)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    best = [float("inf")] * len(nets)
+    for round_ in range(repeats + 1):
+        for i, net in enumerate(nets):
+            start = time.perf_counter()
+            _first(net(x)).float().square().mean().backward()
+            net.zero_grad(set_to_none=True)
+            sync()
+            if round_ > 0:  # round 0 is the warm-up
+                best[i] = min(best[i], time.perf_counter() - start)
+    return {"names": names, "ms": [1000 * b for b in best]}
+
+
 def run_one(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """Run :func:`worker` for ``name`` in a fresh subprocess."""
     command = [sys.executable, __file__, "--worker", name, "--size", str(args.size), "--batch", str(args.batch),
@@ -97,6 +116,18 @@ def run_one(name: str, args: argparse.Namespace) -> dict[str, Any]:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         return {"name": name, "error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
+    row: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return row
+
+
+def run_pair(ours: str, peer: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Run :func:`pair_worker` for ``ours`` and ``peer`` in a fresh subprocess."""
+    command = [sys.executable, __file__, "--pair", f"{ours},{peer}", "--size", str(args.size), "--batch",
+               str(args.batch), "--repeats", str(args.repeats), "--threads", str(args.threads), "--device",
+               args.device, "--dims", str(args.dims)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
     row: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return row
 
@@ -112,12 +143,17 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--only", default="")
     parser.add_argument("--worker", default="")
+    parser.add_argument("--pair", default="")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     patch = (args.size,) * args.dims
     if args.worker:
         torch.manual_seed(0)
         print(json.dumps(worker(args.worker, patch, args.batch, args.repeats, args.device)))
+        return
+    if args.pair:
+        torch.manual_seed(0)
+        print(json.dumps(pair_worker(args.pair.split(","), patch, args.batch, args.repeats, args.device)))
         return
     names = args.only.split(",") if args.only else NETWORKS
     print(f"batch {args.batch} x 1 x {' x '.join(map(str, patch))}, {args.device}, {args.threads} threads, "
@@ -131,9 +167,9 @@ def main() -> None:
             continue
         print(f"| {row['name']:12s} | {row['params_m']:10.2f} | {row['gmacs']:11.2f} | {row['ms']:10.0f} | "
               f"{row['peak_mb']:7.0f} |")
-    print("\nPeers (MONAI) side by side; ratio = medseg / MONAI")
-    print("| medseg | MONAI | params ratio | time ratio | memory ratio |")
-    print("|---|---|---:|---:|---:|")
+    print("\nPeers (MONAI) side by side, timed alternately in one process; ratio = medseg / MONAI")
+    print("| medseg | MONAI | params ratio | medseg ms | MONAI ms | time ratio | memory ratio |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for ours, peer in PEERS.items():
         if ours not in rows or "error" in rows[ours]:
             continue
@@ -142,8 +178,13 @@ def main() -> None:
             print(f"| {ours} | {peer} | error: {theirs['error']} | | |")
             continue
         a = rows[ours]
-        print(f"| {ours} | {peer} | {a['params_m'] / theirs['params_m']:.2f} | {a['ms'] / theirs['ms']:.2f} | "
-              f"{a['peak_mb'] / max(theirs['peak_mb'], 1e-9):.2f} |")
+        pair = run_pair(ours, peer, args)
+        if "error" in pair:
+            print(f"| {ours} | {peer} | error: {pair['error']} | | | | |")
+            continue
+        mine, other = pair["ms"]
+        print(f"| {ours} | {peer} | {a['params_m'] / theirs['params_m']:.2f} | {mine:.0f} | {other:.0f} | "
+              f"{mine / other:.2f} | {a['peak_mb'] / max(theirs['peak_mb'], 1e-9):.2f} |")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""The ``medseg`` command: one verb per stage. Thin: parses arguments and calls the library."""
+"""The ``medseg`` command: one verb per stage. Thin: parses arguments and calls the library.
+
+Flags override the config file; the effective config is saved with the results. A user error
+(:class:`~medseg.errors.MedsegError`) prints one line on stderr and exits with status 2.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,18 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from medseg.cli import inference_verbs, stages, tools
 from medseg.errors import MedsegError
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per verb."""
-    parser = argparse.ArgumentParser(prog="medseg", description=__doc__)
+    parser = argparse.ArgumentParser(prog="medseg", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="verb", required=True)
+    stages.register(sub)
+    inference_verbs.register(sub)
+    tools.register(sub)
     demo = sub.add_parser("demo", help="run the demo on the embedded hippocampus sample")
     demo.add_argument("--out", default="medseg_results/demo", help="where to write the results")
     demo.set_defaults(func=_demo)

@@ -16,11 +16,14 @@ Empty-mask conventions (tested):
   lesion metrics); relative volume error is ``+inf`` for an empty reference and -1 for an empty
   prediction. Generally, any ratio with a zero denominator is ``empty_value`` when prediction and
   reference agree everywhere, else 0.
+* lesion-wise metrics: see :mod:`~medseg.metrics.lesion` (missed and false-positive lesions score
+  Dice/NSD 0 and HD95 = the image diagonal in mm, or a given ``max_distance`` such as BraTS' 374).
 
 Surface semantics: HD/HD95/ASSD match MONAI's ``compute_hausdorff_distance`` (directed percentiles,
 max of both) and ``compute_average_surface_distance``; NSD matches DeepMind ``surface-distance``
 (area-weighted surface elements), i.e. MONAI ``compute_surface_dice(use_subvoxels=True)``. They are
-computed with ``edt`` inside the bounding box of both masks, which is what makes them fast.
+computed inside the bounding box of both masks (plus one voxel), with an ``edt`` distance map or a
+k-d tree over the surface points, whichever suits the case (see :mod:`~medseg.metrics.surface_distance`).
 """
 
 from medseg.metrics.accumulator import DiceAccumulator

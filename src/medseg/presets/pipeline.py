@@ -63,8 +63,12 @@ def default_budget(time_budget_s: float | None) -> Budget:
 
 
 def analyze(dataset: CaseDataset, work_dir: str | Path, *, time_budget_s: float | None = None,
-            workers: int = 2, overrides: Mapping[str, Any] | None = None, progress: bool = True) -> Plan:
-    """Fingerprint the dataset and plan for this machine (budget-aware when a time is given)."""
+            workers: int = 2, overrides: Mapping[str, Any] | None = None, progress: bool = True,
+            save: bool = True) -> Plan:
+    """Fingerprint the dataset and plan for this machine (budget-aware when a time is given).
+
+    ``save=False`` skips writing ``plan.json`` (the config-driven pipeline keeps the Plan in config.json).
+    """
     from medseg.data.inspection import inspect
     from medseg.data.planning import plan as make_plan
     from medseg.training.step_timing import step_timer_for
@@ -78,7 +82,8 @@ def analyze(dataset: CaseDataset, work_dir: str | Path, *, time_budget_s: float 
         timer = step_timer_for(len(fingerprint.channel_names), max(fingerprint.labels) + 1 if fingerprint.labels
                                else 2, spacing, device="cuda" if budget.device == "cuda" else "cpu")
     result = make_plan(fingerprint, budget, overrides=overrides, step_timer=timer)
-    result.save(work / "plan.json")
+    if save:
+        result.save(work / "plan.json")
     return result
 
 
@@ -110,11 +115,13 @@ def train_fold(
     device: str | None = None,
     time_budget_s: float | None = None,
     trainer_kwargs: Mapping[str, Any] | None = None,
+    resume_from: str | Path | None = None,
 ) -> tuple[SegmentationTrainer, Path]:
     """Preprocess (idempotent), then train ``fold`` of ``dataset`` with the Plan's network.
 
     With ``time_budget_s`` the training (not the preprocessing) is fitted to that wall-clock time;
-    ``total_steps`` is then only the first guess (see :meth:`Trainer.train`).
+    ``total_steps`` is then only the first guess (see :meth:`Trainer.train`). ``resume_from`` (an
+    experiment folder) continues that run from its latest checkpoint up to ``total_steps``.
     """
     from medseg.data.augmentation import build_augmentation
     from medseg.data.loader import make_loader
@@ -147,7 +154,11 @@ def train_fold(
         deep_supervision=deep_supervision, ema=ema, plan=plan.model_dump(mode="json"), seed=seed, device=dev,
         name=f"SegmentationTrainer_fold{fold}", **dict(trainer_kwargs or {}),
     )
-    folder = trainer.train(epochs, steps_per_epoch=steps_per_epoch, time_budget_s=time_budget_s)
+    if resume_from is not None:
+        trainer.recover_from(resume_from)
+        folder = trainer.continue_training(epochs)
+    else:
+        folder = trainer.train(epochs, steps_per_epoch=steps_per_epoch, time_budget_s=time_budget_s)
     return trainer, folder.root
 
 

@@ -1,0 +1,134 @@
+"""Verbs after training: predict, ensemble, evaluate, postprocess (thin: they call the library)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from medseg.cli.options import add_config_options, add_inference_flags, effective_config
+from medseg.config import Config, apply_overrides, save_config
+from medseg.errors import ConfigError
+
+
+def _experiments(args: argparse.Namespace, config: Config) -> list[Path]:
+    from medseg.presets.configured import trained_experiments
+
+    if args.experiment:
+        return list(args.experiment)
+    if args.work is None:
+        raise ConfigError("command line: give --experiment EXP (repeatable) or --work WORK")
+    return trained_experiments(config, args.work, args.folds)
+
+
+def predict(args: argparse.Namespace) -> int:
+    """``medseg predict INPUT -o OUT -e EXP``: label maps in the source geometry (several EXP = ensemble)."""
+    from medseg.presets.configured import predict_config
+
+    config = effective_config(args, args.work)
+    sources = _experiments(args, config)
+    labels = predict_config(config, sources, args.input, args.out)
+    save_config(config, args.out / "config.json")
+    Console().print(f"{len(labels)} prediction(s) from {len(sources)} model(s) written to {args.out}")
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """``medseg evaluate PRED REF -o CSV``: per-case metrics per class/region, plus their means."""
+    from medseg.presets.configured import make_evaluator
+
+    config = effective_config(args)
+    overrides: dict[str, Any] = {}
+    if args.metric:
+        overrides["evaluation.metrics"] = args.metric
+    if args.region:
+        overrides["evaluation.regions"] = dict(_region(text) for text in args.region)
+    if args.workers is not None:
+        overrides["evaluation.workers"] = args.workers
+    config = apply_overrides(config, overrides, source="command line") if overrides else config
+    result = make_evaluator(config).evaluate_folders(args.predictions, args.references)
+    result.to_csv(args.out)
+    result.to_json(args.out.with_suffix(".json"))
+    save_config(config, args.out.parent / "config.json")
+    console = Console()
+    for name, value in result.mean_metrics.items():
+        console.print(f"{name}: {value:.4f}")
+    console.print(f"per-case metrics: {args.out}")
+    return 0
+
+
+def _region(text: str) -> tuple[str, list[int]]:
+    name, sep, values = text.partition("=")
+    try:
+        labels = [int(v) for v in values.split(",")]
+    except ValueError:
+        labels = []
+    if not sep or not name or not labels:
+        raise ConfigError(f"command line: --region {text!r} is invalid; valid form: NAME=LABEL[,LABEL...]")
+    return name, labels
+
+
+def postprocess(args: argparse.Namespace) -> int:
+    """``medseg postprocess PRED -o OUT``: choose a strategy (``--reference``) and/or apply one (``--strategy``)."""
+    from medseg.inference.postprocessing_strategy import PostprocessingStrategy
+    from medseg.presets.postprocess_folders import apply_to_folder, select_for_folders
+
+    console = Console()
+    if args.reference is not None:
+        selection = select_for_folders(args.predictions, args.reference)
+        strategy = selection.strategy
+        strategy.save(args.out / "postprocessing.json")
+        console.print(f"Dice per class before {selection.dice_before}, after {selection.dice_after}")
+        console.print(f"strategy ({len(strategy.steps)} step(s)) written to {args.out / 'postprocessing.json'}")
+    elif args.strategy is not None:
+        strategy = PostprocessingStrategy.load(args.strategy)
+    else:
+        raise ConfigError("command line: postprocess needs --reference REF (choose) or --strategy JSON (apply)")
+    written = apply_to_folder(strategy, args.predictions, args.out / "postprocessed", workers=args.workers)
+    console.print(f"{len(written)} postprocessed label map(s) in {args.out / 'postprocessed'}")
+    return 0
+
+
+def _predict_parser(p: argparse.ArgumentParser, ensemble: bool) -> None:
+    p.add_argument("input", type=Path, help="image file or folder (CASE.nii.gz or CASE_0000.nii.gz ...)")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
+    p.add_argument("-e", "--experiment", type=Path, action="append", default=[],
+                   help="experiment folder or checkpoint file (repeatable: an ensemble)")
+    p.add_argument("-w", "--work", type=Path, help="work folder: use its config.json and trained folds")
+    p.add_argument("--folds", nargs="+", help="folds of WORK to combine (default: inference.ensemble_folds)"
+                   if ensemble else "folds of WORK to use (default: inference.ensemble_folds; one = no ensemble)")
+    add_config_options(p)
+    add_inference_flags(p)
+
+
+def register(sub: Any) -> None:
+    """Add the inference verbs to the sub-command parser ``sub``."""
+    p = sub.add_parser("predict", help="predict label maps with trained experiment(s)", description=predict.__doc__)
+    _predict_parser(p, ensemble=False)
+    p.set_defaults(func=predict)
+    p = sub.add_parser("ensemble", help="predict with every trained fold of a work folder, probabilities averaged",
+                       description="``medseg ensemble INPUT -o OUT -w WORK``: the folds' softmax outputs are "
+                       "averaged before the argmax (the same as predict with several experiments).")
+    _predict_parser(p, ensemble=True)
+    p.set_defaults(func=predict)
+
+    p = sub.add_parser("evaluate", help="score predicted label maps against references", description=evaluate.__doc__)
+    p.add_argument("predictions", type=Path, help="folder of predicted label maps")
+    p.add_argument("references", type=Path, help="folder of reference label maps (same file names)")
+    p.add_argument("-o", "--out", type=Path, required=True, help="CSV file of per-case metrics")
+    p.add_argument("--metric", action="append", help="metric name, e.g. dice, hd95, nsd@2 (repeatable)")
+    p.add_argument("--region", action="append", help="NAME=LABEL[,LABEL...], a union of labels (repeatable)")
+    p.add_argument("--workers", type=int, help="cases evaluated in parallel")
+    add_config_options(p)
+    p.set_defaults(func=evaluate)
+
+    p = sub.add_parser("postprocess", help="choose and/or apply connected-component postprocessing",
+                       description=postprocess.__doc__)
+    p.add_argument("predictions", type=Path, help="folder of predicted label maps")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
+    p.add_argument("--reference", type=Path, help="reference folder: choose the strategy on these cases")
+    p.add_argument("--strategy", type=Path, help="strategy JSON to apply")
+    p.add_argument("--workers", type=int, default=0, help="cases processed in parallel")
+    p.set_defaults(func=postprocess)

@@ -1,0 +1,140 @@
+"""Verbs of the training pipeline: analyze, preprocess, train, run-all (thin: see presets.configured)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from medseg.cli.options import (
+    add_config_options,
+    add_inference_flags,
+    add_plan_flags,
+    add_train_flags,
+    effective_config,
+)
+from medseg.config import Config, apply_overrides, save_config
+from medseg.errors import ConfigError
+
+
+def _with_workers(config: Config, args: argparse.Namespace, *keys: str) -> Config:
+    if getattr(args, "workers", None) is None:
+        return config
+    return apply_overrides(config, {k: args.workers for k in keys}, source="command line")
+
+
+def _dataset(config: Config, args: argparse.Namespace) -> Any:
+    from medseg.presets.configured import open_dataset
+
+    return open_dataset(config, getattr(args, "data", None))
+
+
+def _with_source(config: Config, args: argparse.Namespace) -> Config:
+    data = getattr(args, "data", None)
+    if data is None:
+        return config
+    return apply_overrides(config, {"dataset_info.source": str(Path(data).resolve())}, source="command line")
+
+
+def analyze(args: argparse.Namespace) -> int:
+    """``medseg analyze DATA -o WORK``: fingerprint + plan -> WORK/config.json."""
+    from medseg.presets.configured import analyze_config
+
+    config = _with_workers(_with_source(effective_config(args), args), args, "preprocessing.workers")
+    result = analyze_config(_dataset(config, args), config, args.out)
+    console = Console()
+    console.print(f"patch {result.spatial_config.patch_size}, batch {result.training.batch_size}, spacing "
+                  f"{result.spatial_config.target_spacing}, network {result.model.name}")
+    for note in result.notes:
+        console.print(f"  [dim]- {note}[/]")
+    console.print(f"config written to {Path(args.out) / 'config.json'}")
+    return 0
+
+
+def preprocess(args: argparse.Namespace) -> int:
+    """``medseg preprocess -o WORK``: crop, resample and normalise every case into WORK/preprocessed."""
+    from medseg.presets.configured import preprocess_config
+
+    config = _with_workers(_with_source(effective_config(args, args.out), args), args, "preprocessing.workers")
+    out = preprocess_config(_dataset(config, args), config, args.out)
+    save_config(config, Path(args.out) / "config.json")
+    Console().print(f"preprocessed cases in {out}")
+    return 0
+
+
+def train(args: argparse.Namespace) -> int:
+    """``medseg train -o WORK --fold K``: train one fold (or ``all`` cases, or every configured fold)."""
+    from medseg.presets.configured import train_config
+
+    config = _with_source(effective_config(args, args.out), args)
+    if args.fold == "configured":
+        folds: list[Any] = ["all"] if config.training.folds == "all" else list(config.training.folds)
+    elif args.fold == "all" or args.fold.isdigit():
+        folds = ["all" if args.fold == "all" else int(args.fold)]
+    else:
+        raise ConfigError(f"command line: --fold {args.fold!r} is invalid; valid choices: a fold number, 'all' or "
+                          "'configured'")
+    dataset = _dataset(config, args)
+    save_config(config, Path(args.out) / "config.json")
+    for fold in folds:
+        experiment = train_config(dataset, config, args.out, fold=fold, resume=args.resume)
+        Console().print(f"fold {fold}: experiment folder {experiment}")
+    return 0
+
+
+def run_all(args: argparse.Namespace) -> int:
+    """``medseg run-all DATA -o WORK``: analyze, preprocess, train, predict and evaluate every fold."""
+    from medseg.presets.configured import run_all as run_pipeline
+
+    config = _with_workers(_with_source(effective_config(args, args.out), args), args, "preprocessing.workers",
+                           "evaluation.workers")
+    summary = run_pipeline(_dataset(config, args), config, args.out)
+    Console().print_json(json.dumps(summary["mean"]))
+    Console().print(f"cross-validation summary: {Path(args.out) / 'evaluation' / 'cv_summary.json'}")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add the pipeline verbs to the sub-command parser ``sub``."""
+    p = sub.add_parser("analyze", help="fingerprint + plan a dataset -> WORK/config.json",
+                       description=analyze.__doc__)
+    p.add_argument("data", type=Path, help="dataset folder (MSD or nnU-Net raw) or CSV table")
+    p.add_argument("-o", "--out", type=Path, required=True, help="work folder")
+    p.add_argument("--workers", type=int, help="cases analysed in parallel")
+    add_config_options(p)
+    add_plan_flags(p)
+    p.set_defaults(func=analyze)
+
+    p = sub.add_parser("preprocess", help="preprocess every case with the config's plan",
+                       description=preprocess.__doc__)
+    p.add_argument("-o", "--out", type=Path, required=True, help="work folder (holds config.json)")
+    p.add_argument("--data", type=Path, help="dataset (default: dataset_info.source)")
+    p.add_argument("--workers", type=int, help="cases preprocessed in parallel")
+    add_config_options(p)
+    p.set_defaults(func=preprocess)
+
+    p = sub.add_parser("train", help="train one fold, all cases, or the configured folds",
+                       description=train.__doc__)
+    p.add_argument("-o", "--out", type=Path, required=True, help="work folder (holds config.json)")
+    p.add_argument("--data", type=Path, help="dataset (default: dataset_info.source)")
+    p.add_argument("--fold", default="configured", help="a fold number, 'all' (every case), or 'configured'")
+    p.add_argument("--resume", action="store_true", help="continue the fold's latest experiment folder")
+    add_config_options(p)
+    add_plan_flags(p)
+    add_train_flags(p)
+    p.set_defaults(func=train)
+
+    p = sub.add_parser("run-all", help="every stage end to end, with a cross-validation summary",
+                       description=run_all.__doc__)
+    p.add_argument("data", type=Path, help="dataset folder (MSD or nnU-Net raw) or CSV table")
+    p.add_argument("-o", "--out", type=Path, required=True, help="work folder")
+    p.add_argument("--folds", nargs="+", help="fold numbers or 'all'")
+    p.add_argument("--workers", type=int, help="cases analysed, preprocessed and evaluated in parallel")
+    add_config_options(p)
+    add_plan_flags(p)
+    add_train_flags(p)
+    add_inference_flags(p)
+    p.set_defaults(func=run_all)

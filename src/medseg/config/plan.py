@@ -1,0 +1,156 @@
+"""The Plan: every decision that must match between training and inference.
+
+A :class:`Plan` is produced by :func:`medseg.data.planning.plan` from a dataset fingerprint (or by
+:func:`medseg.config.convert.config_to_plan` from a config document) and is written into every
+checkpoint. All spatial lists are in NumPy array-axis order ``(z, y, x)`` (or ``(y, x)`` for 2D plans).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from medseg.errors import ConfigError
+
+NormalizationScheme = Literal["ct", "zscore", "zscore_nonzero", "minmax", "none"]
+LabelResampling = Literal["linear_per_label", "nearest"]
+
+
+class NormalizationSpec(BaseModel):
+    """How one image channel is normalised.
+
+    ``ct``: clip to ``[clip_low, clip_high]`` then ``(x - mean) / std`` with dataset-level values.
+    ``zscore``: per-image mean/std over the whole image. ``zscore_nonzero``: per-image mean/std
+    inside the nonzero mask, zero outside. ``minmax``: per-image rescale to ``[0, 1]``.
+    ``none``: leave intensities unchanged.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheme: NormalizationScheme
+    clip_low: float | None = None
+    clip_high: float | None = None
+    mean: float | None = None
+    std: float | None = None
+
+    @model_validator(mode="after")
+    def _ct_needs_statistics(self) -> NormalizationSpec:
+        if self.scheme == "ct" and None in (self.clip_low, self.clip_high, self.mean, self.std):
+            raise ValueError("scheme 'ct' needs clip_low, clip_high, mean and std")
+        if self.std is not None and self.std <= 0:
+            raise ValueError(f"std must be positive, got {self.std}")
+        return self
+
+
+class ResamplingSpec(BaseModel):
+    """How images and labels are resampled to the target spacing.
+
+    ``separate_z_axis`` is the array axis resampled on its own with ``separate_z_order`` (for
+    strongly anisotropic data, nnU-Net style); ``None`` resamples all axes together.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    image_order: int = Field(default=3, ge=0, le=5)
+    label_mode: LabelResampling = "linear_per_label"
+    separate_z_axis: int | None = None
+    separate_z_order: int = Field(default=0, ge=0, le=5)
+
+
+class NetworkSpec(BaseModel):
+    """The network to build: a registry name and its keyword arguments (topology)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "unet"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class TrainingSpec(BaseModel):
+    """How long to train: set by the budget-aware planner from a measured step time.
+
+    ``steps`` is the number of optimiser steps that fit in ``time_budget_s`` (after planning and a
+    share for validation/loading); ``None`` when the plan was made without a time budget.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    step_seconds: float | None = Field(default=None, gt=0)
+    steps: int | None = Field(default=None, ge=1)
+    time_budget_s: float | None = Field(default=None, gt=0)
+
+
+class Plan(BaseModel):
+    """Everything preprocessing, training and inference must agree on (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    spatial_dims: Literal[2, 3]
+    channel_names: list[str]
+    labels: dict[str, int]
+    target_spacing: list[float]
+    orientation: str | None = None
+    crop_to_nonzero: bool = False
+    normalization: list[NormalizationSpec]
+    resampling: ResamplingSpec = Field(default_factory=ResamplingSpec)
+    patch_size: list[int]
+    batch_size: int = Field(ge=1)
+    foreground_oversampling: float = Field(default=0.33, ge=0.0, le=1.0)
+    network: NetworkSpec = Field(default_factory=NetworkSpec)
+    augmentation: dict[str, Any] = Field(default_factory=dict)
+    training: TrainingSpec = Field(default_factory=TrainingSpec)
+    reasons: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Plan:
+        dims = self.spatial_dims
+        if len(self.target_spacing) != dims or any(s <= 0 for s in self.target_spacing):
+            raise ValueError(f"target_spacing {self.target_spacing} must be {dims} positive numbers")
+        if len(self.patch_size) != dims or any(p < 1 for p in self.patch_size):
+            raise ValueError(f"patch_size {self.patch_size} must be {dims} positive integers")
+        if len(self.normalization) != len(self.channel_names):
+            raise ValueError(
+                f"{len(self.normalization)} normalization entries for {len(self.channel_names)} channels"
+            )
+        sep = self.resampling.separate_z_axis
+        if sep is not None and not 0 <= sep < dims:
+            raise ValueError(f"resampling.separate_z_axis {sep} is not an axis of a {dims}D plan")
+        return self
+
+    @property
+    def num_classes(self) -> int:
+        """Number of output classes (background included)."""
+        return max(self.labels.values()) + 1 if self.labels else 0
+
+    def save(self, path: str | Path) -> None:
+        """Write the plan as JSON, atomically (temporary file in the same folder + rename)."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(self.model_dump_json(indent=2))
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | Path) -> Plan:
+        """Read a plan written by :meth:`save`; a bad file raises :class:`ConfigError` naming it."""
+        source = Path(path)
+        try:
+            text = source.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read plan ({exc.strerror or exc})") from exc
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "<root>"
+            raise ConfigError(f"{source}: invalid plan at {where}: {first['msg']}") from exc

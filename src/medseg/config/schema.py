@@ -1,0 +1,156 @@
+"""The config document: one versioned file (JSON or YAML) with MIST-like sections.
+
+The sections ``spatial_config``, ``preprocessing``, ``model`` and part of ``training`` hold exactly
+the facts of the :class:`~medseg.config.plan.Plan`; :mod:`medseg.config.convert` is the one pair of
+functions that turns one into the other. Plan-held fields left ``None`` are decided by ``analyze``;
+a value set by hand is passed to the planner as an override and so wins over every planning rule.
+The other fields (loss, optimiser, folds, inference, evaluation, ...) are not part of the Plan.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationInfo, field_validator
+
+from medseg.config.plan import NetworkSpec, NormalizationSpec, ResamplingSpec
+
+CONFIG_VERSION: Literal[1] = 1
+DatasetFormat = Literal["auto", "msd", "nnunet", "table"]
+OptimizerName = Literal["sgd", "adamw", "adam"]
+SchedulerName = Literal["poly", "cosine", "constant"]
+AmpMode = Literal["off", "fp16", "bf16"]
+LossName = Literal["dice_ce"]
+ScoreName = Literal["dice", "neg_loss"]
+BlendMode = Literal["gaussian", "constant"]
+CheckpointKind = Literal["best", "latest"]
+
+
+class _Section(BaseModel):
+    """Unknown keys are errors; assignments are validated too."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DatasetInfo(_Section):
+    """Where the data is and what it holds (channels and labels are filled in by ``analyze``)."""
+
+    name: str = "dataset"
+    source: str | None = None
+    format: DatasetFormat = "auto"
+    channel_names: list[str] | None = None
+    labels: dict[str, int] | None = None
+
+
+class SpatialConfig(_Section):
+    """Geometry of the network input: dimensionality, voxel spacing, orientation, patch size."""
+
+    spatial_dims: Literal[2, 3] | None = None
+    target_spacing: list[PositiveFloat] | None = None
+    orientation: str | None = None
+    patch_size: list[PositiveInt] | None = None
+    resampling: ResamplingSpec | None = None
+
+
+class Preprocessing(_Section):
+    """Cropping and per-channel normalisation; ``workers`` = cases processed in parallel."""
+
+    crop_to_nonzero: bool | None = None
+    normalization: list[NormalizationSpec] | None = None
+    workers: int = Field(default=2, ge=0)
+
+
+class Model(_Section):
+    """The network (a registry name and its keyword arguments) and deep supervision."""
+
+    name: str | None = None
+    params: dict[str, Any] | None = None
+    deep_supervision: bool = True
+
+    def network(self) -> NetworkSpec | None:
+        """The Plan's network entry, or ``None`` while the name is undecided."""
+        return None if self.name is None else NetworkSpec(name=self.name, params=dict(self.params or {}))
+
+
+class Training(_Section):
+    """Loss, optimiser, schedule, sampling, augmentation, folds and hardware.
+
+    ``batch_size``, ``foreground_oversampling``, ``augmentation``, ``step_seconds``,
+    ``planned_steps`` and ``time_budget_s`` are Plan facts; the rest configures the trainer.
+    ``epochs`` x ``steps_per_epoch`` optimiser steps are run per fold (``epochs: null`` = the
+    planned steps, or 50 epochs without a plan-time budget).
+    """
+
+    batch_size: int | None = Field(default=None, ge=1)
+    foreground_oversampling: float | None = Field(default=None, ge=0.0, le=1.0)
+    augmentation: dict[str, Any] | None = None
+    loss: LossName = "dice_ce"
+    region_based: bool = False
+    optimizer: OptimizerName = "sgd"
+    lr: float | None = Field(default=None, gt=0)
+    weight_decay: float | None = Field(default=None, ge=0)
+    lr_scheduler: SchedulerName = "poly"
+    warmup_epochs: int = Field(default=0, ge=0)
+    epochs: int | None = Field(default=None, ge=1)
+    steps_per_epoch: int = Field(default=50, ge=1)
+    grad_clip: float | None = Field(default=12.0, gt=0)
+    amp: AmpMode = "off"
+    ema: bool = False
+    ema_decay: float = Field(default=0.999, gt=0.0, lt=1.0)
+    score: ScoreName = "dice"
+    n_folds: int = Field(default=5, ge=2)
+    folds: list[int] | Literal["all"] = Field(default_factory=lambda: [0])
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    workers: int = Field(default=2, ge=0)
+    step_seconds: float | None = Field(default=None, gt=0)
+    planned_steps: int | None = Field(default=None, ge=1)
+    time_budget_s: float | None = Field(default=None, gt=0)
+
+    @field_validator("folds")
+    @classmethod
+    def _folds_in_range(cls, folds: list[int] | Literal["all"], info: ValidationInfo) -> list[int] | Literal["all"]:
+        n_folds = info.data.get("n_folds", 5)
+        if isinstance(folds, list) and any(not 0 <= k < n_folds for k in folds):
+            raise ValueError(f"valid choices: fold numbers 0..{n_folds - 1} (n_folds is {n_folds}) or 'all'")
+        return folds
+
+
+class Inference(_Section):
+    """Sliding window, test-time augmentation, ensembling and postprocessing.
+
+    ``ensemble_folds``: the trained folds of a work folder that ``predict``/``ensemble -w WORK``
+    combine (softmax averaged); ``mirror_axes: null`` mirrors every spatial axis when ``tta`` is on.
+    """
+
+    checkpoint: CheckpointKind = "best"
+    overlap: float = Field(default=0.5, ge=0.0, lt=1.0)
+    window_batch_size: int = Field(default=4, ge=1)
+    blend: BlendMode = "gaussian"
+    tta: bool = True
+    mirror_axes: list[int] | None = None
+    ensemble_folds: list[int] | Literal["all"] = "all"
+    postprocessing: str | None = None
+
+
+class Evaluation(_Section):
+    """Metrics by registry name, parameters after ``@`` (``nsd@2``: surface Dice at 2 mm), and regions
+    as unions of labels (``null`` = one region per foreground label)."""
+
+    metrics: list[str] = Field(default_factory=lambda: ["dice"], min_length=1)
+    regions: dict[str, list[int]] | None = None
+    workers: int = Field(default=0, ge=0)
+
+
+class Config(_Section):
+    """The whole document; ``notes`` are the planner's reasons for its decisions."""
+
+    version: Literal[1] = CONFIG_VERSION
+    dataset_info: DatasetInfo = Field(default_factory=DatasetInfo)
+    spatial_config: SpatialConfig = Field(default_factory=SpatialConfig)
+    preprocessing: Preprocessing = Field(default_factory=Preprocessing)
+    model: Model = Field(default_factory=Model)
+    training: Training = Field(default_factory=Training)
+    inference: Inference = Field(default_factory=Inference)
+    evaluation: Evaluation = Field(default_factory=Evaluation)
+    notes: list[str] = Field(default_factory=list)
