@@ -97,7 +97,7 @@ class PostprocessingStrategy(BaseModel):
         """Read a strategy written by :meth:`save`; a ConfigError names the file and the problem."""
         source = Path(path)
         try:
-            text = source.read_text()
+            text = source.read_text(encoding="utf-8")
         except OSError as error:
             raise ConfigError(f"{source}: cannot read postprocessing strategy ({error.strerror})") from error
         try:
