@@ -10,7 +10,7 @@ import pytest
 
 from medseg.data.case import Case
 from medseg.data.inspection import Fingerprint, inspect
-from medseg.data.plan import Plan
+from medseg.config.plan import Plan
 from medseg.data.planning import Budget, Candidate, plan, pooling_divisors, unet_topology
 from medseg.errors import ConfigError
 from medseg.io import Geometry, Image

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from medseg.data.case import Case
-from medseg.data.plan import NormalizationSpec, Plan, ResamplingSpec
+from medseg.config.plan import NormalizationSpec, Plan, ResamplingSpec
 from medseg.data.preprocessing import PreprocessedDataset, invert_preprocessing, preprocess, preprocess_case
 from medseg.errors import ConfigError, DatasetError
 from medseg.io import Geometry, Image

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from medseg.data.plan import NormalizationSpec
+from medseg.config.plan import NormalizationSpec
 from medseg.data.preprocessing.crop import crop_to_box, nonzero_box, uncrop
 from medseg.data.preprocessing.normalize import normalize
 from medseg.data.preprocessing.orient import orientation_of, reorient

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from medseg.data.case import Case
-from medseg.data.plan import NormalizationSpec, Plan, ResamplingSpec
+from medseg.config.plan import NormalizationSpec, Plan, ResamplingSpec
 from medseg.data.preprocessing import PreprocessedDataset, preprocess
 from medseg.data.sampling import RandomROIDataset
 from medseg.errors import ConfigError

@@ -1,5 +1,8 @@
 """Datasets of cases, folds, inspection, planning, preprocessing, sampling and augmentation."""
 
+import importlib
+from typing import Any
+
 from medseg.data.case import Case
 from medseg.data.datasets import (
     BinarizedDataset,
@@ -16,16 +19,57 @@ from medseg.data.sample import load_sample
 
 __all__ = [
     "BinarizedDataset",
+    "Budget",
     "Case",
     "CaseDataset",
     "ConcatCaseDataset",
+    "Fingerprint",
     "FolderPairDataset",
     "MSDDataset",
     "NNUNetDataset",
+    "Plan",
+    "PreprocessedDataset",
+    "RandomROIDataset",
     "RemappedDataset",
     "TableDataset",
+    "build_augmentation",
+    "inspect",
+    "invert_preprocessing",
     "kfold_assignments",
     "load_sample",
+    "make_loader",
+    "plan",
+    "preprocess",
+    "preprocess_case",
     "read_folds",
     "write_folds",
 ]
+
+# Heavier pieces are exported lazily (PEP 562) so importing the package stays fast and
+# import cycles between subpackages cannot form.
+_LAZY: dict[str, str] = {
+    "Budget": "medseg.data.planning.budget",
+    "Fingerprint": "medseg.data.inspection.fingerprint",
+    "Plan": "medseg.config.plan",
+    "PreprocessedDataset": "medseg.data.preprocessing.store",
+    "RandomROIDataset": "medseg.data.sampling.random_roi",
+    "build_augmentation": "medseg.data.augmentation.factory",
+    "inspect": "medseg.data.inspection.inspect_dataset",
+    "invert_preprocessing": "medseg.data.preprocessing.steps",
+    "make_loader": "medseg.data.loader",
+    "plan": "medseg.data.planning.planner",
+    "preprocess": "medseg.data.preprocessing.preprocess",
+    "preprocess_case": "medseg.data.preprocessing.steps",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a lazily exported name on first use."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """List eager and lazy exports."""
+    return sorted([*globals(), *_LAZY])

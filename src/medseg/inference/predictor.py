@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from medseg.data.case import Case
-from medseg.data.plan import Plan
+from medseg.config.plan import Plan
 from medseg.errors import MedsegError
 from medseg.io import Image, write_image
 from medseg.io.state import CheckpointError, load_state, read_metadata

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import torch
 
 from medseg.data.datasets.base import CaseDataset
-from medseg.data.plan import Plan
+from medseg.config.plan import Plan
 from medseg.data.planning import Budget
 from medseg.errors import ConfigError
 from medseg.presets.segmentation import SegmentationTrainer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from medseg.data.inspection.fingerprint import Fingerprint
-from medseg.data.plan import NormalizationSpec
+from medseg.config.plan import NormalizationSpec
 
 NONZERO_MASK_SIZE = 0.75
 CROP_MIN_REMOVED = 0.05

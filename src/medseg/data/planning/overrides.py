@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from medseg.data.plan import Plan
+from medseg.config.plan import Plan
 from medseg.errors import ConfigError
 
 _AXIS_LETTERS = ({"R", "L"}, {"A", "P"}, {"S", "I"})
@@ -65,7 +65,7 @@ def _problem_and_choices(error: Mapping[str, Any]) -> tuple[str, str]:
     bounds = [f"{sign} {ctx[k]}" for k, sign in _BOUNDS.items() if k in ctx]
     if bounds:
         return message, "a number " + " and ".join(bounds)
-    return message, "see the Plan schema in medseg.data.plan"
+    return message, "see the Plan schema in medseg.config.plan"
 
 
 def apply_overrides(plan: Plan, overrides: Mapping[str, Any] | None) -> Plan:

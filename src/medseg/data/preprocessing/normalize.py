@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from medseg.data.plan import NormalizationSpec
+from medseg.config.plan import NormalizationSpec
 from medseg.errors import ConfigError
 
 _EPS = 1e-8

@@ -27,7 +27,7 @@ import numpy as np
 from torch.utils.data import Dataset
 from typing_extensions import override
 
-from medseg.data.plan import Plan
+from medseg.config.plan import Plan
 from medseg.errors import DatasetError
 
 PLAN_FILE = "plan.json"
