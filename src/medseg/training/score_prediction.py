@@ -99,10 +99,23 @@ def predict_scores(
     *,
     bootstrap: int = 30,
     seed: int = 0,
+    ceiling: float = 1.0,
 ) -> ScorePrediction:
-    """Predict the best score reachable by ``total_epochs`` and when (with an 80% band)."""
-    x_obs = np.asarray(epochs, dtype=np.float64)
-    y = np.asarray(scores, dtype=np.float64)
+    """Predict the best score reachable by ``total_epochs`` and when (with an 80% band).
+
+    ``ceiling`` is the largest possible score (1 for Dice; pass ``inf`` for an unbounded score).
+    """
+    x_all = np.asarray(epochs, dtype=np.float64)
+    y_all = np.asarray(scores, dtype=np.float64)
+    # the warm-up plateau (e.g. Dice 0 while the network leaves the all-background solution) is not
+    # part of the saturating trajectory and distorts the fit: start where 10% of the best is reached
+    start = int(np.argmax(y_all >= 0.1 * y_all.max())) if y_all.max() > 0 else 0
+    if len(x_all) - start < 4:
+        start = max(0, len(x_all) - 4)
+    x_obs, y = x_all[start:], y_all[start:]
+    # the recent level (mean of the last 3 scores): with a decaying learning rate a run does not fall
+    # below it, and a bounded score (Dice) cannot pass ``ceiling``
+    recent = float(y[-3:].mean())
     # scale so the observed epochs span [0, 1]: the fit is well conditioned, the future is x > 1
     horizon = float(x_obs.max() + 1)
     coef, degree, holdout = fit_quotient(x_obs, y, horizon)
@@ -122,10 +135,13 @@ def predict_scores(
         boot_curve = _evaluate(c, future / horizon, degree)
         if _valid(boot_curve, y):
             maxima.append(float(boot_curve.max()))
-    best_epoch = int(np.nanargmax(curve))
-    predicted = float(np.nanmax(curve))
-    lower, upper = (np.percentile(maxima, [10, 90]) if maxima else (predicted - rmse, predicted + rmse))
-    lower, upper = min(float(lower), predicted), max(float(upper), predicted)  # band contains the estimate
     current = int(x_obs.max())
+    ahead = future >= current
+    best_epoch = current + int(np.nanargmax(curve[ahead]))
+    predicted = float(np.clip(np.nanmax(curve[ahead]), recent, ceiling))
+    maxima = [float(np.clip(m, recent, ceiling)) for m in maxima]
+    lower, upper = (np.percentile(maxima, [10, 90]) if maxima else (predicted - rmse, predicted + rmse))
+    lower = max(min(float(lower), predicted), recent - rmse)
+    upper = min(max(float(upper), predicted), ceiling)  # the band contains the estimate
     etc = max(0, best_epoch - current) * float(epoch_seconds)
     return ScorePrediction(predicted, best_epoch, float(lower), float(upper), etc, degree, max(rmse, holdout))
