@@ -1,8 +1,6 @@
 """Datasets of cases, folds, inspection, planning, preprocessing, sampling and augmentation."""
 
-import importlib
-from typing import Any
-
+from medseg._lazy import lazy_exports
 from medseg.data.case import Case
 from medseg.data.datasets import (
     BinarizedDataset,
@@ -45,8 +43,7 @@ __all__ = [
     "write_folds",
 ]
 
-# Heavier pieces are exported lazily (PEP 562) so importing the package stays fast and
-# import cycles between subpackages cannot form.
+# heavier pieces are imported on first use (see medseg._lazy)
 _LAZY: dict[str, str] = {
     "Budget": "medseg.data.planning.budget",
     "Fingerprint": "medseg.data.inspection.fingerprint",
@@ -62,14 +59,4 @@ _LAZY: dict[str, str] = {
     "preprocess_case": "medseg.data.preprocessing.steps",
 }
 
-
-def __getattr__(name: str) -> Any:
-    """Import a lazily exported name on first use."""
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    """List eager and lazy exports."""
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)

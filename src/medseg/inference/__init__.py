@@ -4,9 +4,7 @@ See ARCHITECTURE.md for what the package holds and may import. Postprocessing (c
 pydantic) is imported from its own modules, so ``import medseg.inference`` stays light.
 """
 
-import importlib
-from typing import Any
-
+from medseg._lazy import lazy_exports
 from medseg.inference.activation import probabilities_to_labels, to_probabilities
 from medseg.inference.ensemble import ensemble_probabilities
 from medseg.inference.importance import importance_map
@@ -28,21 +26,10 @@ __all__ = [
     "window_grid",
 ]
 
-# Heavier pieces are exported lazily (PEP 562) so importing the package stays fast and
-# import cycles between subpackages cannot form.
+# heavier pieces are imported on first use (see medseg._lazy)
 _LAZY: dict[str, str] = {
     "Predictor": "medseg.inference.predictor",
     "parse_predictant": "medseg.inference.predictant",
 }
 
-
-def __getattr__(name: str) -> Any:
-    """Import a lazily exported name on first use."""
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    """List eager and lazy exports."""
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)

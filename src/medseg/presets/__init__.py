@@ -1,10 +1,8 @@
 """medseg.presets (see ARCHITECTURE.md for what it holds)."""
 
-import importlib
-from typing import Any
+from medseg._lazy import lazy_exports
 
-# Heavier pieces are exported lazily (PEP 562) so importing the package stays fast and
-# import cycles between subpackages cannot form.
+# heavier pieces are imported on first use (see medseg._lazy)
 _LAZY: dict[str, str] = {
     "SegmentationTrainer": "medseg.presets.segmentation",
     "analyze": "medseg.presets.pipeline",
@@ -13,16 +11,6 @@ _LAZY: dict[str, str] = {
     "train_fold": "medseg.presets.pipeline",
 }
 
-
-def __getattr__(name: str) -> Any:
-    """Import a lazily exported name on first use."""
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    """List eager and lazy exports."""
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 __all__ = ["SegmentationTrainer", "analyze", "cross_validate", "run_fold", "train_fold"]
