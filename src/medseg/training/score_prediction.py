@@ -6,11 +6,18 @@ The score trajectory ``s(e)`` of a training run rises fast and saturates, which 
     s(x) = (a_0 + a_1 x + ... + a_p x^p) / (1 + b_1 x + ... + b_p x^p),   x = epoch / last observed epoch
 
 by the linearised least-squares problem ``s = P(x) - s * (Q(x) - 1)`` with a ridge penalty (well-posed
-for few points), choose the degree ``p`` from the data (the largest ``p`` with at least 4 points per
-coefficient, then the one with the smallest hold-out error on the last quarter of the points), and
-estimate an uncertainty band by refitting on residual bootstraps. The prediction is the maximum of
-the fitted curve over the remaining epochs, the epoch where it is reached, and the estimated time to
-completion (ETC) from the mean epoch time.
+for few points), refined by robust non-linear least squares (soft-L1 loss, denominator coefficients
+>= 0 so there is no pole ahead); choose the degree ``p`` from the data (the largest ``p`` with at least
+4 points per coefficient, then the one with the smallest hold-out error on the last quarter of the
+points), and estimate an uncertainty band by refitting on residual bootstraps. Epochs before the
+score first reaches 10 % of its best (the all-background plateau) are left out. The prediction is
+the maximum of the fitted curve over the remaining epochs, clipped to [recent level, ceiling] (a
+run with a decaying learning rate does not fall below its last scores; Dice cannot pass 1), the
+epoch where it is reached, and the estimated time to completion (ETC) from the mean epoch time.
+
+Measured on real curves (bench/training/bench_score_prediction.py, docs/benchmarks.md): at 50 % of
+training the error is on par with "best score so far"; at 25 % the extrapolation can overshoot, so
+treat early predictions with their band.
 """
 
 from __future__ import annotations
@@ -40,11 +47,35 @@ def _design(x: np.ndarray, y: np.ndarray, degree: int) -> np.ndarray:
     return np.concatenate([numerator, denominator], axis=1)
 
 
-def _fit(x: np.ndarray, y: np.ndarray, degree: int, ridge: float) -> np.ndarray:
+def _fit_linearised(x: np.ndarray, y: np.ndarray, degree: int, ridge: float) -> np.ndarray:
     a = _design(x, y, degree)
     penalty = ridge * np.eye(a.shape[1])
     penalty[0, 0] = 0.0
     return np.linalg.solve(a.T @ a + penalty, a.T @ y)
+
+
+def _fit(x: np.ndarray, y: np.ndarray, degree: int, ridge: float) -> np.ndarray:
+    """Linearised ridge solution, refined by robust non-linear least squares.
+
+    The linearised problem puts the noisy score on both sides (biased on noisy curves); the
+    refinement minimises the real residuals with a soft-L1 loss (single noisy epochs weigh less) and
+    keeps the denominator's coefficients >= 0, so the curve has no pole at x >= 0.
+    """
+    from scipy.optimize import least_squares
+
+    start = _fit_linearised(x, y, degree, ridge)
+    lower = np.r_[np.full(degree + 1, -np.inf), np.zeros(degree)]
+    start = np.maximum(start, lower + 1e-9)
+
+    def residuals(coef: np.ndarray) -> np.ndarray:
+        value = _evaluate(coef, x, degree)
+        return np.where(np.isfinite(value), value - y, 10.0)
+
+    try:
+        result = least_squares(residuals, start, bounds=(lower, np.inf), loss="soft_l1", f_scale=0.02)
+    except ValueError:  # a degenerate start (e.g. non-finite): keep the linearised solution
+        return start
+    return np.asarray(result.x, dtype=np.float64)
 
 
 def _evaluate(coef: np.ndarray, x: np.ndarray, degree: int) -> np.ndarray:
