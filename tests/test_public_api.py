@@ -29,5 +29,5 @@ def test_public_name_is_exported_and_listed(package: str, name: str) -> None:
 
 def test_unknown_name_raises_attribute_error() -> None:
     module = importlib.import_module("medseg.data")
-    with pytest.raises(AttributeError, match="medseg.data.*no_such_thing"):
+    with pytest.raises(AttributeError, match=r"medseg\.data.*no_such_thing"):
         _ = module.no_such_thing

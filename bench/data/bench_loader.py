@@ -34,8 +34,8 @@ HIPPO = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "Task04
 
 def build_cache(cache: Path) -> None:
     """Preprocess all hippocampus cases into ``cache`` (skips finished cases)."""
-    from medseg.data.datasets.msd import MSDDataset
     from medseg.config.plan import NormalizationSpec, Plan
+    from medseg.data.datasets.msd import MSDDataset
     from medseg.data.preprocessing import preprocess
 
     plan = Plan(

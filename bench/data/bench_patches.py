@@ -44,10 +44,10 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from medseg.config.plan import NormalizationSpec, Plan
 from medseg.data.augmentation import build_augmentation
 from medseg.data.case import Case
 from medseg.data.loader import make_loader
-from medseg.config.plan import NormalizationSpec, Plan
 from medseg.data.preprocessing import PreprocessedDataset, preprocess
 from medseg.data.sampling import RandomROIDataset
 from medseg.io import Geometry, Image

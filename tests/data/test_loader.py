@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from medseg.config.plan import NormalizationSpec, Plan, ResamplingSpec
 from medseg.data.augmentation import build_augmentation
 from medseg.data.case import Case
 from medseg.data.loader import make_loader
-from medseg.config.plan import NormalizationSpec, Plan, ResamplingSpec
 from medseg.data.preprocessing import preprocess
 from medseg.data.sampling import RandomROIDataset
 from medseg.io import Geometry, Image

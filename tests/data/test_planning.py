@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from medseg.config.plan import Plan
 from medseg.data.case import Case
 from medseg.data.inspection import Fingerprint, inspect
-from medseg.config.plan import Plan
 from medseg.data.planning import Budget, Candidate, plan, pooling_divisors, unet_topology
 from medseg.errors import ConfigError
 from medseg.io import Geometry, Image

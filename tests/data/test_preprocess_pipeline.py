@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medseg.data.case import Case
 from medseg.config.plan import NormalizationSpec, Plan, ResamplingSpec
+from medseg.data.case import Case
 from medseg.data.preprocessing import PreprocessedDataset, invert_preprocessing, preprocess, preprocess_case
 from medseg.errors import ConfigError, DatasetError
 from medseg.io import Geometry, Image

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from medseg.data.case import Case
 from medseg.config.plan import NormalizationSpec, Plan, ResamplingSpec
+from medseg.data.case import Case
 from medseg.data.preprocessing import PreprocessedDataset, preprocess
 from medseg.data.sampling import RandomROIDataset
 from medseg.errors import ConfigError

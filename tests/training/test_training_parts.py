@@ -103,3 +103,19 @@ def test_time_budget_refits_epochs_and_stretches_the_lr_schedule(tmp_path) -> No
     factor = trainer.toolbox.scheduler.lr_lambdas[0]
     assert isinstance(factor, LRFactor) and factor.total_steps == 10 * 3
     assert trainer.toolbox.optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_score_prediction_ignores_the_warm_up_plateau_and_stays_within_bounds() -> None:
+    # five dead epochs (all-background) then a noisy saturating rise towards 0.88
+    epochs = np.arange(30)
+    rng = np.random.default_rng(1)
+    rise = 0.88 * np.maximum(epochs - 4, 0) / (np.maximum(epochs - 4, 0) + 3.0)
+    scores = np.where(epochs < 5, 0.0, rise + rng.normal(0, 0.01, size=30))
+    pred = predict_scores(epochs, scores, total_epochs=120, epoch_seconds=1.0)
+    recent = float(scores[-3:].mean())
+    assert recent <= pred.predicted_best <= 1.0
+    assert abs(pred.predicted_best - 0.88 * 115 / 118) < 0.03
+    assert 0.0 <= pred.lower <= pred.predicted_best <= pred.upper <= 1.0
+    # an unbounded score (negated loss) is not clipped at 1
+    loss_like = predict_scores(epochs, scores * 3.0, total_epochs=120, epoch_seconds=1.0, ceiling=float("inf"))
+    assert loss_like.predicted_best > 1.0

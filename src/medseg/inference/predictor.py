@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from medseg.data.case import Case
 from medseg.config.plan import Plan
+from medseg.data.case import Case
 from medseg.errors import MedsegError
 from medseg.io import Image, write_image
 from medseg.io.state import CheckpointError, load_state, read_metadata

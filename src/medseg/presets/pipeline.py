@@ -25,8 +25,8 @@ from typing import Any, Literal
 
 import torch
 
-from medseg.data.datasets.base import CaseDataset
 from medseg.config.plan import Plan
+from medseg.data.datasets.base import CaseDataset
 from medseg.data.planning import Budget
 from medseg.errors import ConfigError
 from medseg.presets.segmentation import SegmentationTrainer

@@ -150,7 +150,8 @@ def predict_scores(
     # scale so the observed epochs span [0, 1]: the fit is well conditioned, the future is x > 1
     horizon = float(x_obs.max() + 1)
     coef, degree, holdout = fit_quotient(x_obs, y, horizon)
-    future = np.arange(0, total_epochs, dtype=np.float64)
+    # from the first fitted epoch on (before it, e.g. in the dropped plateau, the fit means nothing)
+    future = np.arange(int(x_obs.min()), max(total_epochs, int(x_obs.max()) + 1), dtype=np.float64)
     curve = _evaluate(coef, future / horizon, degree)
     fitted = _evaluate(coef, x_obs / horizon, degree)
     if not _valid(curve, y):  # the rational fit exploded: fall back to the running best
@@ -158,6 +159,8 @@ def predict_scores(
         fitted = np.full_like(y, y.mean())
     residuals = y - fitted
     rmse = float(np.sqrt(np.mean(residuals**2)))
+    current = int(x_obs.max())
+    ahead = future >= current
     rng = np.random.default_rng(seed)
     maxima = []
     for _ in range(bootstrap):
@@ -165,9 +168,7 @@ def predict_scores(
         c = _fit(x_obs / horizon, y_boot, degree, 1e-4)
         boot_curve = _evaluate(c, future / horizon, degree)
         if _valid(boot_curve, y):
-            maxima.append(float(boot_curve.max()))
-    current = int(x_obs.max())
-    ahead = future >= current
+            maxima.append(float(boot_curve[ahead].max()))
     best_epoch = current + int(np.nanargmax(curve[ahead]))
     predicted = float(np.clip(np.nanmax(curve[ahead]), recent, ceiling))
     maxima = [float(np.clip(m, recent, ceiling)) for m in maxima]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from medseg.data.inspection.fingerprint import Fingerprint
 from medseg.config.plan import NormalizationSpec
+from medseg.data.inspection.fingerprint import Fingerprint
 
 NONZERO_MASK_SIZE = 0.75
 CROP_MIN_REMOVED = 0.05

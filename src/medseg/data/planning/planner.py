@@ -8,8 +8,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import PositiveFloat, PositiveInt, TypeAdapter, ValidationError
 
-from medseg.data.inspection.fingerprint import Fingerprint
 from medseg.config.plan import NetworkSpec, Plan, ResamplingSpec, TrainingSpec
+from medseg.data.inspection.fingerprint import Fingerprint
 from medseg.data.planning import normalization as norm_rules
 from medseg.data.planning import spacing as spacing_rules
 from medseg.data.planning.budget import Budget, Candidate, StepTimer

@@ -14,8 +14,8 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from medseg.data.case import Case
 from medseg.config.plan import Plan
+from medseg.data.case import Case
 from medseg.data.preprocessing.steps import preprocess_case
 from medseg.data.preprocessing.store import PLAN_FILE, PreprocessedDataset, is_complete, write_case
 from medseg.errors import ConfigError

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from medseg.data.case import Case
 from medseg.config.plan import Plan
+from medseg.data.case import Case
 from medseg.data.preprocessing.crop import crop_to_box, nonzero_box, uncrop
 from medseg.data.preprocessing.normalize import normalize
 from medseg.data.preprocessing.orient import orientation_of, reorient
