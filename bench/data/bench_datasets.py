@@ -40,7 +40,7 @@ def monai_load_all() -> float:
     """Read every case with MONAI's dictionary loader (nibabel reader, channel first)."""
     from monai.transforms import Compose, EnsureChannelFirstd, LoadImaged
 
-    meta = json.loads((DATA / "dataset.json").read_text())
+    meta = json.loads((DATA / "dataset.json").read_text(encoding="utf-8"))
     items = [{"image": str(DATA / e["image"]), "label": str(DATA / e["label"])} for e in meta["training"]]
     load = Compose([LoadImaged(keys=["image", "label"], reader="NibabelReader"), EnsureChannelFirstd(keys=["image", "label"])])
     total = 0.0

@@ -123,7 +123,7 @@ def descendants(pid: int) -> list[int]:
         found.append(current)
         for task in Path(f"/proc/{current}/task").glob("*"):
             try:
-                todo += [int(c) for c in (task / "children").read_text().split()]
+                todo += [int(c) for c in (task / "children").read_text(encoding="utf-8").split()]
             except OSError:
                 continue
     return found
@@ -132,7 +132,7 @@ def descendants(pid: int) -> list[int]:
 def memory_kib(pid: int) -> tuple[int, int]:
     """(RSS, PSS) of one process in KiB (0, 0 once it has exited)."""
     try:
-        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="utf-8").splitlines()
     except OSError:
         return 0, 0
     values = {line.split(":")[0]: int(line.split()[1]) for line in lines if line.startswith(("Rss:", "Pss:"))}

@@ -103,7 +103,7 @@ def medseg_child(out_dir: str, cache_dir: str | None, result_file: str) -> None:
         "crop_to_nonzero": the_plan.crop_to_nonzero,
         "shapes": shapes,
     }
-    Path(result_file).write_text(json.dumps({"times": times, "summary": summary}))
+    Path(result_file).write_text(json.dumps({"times": times, "summary": summary}), encoding="utf-8")
 
 
 def run_medseg(work: Path, cache_dir: Path | None, keep: Path | None = None) -> dict[str, Any]:
@@ -119,7 +119,7 @@ def run_medseg(work: Path, cache_dir: Path | None, keep: Path | None = None) -> 
     t = time.perf_counter()
     subprocess.run(command, check=True, cwd=ROOT)
     wall = time.perf_counter() - t
-    data: dict[str, Any] = json.loads(result.read_text())
+    data: dict[str, Any] = json.loads(result.read_text(encoding="utf-8"))
     data["times"]["total"] = wall
     data["times"]["work"] = wall - data["times"]["startup"]
     if keep is None:
@@ -143,13 +143,13 @@ def nnunet_env(work: Path) -> dict[str, str]:
 def timed(command: list[str], env: dict[str, str], log: Path) -> float:
     """Wall time of one command (output to ``log``); raise with the log's tail when it fails."""
     t = time.perf_counter()
-    with log.open("a") as handle:
+    with log.open("a", encoding="utf-8") as handle:
         handle.write(f"\n$ {' '.join(command)}\n")
         handle.flush()
         done = subprocess.run(command, env=env, stdout=handle, stderr=subprocess.STDOUT)
     wall = time.perf_counter() - t
     if done.returncode != 0:
-        tail = log.read_text()[-3000:]
+        tail = log.read_text(encoding="utf-8")[-3000:]
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}); log {log}:\n{tail}")
     return wall
 
@@ -232,6 +232,7 @@ def nnunet_summary(venv: Path, env: dict[str, str], medseg_out: Path) -> dict[st
         check=True,
         capture_output=True,
         text=True,
+        encoding="utf-8",
     )
     summary: dict[str, Any] = json.loads(done.stdout)
     return summary

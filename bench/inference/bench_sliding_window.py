@@ -75,7 +75,7 @@ def runner(variant: str, net: nn.Module, patch: int, batch: int) -> Callable[[to
 
 def reset_peak_memory() -> None:
     """Reset the process's resident-memory high-water mark (Linux), so imports do not hide the run."""
-    with open("/proc/self/clear_refs", "w") as handle:
+    with open("/proc/self/clear_refs", "w", encoding="utf-8") as handle:
         handle.write("5")
 
 
@@ -84,7 +84,7 @@ def resident_mib(field: str) -> float:
 
     Not ``ru_maxrss``: after fork + exec it still holds the parent's peak, which no reset clears.
     """
-    with open("/proc/self/status") as handle:
+    with open("/proc/self/status", encoding="utf-8") as handle:
         for line in handle:
             if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
@@ -112,7 +112,7 @@ def peak_memory(variant: str, size: int, patch: int, batch: int, threads: int, n
     """Run one prediction in a fresh interpreter and return its memory numbers."""
     command = [sys.executable, __file__, "--child", variant, str(size), str(patch), str(batch), str(threads),
                net_kind]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    output = subprocess.run(command, check=True, capture_output=True, text=True, encoding="utf-8").stdout
     return dict(json.loads(output.strip().splitlines()[-1]))
 
 

@@ -113,7 +113,7 @@ def run_one(name: str, args: argparse.Namespace) -> dict[str, Any]:
     command = [sys.executable, __file__, "--worker", name, "--size", str(args.size), "--batch", str(args.batch),
                "--repeats", str(args.repeats), "--threads", str(args.threads), "--device", args.device,
                "--dims", str(args.dims)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, encoding="utf-8")
     if done.returncode != 0:
         return {"name": name, "error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
     row: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -125,7 +125,7 @@ def run_pair(ours: str, peer: str, args: argparse.Namespace) -> dict[str, Any]:
     command = [sys.executable, __file__, "--pair", f"{ours},{peer}", "--size", str(args.size), "--batch",
                str(args.batch), "--repeats", str(args.repeats), "--threads", str(args.threads), "--device",
                args.device, "--dims", str(args.dims)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False, encoding="utf-8")
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
     row: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])

@@ -45,7 +45,7 @@ def main() -> None:
                       workers=args.workers)
     seconds = time.perf_counter() - start
     mean = sum(result.mean_dice.values()) / len(result.mean_dice)
-    plan = json.loads((args.work / "plan.json").read_text())
+    plan = json.loads((args.work / "plan.json").read_text(encoding="utf-8"))
     summary = {
         "dataset": "Task04_Hippocampus (208 cases)", "fold": 0, "budget_s": args.budget,
         "wall_s": round(seconds, 1), "dice": result.mean_dice, "mean_foreground_dice": mean,
@@ -53,7 +53,7 @@ def main() -> None:
         "cpu_threads": os.cpu_count(),
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "hippocampus_fold0.json").write_text(json.dumps(summary, indent=2))
+    (RESULTS / "hippocampus_fold0.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     shutil.copy(result.experiment / "metrics.csv", RESULTS / "hippocampus_fold0_metrics.csv")
     print(json.dumps(summary, indent=2))
     print(f"mean foreground Dice {mean:.4f} (target >= 0.88; MONAI baseline about 0.87) in {seconds / 60:.1f} min")

@@ -27,7 +27,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def load_curve(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
     """Epochs, validation scores and mean epoch time of a metrics.csv (rows without a score skipped)."""
-    with path.open(newline="") as fh:
+    with path.open(newline="", encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if r.get("val_score") not in (None, "")]
     epochs = np.array([float(r["epoch"]) for r in rows])
     scores = np.array([float(r["val_score"]) for r in rows])

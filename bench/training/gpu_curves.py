@@ -62,7 +62,7 @@ def main() -> None:
         summary.append({**run, "seconds": round(time.perf_counter() - t0, 1)})
         print(json.dumps(summary[-1]), flush=True)
     (args.out / "summary.json").write_text(json.dumps({"plan_patch": base.patch_size, "batch": base.batch_size,
-                                                       "runs": summary}, indent=2))
+                                                       "runs": summary}, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -77,7 +77,7 @@ def _error_line(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
 def test_bad_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: str,
                          expected: str) -> None:
     path = tmp_path / name
-    path.write_text(content)
+    path.write_text(content, encoding="utf-8")
     line = _error_line(capsys, ["analyze", str(tmp_path / "data"), "-o", str(tmp_path / "out"), "--config", str(path)])
     assert line == f"{path}: {expected}"
 

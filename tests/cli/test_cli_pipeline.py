@@ -23,19 +23,19 @@ VERBS = ["analyze", "preprocess", "train", "run-all", "predict", "ensemble", "ev
 
 def make_small_msd(out: Path, count: int) -> Path:
     """The first ``count`` cases of the embedded sample as an MSD folder."""
-    meta = json.loads((sample_path() / "dataset.json").read_text())
+    meta = json.loads((sample_path() / "dataset.json").read_text(encoding="utf-8"))
     meta["training"], meta["numTraining"] = meta["training"][:count], count
     for sub in ("imagesTr", "labelsTr"):
         (out / sub).mkdir(parents=True)
     for entry in meta["training"]:
         for key in ("image", "label"):
             shutil.copy(sample_path() / entry[key], out / entry[key])
-    (out / "dataset.json").write_text(json.dumps(meta))
+    (out / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
     return out
 
 
 def planned_ids(data: Path) -> list[str]:
-    return [Path(e["image"]).name.removesuffix(".nii.gz") for e in json.loads((data / "dataset.json").read_text())[
+    return [Path(e["image"]).name.removesuffix(".nii.gz") for e in json.loads((data / "dataset.json").read_text(encoding="utf-8"))[
         "training"]]
 
 
@@ -66,7 +66,7 @@ def test_run_all_writes_the_documented_layout(run: dict[str, Path]) -> None:
     assert config.training.epochs == 2 and config.spatial_config.patch_size == [16, 16, 16]
     assert config.model.params is not None and config.model.params["features_base"] == 8
     assert config.dataset_info.labels == {"background": 0, "Anterior": 1, "Posterior": 2}
-    folds = json.loads((work / "folds.json").read_text())
+    folds = json.loads((work / "folds.json").read_text(encoding="utf-8"))
     val_ids = sorted(k for k, v in folds.items() if v == 0)
     predicted = sorted(p.name.removesuffix(".nii.gz") for p in (work / "predictions" / "fold_0").iterdir())
     assert predicted == val_ids
@@ -76,7 +76,7 @@ def test_run_all_writes_the_documented_layout(run: dict[str, Path]) -> None:
         assert pred.GetSize() == ref.GetSize()
         assert np.allclose(pred.GetSpacing(), ref.GetSpacing()) and np.allclose(pred.GetOrigin(), ref.GetOrigin())
     table = pd.read_csv(work / "evaluation" / "fold_0.csv")
-    summary = json.loads((work / "evaluation" / "cv_summary.json").read_text())
+    summary = json.loads((work / "evaluation" / "cv_summary.json").read_text(encoding="utf-8"))
     assert summary["mean"]["Anterior/dice"] == pytest.approx(table["Anterior/dice"].mean())
     experiment = Path(summary["folds"]["0"]["experiment"])
     assert load_config(experiment / "config.json") == config

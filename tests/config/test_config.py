@@ -83,7 +83,7 @@ def test_save_and_load_round_trip(tmp_path: Path, suffix: str) -> None:
     config = plan_to_config(full_plan(), Config.model_validate({"training": {"lr": 0.003}}))
     path = save_config(config, tmp_path / f"config{suffix}")
     assert load_config(path) == config
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     parsed = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
     assert parsed["training"]["lr"] == 0.003
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
@@ -91,7 +91,7 @@ def test_save_and_load_round_trip(tmp_path: Path, suffix: str) -> None:
 
 def test_hand_written_yaml_with_few_keys_gets_defaults(tmp_path: Path) -> None:
     path = tmp_path / "mine.yaml"
-    path.write_text("training:\n  optimizer: adam\n  lr: 0.001\nmodel:\n  deep_supervision: false\n")
+    path.write_text("training:\n  optimizer: adam\n  lr: 0.001\nmodel:\n  deep_supervision: false\n", encoding="utf-8")
     config = load_config(path)
     assert config.training.optimizer == "adam" and config.training.lr == 0.001
     assert config.model.deep_supervision is False

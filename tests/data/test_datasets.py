@@ -51,7 +51,7 @@ def _make_msd(root: Path, n: int = 3) -> Path:
     (root / "imagesTr" / "._t_000.nii.gz").write_bytes(b"\x00\x05\x16\x07 mac resource fork")
     training.append({"image": "./imagesTr/._t_000.nii.gz", "label": "./labelsTr/._t_000.nii.gz"})
     meta = {"name": "T", "modality": {"0": "MRI"}, "labels": {"0": "background", "1": "a", "2": "b"}, "training": training}
-    (root / "dataset.json").write_text(json.dumps(meta))
+    (root / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
     return root
 
 
@@ -87,7 +87,7 @@ def test_msd_four_dimensional_image_becomes_channels(tmp_path: Path) -> None:
         "labels": {"0": "background", "1": "tumour"},
         "training": [{"image": "./imagesTr/m_1.nii.gz", "label": "./labelsTr/m_1.nii.gz"}],
     }
-    (tmp_path / "dataset.json").write_text(json.dumps(meta))
+    (tmp_path / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
     ds = MSDDataset(tmp_path)
     ds.check(progress=False)  # header path: 4th axis = 3 channels, grid equals the label's
     case = ds[0]
@@ -108,7 +108,7 @@ def _make_nnunet(root: Path, cases: tuple[str, ...] = ("la_001", "la_002"), n_ch
         "numTraining": len(cases),
         "file_ending": ".nrrd",
     }
-    (root / "dataset.json").write_text(json.dumps(meta))
+    (root / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
     return root
 
 

@@ -31,7 +31,7 @@ def _msd(root: Path, n: int = 2) -> Path:
         _write(root / "labelsTr" / f"c{i}.nii.gz", np.ones(SHAPE, np.uint8))
         training.append({"image": f"./imagesTr/c{i}.nii.gz", "label": f"./labelsTr/c{i}.nii.gz"})
     meta = {"modality": {"0": "CT"}, "labels": {"0": "background", "1": "organ"}, "training": training}
-    (root / "dataset.json").write_text(json.dumps(meta, indent=1))
+    (root / "dataset.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     return root
 
 
@@ -52,11 +52,11 @@ def test_dataset_json_pointing_at_missing_file(tmp_path: Path) -> None:
 
 def test_malformed_dataset_json_gives_line_and_column(tmp_path: Path) -> None:
     root = _msd(tmp_path)
-    (root / "dataset.json").write_text('{\n "modality": {"0": "CT"},\n "training": [,]\n}')
+    (root / "dataset.json").write_text('{\n "modality": {"0": "CT"},\n "training": [,]\n}', encoding="utf-8")
     with pytest.raises(DatasetError) as exc:
         MSDDataset(root)
     _one_line(exc, str(root / "dataset.json"), "invalid JSON at line 3, column 15")
-    (root / "dataset.json").write_text('{"labels": {"0": "bg"}}')
+    (root / "dataset.json").write_text('{"labels": {"0": "bg"}}', encoding="utf-8")
     with pytest.raises(DatasetError) as exc:
         MSDDataset(root)
     _one_line(exc, "dataset.json", "required key 'training' is missing")
@@ -101,7 +101,7 @@ def test_channel_files_on_different_grids(tmp_path: Path) -> None:
         _write(tmp_path / "imagesTr" / f"p_{c:04d}.nii.gz", np.zeros(SHAPE, np.float32), spacing=spacing)
     _write(tmp_path / "labelsTr" / "p.nii.gz", np.zeros(SHAPE, np.uint8))
     meta = {"channel_names": {"0": "T1", "1": "T2"}, "labels": {"background": 0}, "file_ending": ".nii.gz"}
-    (tmp_path / "dataset.json").write_text(json.dumps(meta))
+    (tmp_path / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
     ds = NNUNetDataset(tmp_path)
     for action in (lambda: ds[0], lambda: ds.check_case(0)):
         with pytest.raises(DatasetError) as exc:
@@ -112,7 +112,7 @@ def test_channel_files_on_different_grids(tmp_path: Path) -> None:
 def test_nnunet_missing_channel_and_label(tmp_path: Path) -> None:
     _write(tmp_path / "imagesTr" / "p_0000.nii.gz", np.zeros(SHAPE, np.float32))
     meta = {"channel_names": {"0": "T1", "1": "T2"}, "labels": {"background": 0}, "file_ending": ".nii.gz"}
-    (tmp_path / "dataset.json").write_text(json.dumps(meta))
+    (tmp_path / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
     with pytest.raises(DatasetError) as exc:
         NNUNetDataset(tmp_path)
     _one_line(exc, str(tmp_path / "imagesTr" / "p_0001.nii.gz"), "channel file of case p is missing")
@@ -134,7 +134,7 @@ def test_corrupt_gzip(tmp_path: Path) -> None:
 
 def test_unsupported_extension(tmp_path: Path) -> None:
     (tmp_path / "scan.xyz").write_bytes(b"not an image")
-    (tmp_path / "t.csv").write_text("image,label\nscan.xyz,\n")
+    (tmp_path / "t.csv").write_text("image,label\nscan.xyz,\n", encoding="utf-8")
     with pytest.raises(ImageReadError) as exc:
         TableDataset(tmp_path / "t.csv")[0]
     _one_line(exc, str(tmp_path / "scan.xyz"), "unsupported image extension '.xyz'")
@@ -155,7 +155,7 @@ def test_nan_voxels(tmp_path: Path) -> None:
     image[1, 2, 3] = np.nan
     _write(tmp_path / "scan.mha", image)
     _write(tmp_path / "seg.mha", np.zeros(SHAPE, np.uint8))
-    (tmp_path / "t.csv").write_text("image,label\nscan.mha,seg.mha\n")
+    (tmp_path / "t.csv").write_text("image,label\nscan.mha,seg.mha\n", encoding="utf-8")
     with pytest.raises(ImageReadError) as exc:
         TableDataset(tmp_path / "t.csv")[0]
     _one_line(exc, str(tmp_path / "scan.mha"))

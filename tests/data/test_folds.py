@@ -84,12 +84,12 @@ def test_holdout_zero_and_invalid() -> None:
 def test_folds_file_round_trip_and_hand_edit(tmp_path: Path) -> None:
     ids = _ids(12)
     path = write_folds(tmp_path / "folds.json", kfold_assignments(ids, 3))
-    on_disk = json.loads(path.read_text())
+    on_disk = json.loads(path.read_text(encoding="utf-8"))
     assert list(on_disk) == sorted(ids)
     assert read_folds(path, ids) == kfold_assignments(ids, 3)
     # A user moves one case to a new fold 3: four folds now.
     on_disk["case_000"] = 3
-    path.write_text(json.dumps(on_disk))
+    path.write_text(json.dumps(on_disk), encoding="utf-8")
     edited = read_folds(path, ids)
     assert num_folds(edited) == 4 and fold_ids(edited, 3) == (sorted(set(ids) - {"case_000"}), ["case_000"])
     assert not list(tmp_path.glob(".tmp-*"))
@@ -102,13 +102,13 @@ def test_folds_file_errors(tmp_path: Path) -> None:
         read_folds(path, ["a"])
     with pytest.raises(DatasetError, match=r"folds.json: 1 case\(s\) of the dataset have no fold: c"):
         read_folds(path, ["a", "b", "c"])
-    path.write_text('{"a": 0,\n "b": }')
+    path.write_text('{"a": 0,\n "b": }', encoding="utf-8")
     with pytest.raises(DatasetError, match=r"folds.json: invalid JSON at line 2, column 7"):
         read_folds(path)
-    path.write_text('{"a": 0, "b": "one"}')
+    path.write_text('{"a": 0, "b": "one"}', encoding="utf-8")
     with pytest.raises(DatasetError, match="fold of case 'b' must be an integer"):
         read_folds(path)
-    path.write_text('{"a": 0, "b": 2}')
+    path.write_text('{"a": 0, "b": 2}', encoding="utf-8")
     with pytest.raises(DatasetError, match=r"fold\(s\) \[1\] are empty"):
         read_folds(path)
     with pytest.raises(DatasetError, match="does not exist"):

@@ -173,7 +173,7 @@ def test_plan_json_round_trip(tmp_path: Path) -> None:
     assert Plan.model_validate_json(p.model_dump_json()) == p
     p.save(tmp_path / "plan.json")
     assert Plan.load(tmp_path / "plan.json") == p
-    (tmp_path / "bad.json").write_text('{"version": 1}')
+    (tmp_path / "bad.json").write_text('{"version": 1}', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"bad\.json: invalid plan at spatial_dims: Field required$"):
         Plan.load(tmp_path / "bad.json")
 

@@ -15,7 +15,7 @@ from medseg.data.sample import sample_path
 def test_sample_is_the_first_40_cases_unmodified(shared_data: Path) -> None:
     ds = load_sample()
     assert isinstance(ds, MSDDataset) and len(ds) == 40
-    full = json.loads((shared_data / "Task04_Hippocampus" / "dataset.json").read_text())
+    full = json.loads((shared_data / "Task04_Hippocampus" / "dataset.json").read_text(encoding="utf-8"))
     first = sorted(Path(e["image"]).name for e in full["training"])[:40]
     assert [f"{cid}.nii.gz" for cid in ds.case_ids] == first
     assert ds.channel_names == ["MRI"] and ds.labels == {0: "background", 1: "Anterior", 2: "Posterior"}
@@ -30,7 +30,7 @@ def test_sample_size_and_attribution() -> None:
     root = sample_path()
     total = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
     assert total < 5 * 1024 * 1024
-    attribution = (root / "ATTRIBUTION.md").read_text()
+    attribution = (root / "ATTRIBUTION.md").read_text(encoding="utf-8")
     for needle in ("CC BY-SA 4.0", "Simpson", "Medical Segmentation Decathlon", "Vanderbilt", "unmodified"):
         assert needle in attribution
 

@@ -64,7 +64,7 @@ def test_summary_worst_and_exports(tmp_path) -> None:
     csv_path = result.to_csv(tmp_path / "out" / "metrics.csv")
     table = pd.read_csv(csv_path, index_col=0)
     assert table.loc["b", "r/dice"] == 0.5
-    data = json.loads(result.to_json(tmp_path / "metrics.json").read_text())
+    data = json.loads(result.to_json(tmp_path / "metrics.json").read_text(encoding="utf-8"))
     assert data["cases"]["c"]["r/hd95"] == "inf"
     assert data["summary"]["r/dice"]["mean"] == pytest.approx(0.7)
 

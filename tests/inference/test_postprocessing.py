@@ -132,7 +132,7 @@ def test_strategy_applies_steps_in_order_and_round_trips(tmp_path: Path) -> None
 )
 def test_bad_strategy_file_names_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "pp.json"
-    path.write_text(text)
+    path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=message) as info:
         PostprocessingStrategy.load(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)

@@ -71,7 +71,7 @@ def test_detached_header_names_the_final_data_file(tmp_path: Path, suffix: str, 
     image = _oblique_anisotropic()
     write_image(image, tmp_path / f"pred{suffix}")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"pred{suffix}", "pred.raw"])
-    assert reference in (tmp_path / f"pred{suffix}").read_text()
+    assert reference in (tmp_path / f"pred{suffix}").read_text(encoding="utf-8")
     np.testing.assert_array_equal(
         sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / f"pred{suffix}"))), image.array[0]
     )

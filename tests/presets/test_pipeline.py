@@ -31,11 +31,11 @@ def test_experiment_folder_is_complete(trained: tuple[Path, Path, object]) -> No
                  "training.log", "plan.json", "plots/progress.png", "plots/dice.png", "plots/lr.png",
                  "plots/losses.png", "plots/epoch_time.png", "previews/worst_case.png"):
         assert (experiment / name).is_file(), name
-    rows = list(csv.DictReader((experiment / "metrics.csv").open()))
+    rows = list(csv.DictReader((experiment / "metrics.csv").open(encoding="utf-8")))
     assert [int(float(r["epoch"])) for r in rows] == [0, 1]
     assert {"train_loss", "train_dice_loss", "train_ce", "lr", "val_score", "dice_Anterior",
             "dice_Posterior", "acc_dice_Anterior", "epoch_time"} <= set(rows[0])
-    log = (experiment / "training.log").read_text()
+    log = (experiment / "training.log").read_text(encoding="utf-8")
     assert "sanity check" in log and "MACs" in log and "worst first" in log
 
 

@@ -43,7 +43,7 @@ def test_training_run_reaches_every_frontend_and_no_secret_is_written(tmp_path: 
     trainer = make_trainer(str(tmp_path / "exp"), [TrackingCallback(create_hybrid_frontend(local, ml, wb, tb))])
     trainer.plan = {"note": f"token={SECRET}"}  # a secret slipped into a parameter gets redacted
     trainer.train(2)
-    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [e["event"] for e in events] == ["start", "metrics", "metrics", "finish"]
     assert events[1]["step"] == 1 and "train_loss" in events[1]["metrics"]
     from mlflow.tracking import MlflowClient

@@ -16,7 +16,7 @@ JOB = Path(__file__).with_name("resume_job.py")
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(JOB), *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, str(JOB), *args], capture_output=True, text=True, timeout=300, encoding="utf-8")
 
 
 def _weights(folder: Path) -> dict[str, torch.Tensor]:

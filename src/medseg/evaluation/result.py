@@ -88,7 +88,7 @@ class EvalResult:
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(f".tmp-{p.name}")
-        tmp.write_text(json.dumps({"cases": cases, "summary": summary}, indent=2))
+        tmp.write_text(json.dumps({"cases": cases, "summary": summary}, indent=2), encoding="utf-8")
         os.replace(tmp, p)
         return p
 

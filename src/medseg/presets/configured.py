@@ -192,5 +192,5 @@ def run_all(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progr
     keys = sorted({k for f in summary["folds"].values() for k in f["mean"]})
     summary["mean"] = {k: float(np.nanmean([f["mean"].get(k, np.nan) for f in summary["folds"].values()]))
                        for k in keys}
-    (work / "evaluation" / "cv_summary.json").write_text(json.dumps(summary, indent=2))
+    (work / "evaluation" / "cv_summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return summary

@@ -200,7 +200,7 @@ def run_fold(dataset: CaseDataset, work_dir: str | Path, *, fold: int | Literal[
     summary = {"fold": fold, "experiment": str(experiment), "mean_dice": means, "steps": steps,
                "seconds": time.perf_counter() - start}
     (work / "evaluation").mkdir(parents=True, exist_ok=True)
-    (work / "evaluation" / f"fold_{fold}.json").write_text(json.dumps(summary, indent=2))
+    (work / "evaluation" / f"fold_{fold}.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return FoldResult(fold, experiment, work / "predictions" / f"fold_{fold}", means, csv_path)
 
 
@@ -214,5 +214,5 @@ def cross_validate(dataset: CaseDataset, work_dir: str | Path, *, folds: Sequenc
         "mean": {n: sum(r.mean_dice[n] for r in results) / len(results) for n in labels},
     }
     path = Path(work_dir) / "evaluation" / "cv_summary.json"
-    path.write_text(json.dumps(summary, indent=2))
+    path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return summary

@@ -19,7 +19,7 @@ class JsonLinesFrontend:
 
     def _write(self, event: str, **data: Any) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a") as f:
+        with self.path.open("a", encoding="utf-8") as f:
             f.write(json.dumps({"event": event, "time": time.time(), **redact(data)}) + "\n")
 
     def start(self, run_name: str, params: Mapping[str, Any]) -> None:

@@ -192,7 +192,7 @@ class Trainer:
             self.callbacks.append(EarlyStopping(early_stop_tolerance))
         self.folder = ExperimentFolder.create(self.experiments_root, self.name)
         if self.plan is not None:
-            (self.folder.root / "plan.json").write_text(json.dumps(redact(self.plan), indent=2))
+            (self.folder.root / "plan.json").write_text(json.dumps(redact(self.plan), indent=2), encoding="utf-8")
         self.input_shape = self.example_shape()
         self.toolbox = self.build_toolbox(self.input_shape, self.total_steps())
         seed_everything(self.seed, self.deterministic)

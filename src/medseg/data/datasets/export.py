@@ -49,6 +49,6 @@ def write_nnunet_raw(dataset: CaseDataset, out_dir: str | os.PathLike[str], prog
             "numTraining": count, "file_ending": ".nii.gz"}
     target = out / "dataset.json"
     tmp = out / ".dataset.json.tmp"
-    tmp.write_text(json.dumps(meta, indent=2))
+    tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
     os.replace(tmp, target)
     return target

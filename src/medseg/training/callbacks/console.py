@@ -33,7 +33,7 @@ class ConsoleCallback(Callback):
     def _print(self, trainer: Trainer, *objects: Any) -> None:
         self.console.print(*objects)
         if trainer.folder is not None:
-            with trainer.folder.log_file.open("a") as f:
+            with trainer.folder.log_file.open("a", encoding="utf-8") as f:
                 Console(file=f, width=120, no_color=True, force_terminal=False).print(*objects)
 
     @override

@@ -25,7 +25,7 @@ class CSVLogger(Callback):
             columns.extend(k for k in row if k not in columns)
         path = trainer.folder.metrics_csv
         tmp = path.with_name(".metrics.csv.tmp")
-        with tmp.open("w", newline="") as f:
+        with tmp.open("w", newline="", encoding="utf-8") as f:
             writer = csv.DictWriter(f, fieldnames=columns)
             writer.writeheader()
             for row in trainer.history:
