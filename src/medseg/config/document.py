@@ -5,13 +5,13 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from medseg._atomic import write_text_atomic
 from medseg.config.errors import format_validation_error
 from medseg.config.schema import Config
 from medseg.errors import ConfigError
@@ -67,17 +67,7 @@ def dump_config(config: Config, yaml_format: bool = False) -> str:
 def save_config(config: Config, path: str | os.PathLike[str]) -> Path:
     """Write the document atomically (temporary file + rename); YAML for ``.yaml``/``.yml``."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    text = dump_config(config, yaml_format=target.suffix.lower() in YAML_SUFFIXES)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return write_text_atomic(target, dump_config(config, yaml_format=target.suffix.lower() in YAML_SUFFIXES))
 
 
 def apply_overrides(config: Config, overrides: Mapping[str, Any], source: str = "override") -> Config:

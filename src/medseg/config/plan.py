@@ -7,13 +7,12 @@ checkpoint. All spatial lists are in NumPy array-axis order ``(z, y, x)`` (or ``
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from medseg._atomic import write_text_atomic
 from medseg.errors import ConfigError
 
 NormalizationScheme = Literal["ct", "zscore", "zscore_nonzero", "minmax", "none"]
@@ -129,16 +128,7 @@ class Plan(BaseModel):
 
     def save(self, path: str | Path) -> None:
         """Write the plan as JSON, atomically (temporary file in the same folder + rename)."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(self.model_dump_json(indent=2))
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(path, self.model_dump_json(indent=2))
 
     @classmethod
     def load(cls, path: str | Path) -> Plan:

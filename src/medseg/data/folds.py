@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from medseg._atomic import write_text_atomic
 from medseg.errors import DatasetError
 
 
@@ -72,17 +72,7 @@ def write_folds(path: str | os.PathLike[str], assignments: Mapping[str, int]) ->
     """Write ``case_id -> fold`` as an editable, sorted JSON object; the file appears atomically."""
     p = Path(path)
     _validate_folds(p, {str(k): v for k, v in assignments.items()})
-    p.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps({k: int(assignments[k]) for k in sorted(assignments)}, indent=2) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return p
+    return write_text_atomic(p, json.dumps({k: int(assignments[k]) for k in sorted(assignments)}, indent=2) + "\n")
 
 
 def read_folds(path: str | os.PathLike[str], case_ids: Sequence[str] | None = None) -> dict[str, int]:

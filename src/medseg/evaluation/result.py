@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from medseg._atomic import atomic_open, write_text_atomic
+
 
 @dataclass
 class EvalResult:
@@ -68,12 +70,9 @@ class EvalResult:
 
     def to_csv(self, path: str | os.PathLike[str], wide: bool = True) -> Path:
         """Write the per-case table (wide by default) atomically."""
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".tmp-{p.name}")
-        (self.wide() if wide else self.table).to_csv(tmp, index=wide)
-        os.replace(tmp, p)
-        return p
+        with atomic_open(path, "w", newline="") as handle:
+            (self.wide() if wide else self.table).to_csv(handle, index=wide)
+        return Path(path)
 
     def to_json(self, path: str | os.PathLike[str]) -> Path:
         """Write per-case values and the summary as JSON (inf written as the string "inf")."""
@@ -85,12 +84,7 @@ class EvalResult:
             cases.setdefault(str(row.case_id), {})[f"{row.region}/{row.metric}"] = clean(float(row.value))  # type: ignore[arg-type]
         summary = {f"{key[0]}/{key[1]}": {k: clean(float(v)) for k, v in vals.items()}  # type: ignore[index]
                    for key, vals in self.summary().iterrows()}
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".tmp-{p.name}")
-        tmp.write_text(json.dumps({"cases": cases, "summary": summary}, indent=2), encoding="utf-8")
-        os.replace(tmp, p)
-        return p
+        return write_text_atomic(path, json.dumps({"cases": cases, "summary": summary}, indent=2))
 
     @classmethod
     def from_rows(cls, rows: list[dict[str, Any]]) -> EvalResult:

@@ -9,8 +9,6 @@ and what prediction reads back, so the same steps run on new cases.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,6 +16,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from medseg._atomic import write_text_atomic
 from medseg.errors import ConfigError
 from medseg.inference.postprocessing import fill_holes, keep_largest_component, remove_small_objects
 
@@ -82,15 +81,7 @@ class PostprocessingStrategy(BaseModel):
     def save(self, path: str | Path) -> None:
         """Write the strategy as JSON, atomically (temporary file + rename)."""
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w") as stream:
-                stream.write(self.model_dump_json(indent=2))
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_text_atomic(target, self.model_dump_json(indent=2))
 
     @classmethod
     def load(cls, path: str | Path) -> PostprocessingStrategy:

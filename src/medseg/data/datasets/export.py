@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 
+from medseg._atomic import write_text_atomic
 from medseg.data.datasets.base import CaseDataset
 from medseg.errors import DatasetError
 from medseg.io import Image, write_image
@@ -47,8 +48,4 @@ def write_nnunet_raw(dataset: CaseDataset, out_dir: str | os.PathLike[str], prog
     names = {**{"background": 0}, **{name: value for value, name in sorted(labels.items()) if value != 0}}
     meta = {"channel_names": {str(i): n for i, n in enumerate(channels)}, "labels": names,
             "numTraining": count, "file_ending": ".nii.gz"}
-    target = out / "dataset.json"
-    tmp = out / ".dataset.json.tmp"
-    tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    os.replace(tmp, target)
-    return target
+    return write_text_atomic(out / "dataset.json", json.dumps(meta, indent=2))

@@ -7,14 +7,13 @@ so the JSON stays readable. All spatial lists are in NumPy array-axis order ``(z
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from typing_extensions import override
 
+from medseg._atomic import write_bytes_atomic
 from medseg.errors import DatasetError
 
 FINGERPRINT_VERSION = 1
@@ -162,8 +161,8 @@ class Fingerprint(BaseModel):
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         arrays = {k: np.ascontiguousarray(v) for k, v in self._samples.items()}
-        _atomic_write(samples_path(target), save(arrays))
-        _atomic_write(target, self.model_dump_json(indent=1).encode("utf-8"))
+        write_bytes_atomic(samples_path(target), save(arrays))
+        write_bytes_atomic(target, self.model_dump_json(indent=1).encode("utf-8"))
 
     @classmethod
     def load(cls, path: str | Path) -> Fingerprint:
@@ -186,12 +185,3 @@ def samples_path(json_path: Path) -> Path:
     return json_path.with_suffix(".safetensors")
 
 
-def _atomic_write(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

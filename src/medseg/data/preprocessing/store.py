@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 from torch.utils.data import Dataset
 from typing_extensions import override
 
+from medseg._atomic import atomic_open, write_text_atomic
 from medseg.config.plan import Plan
 from medseg.errors import DatasetError
 
@@ -42,26 +42,15 @@ def case_dir(out_dir: Path, case_id: str) -> Path:
     return out_dir / CASES_DIR / case_id
 
 
-def _atomic_write(target: Path, write: Any) -> None:
-    """Call ``write(handle)`` on a temporary file beside ``target`` and move it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_array(target: Path, array: np.ndarray) -> None:
     """Write one ``.npy`` file atomically."""
-    _atomic_write(target, lambda handle: np.save(handle, np.ascontiguousarray(array), allow_pickle=False))
+    with atomic_open(target, "wb") as handle:
+        np.save(handle, np.ascontiguousarray(array), allow_pickle=False)
 
 
 def save_json(target: Path, data: dict[str, Any]) -> None:
     """Write one JSON file atomically."""
-    _atomic_write(target, lambda handle: handle.write(json.dumps(data, indent=1).encode("utf-8")))
+    write_text_atomic(target, json.dumps(data, indent=1))
 
 
 def write_case(
@@ -82,7 +71,7 @@ def write_case(
     for value, points in locations.items():
         save_array(folder / f"locations_{value}.npy", points)
     save_json(folder / "properties.json", properties)
-    _atomic_write(folder / MARKER, lambda handle: handle.write(b"ok\n"))
+    write_text_atomic(folder / MARKER, "ok\n")
 
 
 @functools.lru_cache(maxsize=4096)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
-import os
 from typing import TYPE_CHECKING
 
 from typing_extensions import override
 
+from medseg._atomic import atomic_open
 from medseg.training.callbacks.base import Callback
 
 if TYPE_CHECKING:
@@ -23,11 +23,8 @@ class CSVLogger(Callback):
         columns: list[str] = []
         for row in trainer.history:
             columns.extend(k for k in row if k not in columns)
-        path = trainer.folder.metrics_csv
-        tmp = path.with_name(".metrics.csv.tmp")
-        with tmp.open("w", newline="", encoding="utf-8") as f:
+        with atomic_open(trainer.folder.metrics_csv, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=columns)
             writer.writeheader()
             for row in trainer.history:
                 writer.writerow({k: row.get(k, "") for k in columns})
-        os.replace(tmp, path)
