@@ -1,7 +1,7 @@
 """Surface metrics: medseg's HD95 and NSD versus MONAI's, side by side on the same mask pairs.
 
 Run: .venv/bin/python bench/metrics/bench_surface.py [--cases 50] [--repeats 3] [--threads 2]
-     [--method auto|edt|kdtree]
+     [--method auto|grid|edt|kdtree]
 
 Workloads:
 * hippocampus: Task04 label (anterior + posterior) against a perturbed copy of itself (one dilation
@@ -90,11 +90,11 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--method", choices=["auto", "edt", "kdtree"], default="auto",
-                        help="medseg's nearest-surface engine (auto picks per case)")
+    parser.add_argument("--method", choices=["auto", "grid", "edt", "kdtree"], default="auto",
+                        help="medseg's nearest-surface engine (auto = grid scan, k-d tree for far points)")
     args = parser.parse_args()
     if args.method != "auto":
-        surface_distance.KDTREE_VOXELS_PER_POINT = 0 if args.method == "kdtree" else 10**12
+        surface_distance.DEFAULT_METHOD = args.method
     torch.set_num_threads(args.threads)
     surface_distance.THREADS = args.threads
     warnings.filterwarnings("ignore")

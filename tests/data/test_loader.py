@@ -109,3 +109,24 @@ def test_augmented_batches_are_reproducible_for_a_seed(tmp_path: Path) -> None:
     assert not torch.equal(runs[0], runs[2])
     plain = torch.cat(expected_batches(data, 0, 4))
     assert not torch.equal(runs[0], plain)
+
+
+def test_worker_batches_arrive_in_one_shared_block_with_the_right_values(tmp_path: Path) -> None:
+    data = patches(tmp_path)
+
+    def flip(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {key: value.flip(-1) for key, value in batch.items()}
+
+    for augmentation in (None, flip):
+        loader = make_loader(data, batch_size=4, workers=1, pin_memory=False, augmentation=augmentation,
+                             persistent_workers=False)
+        batch = next(iter(loader))
+        image, label = batch["image"], batch["label"]
+        assert image.untyped_storage().data_ptr() == label.untyped_storage().data_ptr()  # one block
+        assert image.is_shared() and image.is_contiguous() and label.dtype == torch.int16
+        samples = [data[(0, i)] for i in range(4)]
+        want_image = torch.stack([s["image"] for s in samples])
+        want_label = torch.stack([s["label"] for s in samples])
+        if augmentation is not None:
+            want_image, want_label = want_image.flip(-1), want_label.flip(-1)
+        assert torch.equal(image, want_image) and torch.equal(label, want_label)

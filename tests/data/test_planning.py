@@ -194,7 +194,7 @@ def test_budget_aware_choice_prefers_faster_candidates_when_time_is_short() -> N
     calls: list[Candidate] = []
     roomy = plan(fp, Budget(device="cpu", time_budget_s=1e6), step_timer=_timer(calls))  # type: ignore[arg-type]
     short_calls: list[Candidate] = []
-    short = plan(fp, cpu.model_copy(update={"time_budget_s": 120.0}), step_timer=_timer(short_calls))  # type: ignore[arg-type]
+    short = plan(fp, cpu.model_copy(update={"time_budget_s": 1200.0}), step_timer=_timer(short_calls))  # type: ignore[arg-type]
     roomy_cost = math.prod(roomy.patch_size) * roomy.network.params["features_base"] * roomy.batch_size
     short_cost = math.prod(short.patch_size) * short.network.params["features_base"] * short.batch_size
     assert roomy.network.params["features_base"] == 32
@@ -203,7 +203,7 @@ def test_budget_aware_choice_prefers_faster_candidates_when_time_is_short() -> N
     assert len(measured) == len(short_calls) >= 2
     assert any(r.startswith("budget: chose") for r in short.reasons)
     # the chosen candidate's measured time and the steps that fit are recorded for the trainer
-    assert short.training.step_seconds is not None and short.training.time_budget_s == 120.0
+    assert short.training.step_seconds is not None and short.training.time_budget_s == 1200.0
     assert short.training.steps is not None and short.training.steps > 0
     assert f"{short.training.step_seconds:.3f} s/step -> {short.training.steps} steps possible" in " ".join(
         short.reasons

@@ -166,3 +166,27 @@ def test_bad_arguments_name_the_argument(kwargs: dict[str, object], message: str
 def test_wrong_output_shape_is_reported() -> None:
     with pytest.raises(ValueError, match="does not match"):
         sliding_window_inference(torch.zeros(1, 1, 9, 9), lambda t: t[:, :, ::2], (8, 8))
+
+
+def test_channels_last_copy_swaps_instance_norms_for_equal_group_norms() -> None:
+    from medseg.inference.fast_layout import channels_last_copy, instance_norm_as_group_norm
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv3d(1, 4, 3, padding=1), torch.nn.InstanceNorm3d(4, affine=True),
+                              torch.nn.LeakyReLU(0.01), torch.nn.Conv3d(4, 2, 1), torch.nn.InstanceNorm3d(2))
+    with torch.no_grad():
+        net[1].weight.uniform_(0.5, 1.5)
+        net[1].bias.uniform_(-1.0, 1.0)
+    fast = channels_last_copy(net, 3)
+    assert [type(m).__name__ for m in fast] == ["Conv3d", "GroupNorm", "LeakyReLU", "Conv3d", "GroupNorm"]
+    assert isinstance(net[1], torch.nn.InstanceNorm3d)  # the original is left alone
+    assert fast[0].weight.is_contiguous(memory_format=torch.channels_last_3d)
+    x = torch.randn(2, 1, 10, 12, 8)
+    with torch.no_grad():
+        expected = torch.nn.functional.instance_norm(net[:4](x).double(), eps=1e-5)  # float64 reference
+        got = fast(x.contiguous(memory_format=torch.channels_last_3d))
+    assert float((got.double() - expected).abs().max()) < 1e-4
+    with pytest.raises(ValueError, match="running statistics"):
+        instance_norm_as_group_norm(torch.nn.InstanceNorm3d(4, track_running_stats=True))
+    with pytest.raises(ValueError, match="not 1-D"):
+        channels_last_copy(net, 1)

@@ -37,12 +37,15 @@ def _ours(pred: np.ndarray, ref: np.ndarray, spacing: tuple[float, ...], tol: fl
             average_symmetric_surface_distance(pred, ref, spacing), normalized_surface_dice(pred, ref, tol, spacing)]
 
 
-@pytest.fixture(params=["edt", "kdtree"])
+@pytest.fixture(params=["edt", "kdtree", "grid", "grid_then_tree"])
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run a test once with each nearest-surface engine forced through the ``auto`` switch."""
+    """Run a test once with each nearest-surface engine forced through the ``auto`` switch
+    (``grid_then_tree``: a grid scan of one voxel only, so most points go on to the k-d tree)."""
     import medseg.metrics.surface_distance as sd
 
-    monkeypatch.setattr(sd, "KDTREE_VOXELS_PER_POINT", 10**12 if request.param == "edt" else 0)
+    monkeypatch.setattr(sd, "DEFAULT_METHOD", "grid" if request.param.startswith("grid") else request.param)
+    if request.param == "grid_then_tree":
+        monkeypatch.setattr(sd, "GRID_RADIUS_VOXELS", 1)
     return str(request.param)
 
 
@@ -66,7 +69,7 @@ def test_offset_blobs_far_apart_match_monai(engine: str) -> None:
     np.testing.assert_allclose(_ours(pred, ref, spacing, 1.0), _monai(pred, ref, spacing, 1.0), atol=1e-4)
 
 
-@pytest.mark.parametrize("method", ["edt", "kdtree"])
+@pytest.mark.parametrize("method", ["edt", "kdtree", "grid"])
 def test_directed_distances_match_brute_force(method: str) -> None:
     rng = np.random.default_rng(3)
     pred, ref = rng.random((7, 8, 6)) < 0.3, rng.random((7, 8, 6)) < 0.3

@@ -105,6 +105,39 @@ def test_time_budget_refits_epochs_and_stretches_the_lr_schedule(tmp_path) -> No
     assert trainer.toolbox.optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-9)
 
 
+def test_a_run_that_slows_down_mid_way_is_refitted_to_end_within_its_budget(tmp_path) -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from resume_job import make_trainer
+
+    trainer = make_trainer(str(tmp_path), [])
+    now = [0.0]
+
+    def clock() -> float:  # 2 s per epoch for the first 6 epochs, then 4 s (another job took a core)
+        return now[0]
+
+    class Tick:
+        def on_epoch_start(self, t: object) -> None:
+            now[0] += 2.0 if len(trainer.history) < 6 else 4.0
+
+    trainer.clock = clock
+    original = trainer._batches
+
+    def batches():  # type: ignore[no-untyped-def]
+        Tick().on_epoch_start(trainer)
+        yield from original()
+
+    trainer._batches = batches  # type: ignore[method-assign]
+    trainer.train(3, time_budget_s=40.0)
+    spent = sum(row["epoch_time"] for row in trainer.history)
+    assert trainer.epoch == trainer.num_epochs < 20  # 20 epochs at the first pace no longer fit
+    assert 40.0 - 4.0 <= spent <= 40.0  # ends within one (slow) epoch of the budget, never after it
+    factor = trainer.toolbox.scheduler.lr_lambdas[0]
+    assert factor.total_steps == trainer.num_epochs * 3  # the LR schedule was re-fitted with it
+
+
 def test_score_prediction_ignores_the_warm_up_plateau_and_stays_within_bounds() -> None:
     # five dead epochs (all-background) then a noisy saturating rise towards 0.88
     epochs = np.arange(30)

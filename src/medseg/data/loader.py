@@ -1,7 +1,8 @@
 """The training loader: batches of random patches from a :class:`RandomROIDataset`, augmented.
 
-Workers read patches from memory maps (nothing per case is cached), so the loader's memory does not
-grow with the number of cases. Batches are ``{"image": (B, C, *p) float32, "label": (B, 1, *p)
+Workers read patches from memory maps (kept open, but their pages leave the process after every
+read: :mod:`medseg.data.sampling.mapped`), so the loader's memory does not grow with the number of
+cases. Batches are ``{"image": (B, C, *p) float32, "label": (B, 1, *p)
 int16}`` (the cache's integer dtype); the augmentation, if any, runs on the whole batch inside the worker (in ``collate``).
 Seeding: patch positions depend only on ``(seed, epoch, index)``; augmentation draws from each
 worker's torch generator, which the loader seeds from ``seed`` and the worker id.
@@ -9,13 +10,14 @@ worker's torch generator, which the loader seeds from ``seed`` and the worker id
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader, Sampler, get_worker_info
 from typing_extensions import override
 
 from medseg.data.sampling.random_roi import RandomROIDataset
@@ -43,6 +45,46 @@ class EpochSampler(Sampler[tuple[int, int]]):
         return iter([(epoch, i) for i in range(len(self.dataset))])
 
 
+def shared_views(specs: Mapping[str, tuple[tuple[int, ...], torch.dtype]]) -> Batch:
+    """Empty tensors of the given ``(shape, dtype)`` that are views into one shared-memory block.
+
+    A worker hands every storage of a batch to the main process separately (a shared-memory
+    handle, fetched over a socket from the worker), so one block per batch halves that work for
+    an image + label batch.
+    """
+    offsets: dict[str, int] = {}
+    total = 0
+    for key, (shape, dtype) in specs.items():
+        total = -(-total // 16) * 16  # 16-byte aligned views
+        offsets[key] = total
+        total += math.prod(shape) * torch.empty(0, dtype=dtype).element_size()
+    storage = torch.UntypedStorage._new_shared(max(total, 1))  # type: ignore[attr-defined]
+    block = torch.empty(0, dtype=torch.uint8).set_(storage)
+    return {key: block[offsets[key]:].view(dtype)[: math.prod(shape)].view(shape)
+            for key, (shape, dtype) in specs.items()}
+
+
+def stack_batch(samples: Sequence[Mapping[str, torch.Tensor]]) -> Batch:
+    """Stack samples into a batch; in a loader worker straight into one shared-memory block."""
+    if get_worker_info() is None:
+        return {key: torch.stack([s[key] for s in samples]) for key in samples[0]}
+    first = samples[0]
+    out = shared_views({k: ((len(samples), *t.shape), t.dtype) for k, t in first.items()})
+    for key, target in out.items():
+        torch.stack([s[key] for s in samples], out=target)
+    return out
+
+
+def pack_shared(batch: Batch) -> Batch:
+    """``batch`` copied into one shared-memory block in a loader worker (unchanged elsewhere)."""
+    if get_worker_info() is None or not batch:
+        return batch
+    out = shared_views({k: (tuple(t.shape), t.dtype) for k, t in batch.items()})
+    for key, target in out.items():
+        target.copy_(batch[key])
+    return out
+
+
 class PatchCollate:
     """Stacks samples into a batch and applies the (batched) augmentation to it."""
 
@@ -50,15 +92,20 @@ class PatchCollate:
         self.augmentation = augmentation
 
     def __call__(self, samples: Sequence[Mapping[str, torch.Tensor]]) -> Batch:
-        """The batch of ``samples``, augmented."""
-        batch = {key: torch.stack([s[key] for s in samples]) for key in samples[0]}
+        """The batch of ``samples``, augmented.
+
+        In a worker the result lies in one shared-memory block (:func:`pack_shared`).
+        """
         if self.augmentation is None:
-            return batch
+            return stack_batch(samples)
+        batch: Batch = {key: torch.stack([s[key] for s in samples]) for key in samples[0]}
         out = self.augmentation(batch)
         if isinstance(out, tuple):
             image, label = out
-            return {"image": image, "label": label} if label is not None else {"image": image}
-        return dict(out)
+            batch = {"image": image, "label": label} if label is not None else {"image": image}
+        else:
+            batch = dict(out)
+        return pack_shared(batch)
 
 
 def seed_worker(worker_id: int) -> None:

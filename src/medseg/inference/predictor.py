@@ -23,6 +23,7 @@ from torch import nn
 from medseg.config.plan import Plan
 from medseg.data.case import Case
 from medseg.errors import MedsegError
+from medseg.inference.fast_layout import channels_last_copy
 from medseg.io import Image, write_image
 from medseg.io.state import CheckpointError, load_state, read_metadata
 
@@ -48,6 +49,9 @@ class Predictor:
         device: where the network runs; ``accumulate_device`` keeps the blended output elsewhere.
         mirror_axes: spatial axes for mirror TTA (``None`` = all, ``()`` = no TTA).
         overlap, window_batch_size, blend: sliding-window settings.
+        channels_last: run channels-last copies of the networks (instance norms as group norms,
+            :mod:`medseg.inference.fast_layout`): ~1.5x faster 3-D U-Nets on the CPU, probabilities
+            within ~1e-4 of the plain layout. ``None`` (default) = on for the CPU, off elsewhere.
     """
 
     def __init__(
@@ -60,6 +64,7 @@ class Predictor:
         overlap: float = 0.5,
         window_batch_size: int = 4,
         blend: str = "gaussian",
+        channels_last: bool | None = None,
     ) -> None:
         paths = [sources] if isinstance(sources, str | os.PathLike) else list(sources)
         if not paths:
@@ -76,6 +81,7 @@ class Predictor:
         self.overlap = overlap
         self.window_batch_size = window_batch_size
         self.blend = blend
+        self.channels_last = self.device.type == "cpu" if channels_last is None else bool(channels_last)
         self._networks: list[nn.Module] | None = None
 
     @property
@@ -108,6 +114,8 @@ class Predictor:
                 state, _ = load_state(path)
                 net = self.build_network(shape)
                 net.load_state_dict(state["weights"])
+                if self.channels_last and len(self.patch_size) in (2, 3):
+                    net = channels_last_copy(net, len(self.patch_size))
                 nets.append(net.to(self.device).eval())
             self._networks = nets
         return self._networks

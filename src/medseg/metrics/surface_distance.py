@@ -7,11 +7,11 @@ mm (``spacing`` in array-axis order). HD is the max of the two directed maxima; 
 two directed 95th percentiles (linear interpolation); ASSD the mean of both distance sets together.
 
 Speed: both masks are cropped to the bounding box of their union grown by one voxel (it holds every
-surface voxel, so nothing is lost). Nearest-surface distances are exact either way and come from
-``edt`` (anisotropic Euclidean distance transform, multi-threaded C++) over that box when surfaces
-are dense relative to the box, or from a k-d tree over the surface points (scipy ``cKDTree``; points
-lying on the other surface are skipped, tolerance tests use a bounded search) when the box is large
-and the surfaces thin, where a full distance map would touch mostly empty voxels.
+surface voxel, so nothing is lost). Nearest-surface distances are exact whichever engine finds them:
+by default a scan of grid offsets in order of length (:mod:`medseg.metrics.grid_nearest`; points on
+the other surface cost one lookup, most others a few dozen), with a k-d tree (scipy ``cKDTree``)
+for the few points farther than ``GRID_RADIUS_VOXELS`` voxels; ``method="edt"`` (anisotropic
+Euclidean distance transform over the box) and ``"kdtree"`` are there for cross-checks.
 
 Empty masks: both empty -> ``empty_value`` (0 by default); one empty -> ``inf`` (callers that need
 a finite number can pass it through :func:`finite_or`, e.g. with the image diagonal).
@@ -26,13 +26,16 @@ from collections.abc import Sequence
 import numpy as np
 
 from medseg.metrics._inputs import ArrayLike, as_mask_pair, as_spacing, bounding_box, crop_padded
+from medseg.metrics.grid_nearest import nearest_on_grid
 
 #: threads for ``edt`` and for k-d tree queries
 THREADS = min(4, os.cpu_count() or 1)
 #: fewer query points than this run on one thread
 PARALLEL_MIN_POINTS = 20_000
-#: use the k-d tree when the box has more than this many voxels per surface point (see module doc)
-KDTREE_VOXELS_PER_POINT = 2
+#: the engine ``method="auto"`` uses
+DEFAULT_METHOD = "grid"
+#: the grid scan looks this many voxels (of the coarsest spacing) around each point before the k-d tree
+GRID_RADIUS_VOXELS = 4
 
 
 def surface_voxels(mask: np.ndarray) -> np.ndarray:
@@ -66,23 +69,36 @@ def mutual_nearest_distances(a: np.ndarray, b: np.ndarray, spacing: Sequence[flo
 
     Both arrays must be non-empty; results are in C order of the voxels. ``method``: ``"edt"``
     (distance maps of the whole array), ``"kdtree"`` (scipy k-d trees on the points, exact nearest
-    neighbours) or ``"auto"``: the trees when the array has more than ``KDTREE_VOXELS_PER_POINT``
-    voxels per point (large boxes, thin surfaces), else the maps. With ``bound``, distances above it
-    may come back as ``inf`` (enough for a tolerance test, and faster).
+    neighbours), ``"grid"`` (offsets scanned in order of length, :mod:`medseg.metrics.grid_nearest`,
+    with k-d trees for the points it leaves) or ``"auto"`` (``"grid"``). With ``bound``, distances
+    above it may come back as ``inf`` (enough for a tolerance test, and faster).
     """
-    flat_a, flat_b = np.flatnonzero(a), np.flatnonzero(b)
     if method == "auto":
-        method = "kdtree" if a.size > KDTREE_VOXELS_PER_POINT * (flat_a.size + flat_b.size) else "edt"
+        method = DEFAULT_METHOD
     if method == "edt":
+        flat_a, flat_b = np.flatnonzero(a), np.flatnonzero(b)
         return (distance_to(b, spacing).ravel()[flat_a].astype(np.float64),
                 distance_to(a, spacing).ravel()[flat_b].astype(np.float64))
-    if method != "kdtree":
-        raise ValueError(f"method must be 'auto', 'edt' or 'kdtree', got '{method}'")
+    if method not in ("kdtree", "grid"):
+        raise ValueError(f"method must be 'auto', 'edt', 'grid' or 'kdtree', got '{method}'")
+    coords_a, coords_b = np.argwhere(a), np.argwhere(b)
     scale = np.asarray(spacing, dtype=np.float64)
-    points_a = np.column_stack(np.unravel_index(flat_a, a.shape)) * scale
-    points_b = np.column_stack(np.unravel_index(flat_b, b.shape)) * scale
-    return (_query(points_a, points_b, b.ravel()[flat_a], bound),
-            _query(points_b, points_a, a.ravel()[flat_b], bound))
+    if method == "kdtree":
+        points_a, points_b = coords_a * scale, coords_b * scale
+        return (_query(points_a, points_b, b[tuple(coords_a.T)], bound),
+                _query(points_b, points_a, a[tuple(coords_b.T)], bound))
+    radius = GRID_RADIUS_VOXELS * max(spacing) if bound is None else min(GRID_RADIUS_VOXELS * max(spacing), bound)
+    return (_grid_then_tree(coords_a, coords_b, b, scale, radius, bound),
+            _grid_then_tree(coords_b, coords_a, a, scale, radius, bound))
+
+
+def _grid_then_tree(src: np.ndarray, dst: np.ndarray, dst_mask: np.ndarray, scale: np.ndarray, radius: float,
+                    bound: float | None) -> np.ndarray:
+    """Grid scan for the near points, a k-d tree for the points it leaves (unless beyond ``bound``)."""
+    out, left, scanned = nearest_on_grid(src, dst_mask, tuple(scale.tolist()), radius)
+    if left.size and not (bound is not None and scanned >= bound):
+        out[left] = _query(src[left] * scale, dst * scale, np.zeros(left.size, dtype=bool), bound)
+    return out
 
 
 def _query(src: np.ndarray, dst: np.ndarray, on_dst: np.ndarray, bound: float | None) -> np.ndarray:

@@ -33,6 +33,9 @@ CHECKPOINT_FORMAT = "medseg-checkpoint-1"
 #: A time-budgeted run re-fits its number of epochs to the measured epoch time after each of its
 #: first epochs (the first ones include worker start-up and warm-up, so one measurement is not enough).
 RECALIBRATION_EPOCHS = 3
+#: After those, the run is re-fitted whenever the last RECENT_EPOCHS epochs' pace would finish more
+#: than one epoch away from the budget (a shared machine slows down or speeds up mid-run).
+RECENT_EPOCHS = 5
 
 
 def _to_device(batch: Any, device: torch.device) -> Any:
@@ -222,13 +225,26 @@ class Trainer:
                     return
 
     def _recalibrate(self) -> None:
-        """Fit ``num_epochs`` (and the LR schedule) to the time budget from the epochs measured so far."""
+        """Fit ``num_epochs`` (and the LR schedule) to the time budget from the epochs measured so far.
+
+        The first RECALIBRATION_EPOCHS epochs set the pace; after that the run is re-fitted only when
+        the recent pace would end more than one epoch before or after the budget, so the LR schedule
+        stays steady on a steady machine but a slowed-down run still ends on time.
+        """
         budget = self.train_kwargs.get("time_budget_s")
-        if budget is None or self.epoch > RECALIBRATION_EPOCHS or self.epoch == 0:
+        if budget is None or self.epoch == 0:
             return
         elapsed = sum(row["epoch_time"] for row in self.history)
-        per_epoch = elapsed / self.epoch
-        fitted = max(self.epoch, int(budget / per_epoch))
+        if self.epoch <= RECALIBRATION_EPOCHS:
+            per_epoch = elapsed / self.epoch
+            fitted = max(self.epoch, int(budget / per_epoch))
+        else:
+            recent = [row["epoch_time"] for row in self.history[-RECENT_EPOCHS:]]
+            per_epoch = max(sum(recent) / len(recent), 1e-9)
+            projected = elapsed + (self.num_epochs - self.epoch) * per_epoch
+            if abs(projected - budget) <= per_epoch:
+                return
+            fitted = self.epoch + int(max(budget - elapsed, 0.0) // per_epoch)
         if fitted != self.num_epochs:
             self.logger.info("time budget %.0f s: %.1f s/epoch -> %d epochs", budget, per_epoch, fitted)
             self.num_epochs = fitted

@@ -4,13 +4,17 @@ The model of "which candidate reaches the best Dice within the time budget" (kep
 
 1. *Enough iterations first.* Training that stops before it converges is worse than a smaller model
    that converged. A candidate is feasible when the steps it can run in the budget reach
-   ``required = max(MIN_STEPS, PASSES * cases / cases_per_step)``: at least 250 optimiser steps
-   (a U-Net trained from scratch spends its first ~100-200 steps leaving the all-background plateau,
-   even on tiny data) and at least five passes over the data, where one step sees
-   ``batch * min(1, patch / median case)`` cases' worth of voxels (a small patch thus needs
-   proportionally more steps to see the data). Both numbers are deliberately rough assumptions
-   (nnU-Net's full schedule is ~250k steps); they only have to separate "will roughly converge"
-   from "will stop while still learning the basics".
+   ``required = max(MIN_STEPS, PASSES * cases / cases_per_step)``: at least 1000 optimiser steps
+   and at least 50 passes over the data, where one step sees ``batch * min(1, patch / median case)``
+   cases' worth of voxels (a small patch thus needs proportionally more steps to see the data).
+   Calibration: the 60-minute CPU run on Task04 Hippocampus (208 cases) with the widest candidate
+   (features 32, 3150 steps of batch 2 = 38 passes) was still gaining ~0.002 Dice per 5 passes when
+   its learning rate reached zero and ended at 0.874 mean Dice
+   (bench/training/results/hippocampus_fold0_metrics.csv); the earlier rule (250 steps, 5 passes)
+   chose it because width looked free. 50 passes makes the planner trade width for iterations
+   there (features 16 runs ~2.4-3.4x more steps on this CPU). nnU-Net's full schedule is far
+   beyond either (~13,500 passes on this task); the rule only has to separate "will roughly
+   converge" from "will stop while still learning".
 2. *Then the most capacity x context.* Among feasible candidates the score is
    ``features_base * stages`` (width x depth) times the fraction of the median case one patch covers
    (context beyond the whole image adds nothing). Ties go to the candidate with more steps.
@@ -36,8 +40,8 @@ from medseg.data.planning.topology import make_divisible
 
 FEATURES_BASE_CHOICES = (8, 16, 24, 32)
 PATCH_VOLUME_FRACTIONS = (1.0, 0.5, 0.25, 0.125)
-MIN_STEPS = 250
-PASSES = 5.0
+MIN_STEPS = 1000
+PASSES = 50.0
 TRAIN_FRACTION = 0.8
 MEASURE_FRACTION = 0.15
 MEASURED_STEPS = 4  # what one timing costs in steps (warm-up + measured), for the bookkeeping
@@ -85,7 +89,7 @@ def enumerate_candidates(
 
 
 def required_steps(candidate: Candidate, num_cases: int, median_case_voxels: float) -> int:
-    """Steps needed to converge under the module's model (>= 250, and five passes over the data)."""
+    """Steps needed to converge under the module's model (>= MIN_STEPS and PASSES passes over the data)."""
     coverage = min(1.0, math.prod(candidate.patch_size) / max(median_case_voxels, 1.0))
     cases_per_step = candidate.batch_size * coverage
     return max(MIN_STEPS, math.ceil(PASSES * num_cases / cases_per_step))

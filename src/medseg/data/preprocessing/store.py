@@ -86,7 +86,7 @@ def _npy_header(path: str) -> tuple[tuple[int, ...], np.dtype[Any], bool, int]:
         return tuple(shape), dtype, bool(fortran), handle.tell()
 
 
-def open_npy(path: Path) -> np.ndarray:
+def open_npy(path: str | os.PathLike[str]) -> np.ndarray:
     """A read-only memory map of a ``.npy`` file, like ``np.load(mmap_mode="r")`` but twice as fast
     on repeated opens (the header is parsed once)."""
     shape, dtype, fortran, offset = _npy_header(str(path))
@@ -147,19 +147,33 @@ class PreprocessedDataset(Dataset[PreprocessedCase]):
         """The properties of case ``index`` (kept in memory; they are small)."""
         return self._properties[index]
 
+    def image_path(self, index: int) -> str:
+        """Path of the image ``.npy`` of case ``index``."""
+        return str(case_dir(self.root, self.case_ids[index]) / "image.npy")
+
+    def label_path(self, index: int) -> str | None:
+        """Path of the label ``.npy`` of case ``index``, or ``None`` for an unlabelled case."""
+        path = case_dir(self.root, self.case_ids[index]) / "label.npy"
+        return str(path) if path.is_file() else None
+
+    def locations_path(self, index: int, value: int) -> str | None:
+        """Path of the stored voxel indices of class ``value`` in case ``index``, or ``None``."""
+        path = case_dir(self.root, self.case_ids[index]) / f"locations_{value}.npy"
+        return str(path) if path.is_file() else None
+
     def image(self, index: int) -> np.ndarray:
         """The image of case ``index`` as a read-only memory map ``(C, *spatial)``."""
-        return open_npy(case_dir(self.root, self.case_ids[index]) / "image.npy")
+        return open_npy(self.image_path(index))
 
     def label(self, index: int) -> np.ndarray | None:
         """The label of case ``index`` as a read-only memory map ``(1, *spatial)``, or ``None``."""
-        path = case_dir(self.root, self.case_ids[index]) / "label.npy"
-        return open_npy(path) if path.is_file() else None
+        path = self.label_path(index)
+        return open_npy(path) if path is not None else None
 
     def class_locations(self, index: int, value: int) -> np.ndarray:
         """Stored voxel indices ``(n, ndim)`` of class ``value`` in case ``index`` (may be empty)."""
-        path = case_dir(self.root, self.case_ids[index]) / f"locations_{value}.npy"
-        if not path.is_file():
+        path = self.locations_path(index, value)
+        if path is None:
             return np.zeros((0, len(self._properties[index]["shape_after_resampling"])), dtype=np.int64)
         return open_npy(path)
 

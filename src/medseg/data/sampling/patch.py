@@ -27,7 +27,8 @@ def extract_patch(
     src = tuple(slice(max(s, 0), min(s + n, d)) for s, n, d in zip(start, size, shape, strict=True))
     if all(s >= 0 and s + n <= d for s, n, d in zip(start, size, shape, strict=True)):
         return np.array(array[(slice(None), *src)])
-    out = np.full((array.shape[0], *size), fill, dtype=array.dtype)
+    shape_out = (array.shape[0], *size)
+    out = np.zeros(shape_out, array.dtype) if fill == 0 else np.full(shape_out, fill, dtype=array.dtype)
     dst = tuple(slice(sl.start - s, sl.stop - s) for sl, s in zip(src, start, strict=True))
     if all(sl.stop > sl.start for sl in src):
         out[(slice(None), *dst)] = array[(slice(None), *src)]

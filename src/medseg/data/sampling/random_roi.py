@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 from typing_extensions import override
 
 from medseg.data.preprocessing.store import PreprocessedDataset
+from medseg.data.sampling.mapped import MappedArrays
 from medseg.data.sampling.patch import extract_patch, start_range
 from medseg.errors import ConfigError, DatasetError
 
@@ -83,6 +84,10 @@ class RandomROIDataset(Dataset[dict[str, torch.Tensor]]):
             raise ConfigError(f"patch_size: {self.patch_size} does not fit the cache's {ndim}D cases")
         self._counts = [self._class_counts(i) for i in range(len(preprocessed))]
         self._weights = self._class_weights(label_probabilities, rare_class_oversampling)
+        self._image_paths = [preprocessed.image_path(i) for i in range(len(preprocessed))]
+        self._label_paths = [preprocessed.label_path(i) for i in range(len(preprocessed))]
+        self._location_paths: dict[tuple[int, int], str | None] = {}
+        self._maps = MappedArrays()  # open maps are reused; their pages are released after each read
 
     def _class_counts(self, index: int) -> dict[int, int]:
         counts = self.preprocessed.properties(index).get("class_voxel_counts")
@@ -130,13 +135,24 @@ class RandomROIDataset(Dataset[dict[str, torch.Tensor]]):
         if forced is None:
             start = tuple(int(rng.integers(lo, hi + 1)) for lo, hi in ranges)
             return PatchDraw(case, start, None)
-        locations = self.preprocessed.class_locations(case, forced)
-        voxel = np.asarray(locations[int(rng.integers(len(locations)))])
+        locations = self._locations(case, forced)
+        voxel = np.array(locations[int(rng.integers(len(locations)))])  # a copy: the map's pages go next
+        self._maps.release(locations)
         start = tuple(
             int(rng.integers(max(lo, v - p + 1), min(hi, v) + 1))
             for (lo, hi), v, p in zip(ranges, voxel.tolist(), patch, strict=True)
         )
         return PatchDraw(case, start, forced)
+
+    def _locations(self, case: int, value: int) -> np.ndarray:
+        key = (case, value)
+        if key not in self._location_paths:
+            self._location_paths[key] = self.preprocessed.locations_path(case, value)
+        path = self._location_paths[key]
+        if path is None:  # counted at preprocessing but not stored: the case's own class counts say it exists
+            raise DatasetError(f"{self.preprocessed.root}: case {self.preprocessed.case_ids[case]!r} has no "
+                               f"stored locations of class {value}")
+        return self._maps.get(path)
 
     def _forced_class(self, case: int, rng: np.random.Generator) -> int | None:
         present = [k for k in self._counts[case] if self._weights.get(k, 0.0) > 0]
@@ -150,10 +166,13 @@ class RandomROIDataset(Dataset[dict[str, torch.Tensor]]):
         """The patch of sample ``key`` (an index in the current epoch, or ``(epoch, index)``)."""
         where = self.draw(key)
         patch = self._patch_shape()
-        image = extract_patch(self.preprocessed.image(where.case_index), where.start, patch, 0.0)
-        label_map = self.preprocessed.label(where.case_index)
-        assert label_map is not None  # checked in __init__ through class_voxel_counts
+        label_path = self._label_paths[where.case_index]
+        assert label_path is not None  # checked in __init__ through class_voxel_counts
+        image_map, label_map = self._maps.get(self._image_paths[where.case_index]), self._maps.get(label_path)
+        image = extract_patch(image_map, where.start, patch, 0.0)
         label = extract_patch(label_map, where.start, patch, 0)
+        self._maps.release(image_map)
+        self._maps.release(label_map)
         if len(patch) != len(self.patch_size):
             image, label = image[:, 0], label[:, 0]
         return {
