@@ -60,7 +60,7 @@ def medseg_loader(cache: Path, num_cases: int, batches: int, workers: int) -> ob
 
     ids = PreprocessedDataset(cache).case_ids[:num_cases]
     data = RandomROIDataset(PreprocessedDataset(cache, ids), PATCH, batches * BATCH, seed=0)
-    return make_loader(data, BATCH, workers=workers, pin_memory=False, persistent_workers=False)
+    return make_loader(data, BATCH, workers=workers, pin_memory=False)
 
 
 def monai_loader(cache: Path, num_cases: int, batches: int, workers: int, cached: bool) -> object:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from medseg.config.plan import NormalizationSpec, Plan, ResamplingSpec
@@ -70,7 +71,7 @@ def test_batches_are_the_stacked_samples_of_the_epoch(tmp_path: Path) -> None:
 
 def test_persistent_workers_follow_set_epoch_and_match_a_single_process(tmp_path: Path) -> None:
     data = patches(tmp_path)
-    loader = make_loader(data, batch_size=4, workers=2, pin_memory=False, persistent_workers=True)
+    loader = make_loader(data, batch_size=4, workers=2, pin_memory=False)
     for epoch in (0, 1):
         data.set_epoch(epoch)
         got = [b["image"] for b in loader]
@@ -100,7 +101,6 @@ def test_augmented_batches_are_reproducible_for_a_seed(tmp_path: Path) -> None:
             batch_size=2,
             workers=2,
             pin_memory=False,
-            persistent_workers=False,
             augmentation=build_augmentation(config, 3),
             seed=seed,
         )
@@ -111,22 +111,72 @@ def test_augmented_batches_are_reproducible_for_a_seed(tmp_path: Path) -> None:
     assert not torch.equal(runs[0], plain)
 
 
-def test_worker_batches_arrive_in_one_shared_block_with_the_right_values(tmp_path: Path) -> None:
-    data = patches(tmp_path)
+def test_batches_do_not_depend_on_the_number_of_workers(tmp_path: Path) -> None:
+    data = patches(tmp_path, 10)  # 3 batches of 4, the last one of 2
+    config = {"mirror": {"enabled": True}, "noise": {"p": 1.0}, "spatial": {"p_rotation": 1.0}}
+    runs = []
+    for workers in (0, 1, 3):
+        loader = make_loader(data, batch_size=4, workers=workers, pin_memory=False,
+                             augmentation=build_augmentation(config, 3), seed=5)
+        runs.append(list(loader))
+        loader.close()
+    assert [b["image"].shape[0] for b in runs[0]] == [4, 4, 2]
+    for other in runs[1:]:
+        for got, want in zip(other, runs[0], strict=True):
+            assert torch.equal(got["image"], want["image"]) and torch.equal(got["label"], want["label"])
+            assert got["label"].dtype == torch.int16 and not got["image"].is_shared()  # a private copy
 
-    def flip(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {key: value.flip(-1) for key, value in batch.items()}
 
-    for augmentation in (None, flip):
-        loader = make_loader(data, batch_size=4, workers=1, pin_memory=False, augmentation=augmentation,
-                             persistent_workers=False)
-        batch = next(iter(loader))
-        image, label = batch["image"], batch["label"]
-        assert image.untyped_storage().data_ptr() == label.untyped_storage().data_ptr()  # one block
-        assert image.is_shared() and image.is_contiguous() and label.dtype == torch.int16
-        samples = [data[(0, i)] for i in range(4)]
-        want_image = torch.stack([s["image"] for s in samples])
-        want_label = torch.stack([s["label"] for s in samples])
-        if augmentation is not None:
-            want_image, want_label = want_image.flip(-1), want_label.flip(-1)
-        assert torch.equal(image, want_image) and torch.equal(label, want_label)
+def test_making_a_batch_in_process_leaves_the_global_random_streams_alone(tmp_path: Path) -> None:
+    import random
+
+    data = patches(tmp_path, 4)
+    torch.manual_seed(0)
+    np.random.seed(0)
+    random.seed(0)
+    expected = (torch.rand(1), np.random.rand(), random.random())
+    torch.manual_seed(0)
+    np.random.seed(0)
+    random.seed(0)
+    list(make_loader(data, batch_size=2, workers=0, augmentation=build_augmentation({"noise": {"p": 1.0}}, 3)))
+    assert (torch.rand(1), np.random.rand(), random.random()) == expected
+
+
+def test_an_abandoned_epoch_does_not_leak_into_the_next(tmp_path: Path) -> None:
+    data = patches(tmp_path, 12)
+    loader = make_loader(data, batch_size=2, workers=2, pin_memory=False)
+    next(iter(loader))  # the trainer peeks at one batch like this
+    data.set_epoch(1)
+    got = [b["image"] for b in loader]
+    want = expected_batches(data, 1, 2)
+    assert len(got) == 6 and all(torch.equal(g, w) for g, w in zip(got, want, strict=True))
+    loader.close()
+
+
+class _Exploding(RandomROIDataset):
+    def __getitem__(self, key):  # type: ignore[no-untyped-def]
+        if isinstance(key, tuple) and key[1] >= 4:
+            raise ValueError("broken case file")
+        return super().__getitem__(key)
+
+
+def test_a_failing_worker_is_an_error_naming_the_batch(tmp_path: Path) -> None:
+    data = patches(tmp_path, 8)
+    broken = _Exploding(data.preprocessed, data.patch_size, 8, seed=7)
+    loader = make_loader(broken, batch_size=2, workers=2, pin_memory=False)
+    with pytest.raises(RuntimeError, match=r"(?s)loader worker failed on batch 2 of epoch 0:.*broken case file"):
+        list(loader)
+    loader.close()
+
+
+def test_a_killed_worker_is_an_error(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    data = patches(tmp_path, 40)
+    loader = make_loader(data, batch_size=2, workers=1, pin_memory=False)
+    iterator = iter(loader)
+    next(iterator)
+    os.kill(loader._processes[0].pid, signal.SIGKILL)
+    with pytest.raises(RuntimeError, match=r"loader worker 0 died \(exit code -9\)"):
+        list(iterator)
