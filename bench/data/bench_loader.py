@@ -9,7 +9,8 @@ that iterates ``--batches`` batches of 8 patches of 40x56x40 (nnU-Net's hippocam
 the run, of the summed PSS and RSS of the main process and its workers (polled from /proc every
 50 ms; PSS splits pages shared between processes fairly, RSS counts them in every process). Loaders:
 
-* medseg: ``make_loader(RandomROIDataset(...))`` - patches read from memory maps, nothing cached.
+* medseg: ``make_loader(RandomROIDataset(...))`` - patches read from memory maps (kept open, their
+  pages released after every read), batches passed through fixed shared-memory slots.
 * MONAI Dataset: ``LoadImaged`` (the same .npy files) + ``SpatialPadd`` + ``RandCropByPosNegLabeld``
   (pos 1, neg 2).
 * MONAI CacheDataset: the same, with the loaded arrays cached (cache_rate 1), MONAI's fast path.
