@@ -142,6 +142,19 @@ def test_making_a_batch_in_process_leaves_the_global_random_streams_alone(tmp_pa
     assert (torch.rand(1), np.random.rand(), random.random()) == expected
 
 
+def test_spawned_workers_deliver_the_same_batches(tmp_path: Path) -> None:
+    from medseg.data.loader import PatchLoader
+
+    data = patches(tmp_path, 8)
+    loader = PatchLoader(data, 4, workers=1, pin_memory=False, start_method="spawn",
+                         augmentation=build_augmentation({"noise": {"p": 1.0}}, 3), seed=3)
+    reference = PatchLoader(data, 4, workers=0, pin_memory=False,
+                            augmentation=build_augmentation({"noise": {"p": 1.0}}, 3), seed=3)
+    for got, want in zip(loader, reference, strict=True):
+        assert torch.equal(got["image"], want["image"]) and torch.equal(got["label"], want["label"])
+    loader.close()
+
+
 def test_an_abandoned_epoch_does_not_leak_into_the_next(tmp_path: Path) -> None:
     data = patches(tmp_path, 12)
     loader = make_loader(data, batch_size=2, workers=2, pin_memory=False)

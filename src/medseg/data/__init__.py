@@ -25,6 +25,7 @@ __all__ = [
     "FolderPairDataset",
     "MSDDataset",
     "NNUNetDataset",
+    "PatchLoader",
     "Plan",
     "PreprocessedDataset",
     "RandomROIDataset",
@@ -47,6 +48,7 @@ __all__ = [
 _LAZY: dict[str, str] = {
     "Budget": "medseg.data.planning.budget",
     "Fingerprint": "medseg.data.inspection.fingerprint",
+    "PatchLoader": "medseg.data.loader",
     "Plan": "medseg.config.plan",
     "PreprocessedDataset": "medseg.data.preprocessing.store",
     "RandomROIDataset": "medseg.data.sampling.random_roi",

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import multiprocessing as mp
 import queue
 import random
 import traceback
@@ -31,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.multiprocessing as mp
 
 from medseg.data.sampling.random_roi import RandomROIDataset
 
@@ -116,11 +116,13 @@ class PatchLoader:
         pin_memory: copy batches into pinned memory (default: when CUDA is available).
         prefetch_factor: batches in flight per worker.
         timeout_s: how long to wait for one batch before giving up with an error.
+        start_method: how workers start ("fork", "spawn", "forkserver"; default: the platform's).
+            With anything but "fork" the dataset and the augmentation are pickled to the workers.
     """
 
     def __init__(self, dataset: RandomROIDataset, batch_size: int, workers: int = 2,
                  augmentation: Augmentation | None = None, seed: int = 0, pin_memory: bool | None = None,
-                 prefetch_factor: int = 2, timeout_s: float = 600.0) -> None:
+                 prefetch_factor: int = 2, timeout_s: float = 600.0, start_method: str | None = None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if workers < 0 or prefetch_factor < 1:
@@ -129,6 +131,7 @@ class PatchLoader:
         self.augmentation, self.seed = augmentation, int(seed)
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
         self.prefetch_factor, self.timeout_s = int(prefetch_factor), float(timeout_s)
+        self.start_method = start_method
         self._processes: list[Any] = []
         self._tasks: list[Any] = []
         self._results: Any = None
@@ -176,7 +179,7 @@ class PatchLoader:
         self._slots = [{k: torch.empty(shape, dtype=dtype).share_memory_() for k, (shape, dtype) in shapes.items()}
                        for _ in range(count)]
         self._free = list(range(count))
-        context = mp.get_context()
+        context = mp.get_context(self.start_method)
         self._results = context.Queue()
         self._tasks = [context.SimpleQueue() for _ in range(self.workers)]
         self._processes = [
