@@ -179,7 +179,7 @@ class PatchLoader:
         self._slots = [{k: torch.empty(shape, dtype=dtype).share_memory_() for k, (shape, dtype) in shapes.items()}
                        for _ in range(count)]
         self._free = list(range(count))
-        context = mp.get_context(self.start_method)
+        context: Any = mp.get_context(self.start_method)  # torch's context: tensors travel as shared memory
         self._results = context.Queue()
         self._tasks = [context.SimpleQueue() for _ in range(self.workers)]
         self._processes = [
