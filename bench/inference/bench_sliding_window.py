@@ -72,8 +72,10 @@ def runner(variant: str, net: nn.Module, patch: int, batch: int) -> Callable[[to
     if variant in ("monai", "monai_cl", "monai_fast"):
         from medseg.inference.fast_layout import channels_last_copy
 
-        model = {"monai": net, "monai_cl": copy.deepcopy(net).to(memory_format=torch.channels_last_3d),  # type: ignore[call-overload]
-                 "monai_fast": channels_last_copy(net, 3)}[variant]
+        if variant == "monai_cl":
+            model = copy.deepcopy(net).to(memory_format=torch.channels_last_3d)  # type: ignore[call-overload]
+        else:
+            model = channels_last_copy(net, 3) if variant == "monai_fast" else net
 
         def run_monai(x: torch.Tensor) -> torch.Tensor:
             out = monai_sliding_window(x, roi, batch, model, overlap=OVERLAP, mode="gaussian", sigma_scale=0.125)

@@ -186,6 +186,9 @@ def test_channels_last_copy_swaps_instance_norms_for_equal_group_norms() -> None
         expected = torch.nn.functional.instance_norm(net[:4](x).double(), eps=1e-5)  # float64 reference
         got = fast(x.contiguous(memory_format=torch.channels_last_3d))
     assert float((got.double() - expected).abs().max()) < 1e-4
+    double = channels_last_copy(net.double(), 3)  # the group norms take the weights' dtype
+    assert double[1].weight.dtype == torch.float64
+    assert double(x.double().contiguous(memory_format=torch.channels_last_3d)).dtype == torch.float64
     with pytest.raises(ValueError, match="running statistics"):
         instance_norm_as_group_norm(torch.nn.InstanceNorm3d(4, track_running_stats=True))
     with pytest.raises(ValueError, match="not 1-D"):

@@ -164,11 +164,16 @@ class PatchLoader:
         self._processes, self._tasks, self._slots = [], [], []
 
     def _deliver(self, batch: Mapping[str, torch.Tensor], count: int | None = None) -> Batch:
-        """A private copy of (the first ``count`` items of) ``batch``, pinned when asked."""
+        """The batch to hand out: a slot's first ``count`` items are copied (the slot is reused), a
+        batch made in this process is handed out as it is; either is pinned when asked."""
         out = {}
         for key, value in batch.items():
             part = value if count is None else value[:count]
-            out[key] = part.pin_memory() if self.pin_memory else (part.clone() if count is not None else part)
+            if self.pin_memory:
+                part = part.pin_memory()
+            elif count is not None:
+                part = part.clone()
+            out[key] = part
         return out
 
     def _start(self, epoch: int) -> Batch:

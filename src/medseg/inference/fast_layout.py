@@ -30,16 +30,11 @@ def instance_norm_as_group_norm(norm: nn.modules.instancenorm._InstanceNorm) -> 
         raise ValueError("an instance norm with running statistics is not a group norm in eval mode")
     group = nn.GroupNorm(norm.num_features, norm.num_features, eps=norm.eps, affine=norm.affine)
     if norm.affine:
+        group = group.to(norm.weight)  # same device and dtype as the weights it takes over
         with torch.no_grad():
             group.weight.copy_(norm.weight)
             group.bias.copy_(norm.bias)
-    return group.to(device=_device_of(norm))
-
-
-def _device_of(module: nn.Module) -> torch.device:
-    for tensor in module.parameters():
-        return tensor.device
-    return torch.device("cpu")
+    return group
 
 
 def channels_last_copy(module: nn.Module, ndim: int) -> nn.Module:

@@ -64,9 +64,10 @@ def nearest_on_grid(src: np.ndarray, dst: np.ndarray, spacing: Sequence[float],
     scanned = 0.0
     coarsest = max(sp)
     for radius in CHUNK_RADII:
-        stop = int(np.searchsorted(lengths, min(radius * coarsest, radius_mm) * (1 + 1e-12), side="right"))
+        reach_mm = min(radius * coarsest, radius_mm)
+        stop = int(np.searchsorted(lengths, reach_mm * (1 + 1e-12), side="right"))
         if stop <= start:
-            scanned = min(radius * coarsest, radius_mm)
+            scanned = reach_mm
             continue
         found_any = np.zeros(len(todo), dtype=bool)
         block = max(1, MAX_GATHER // (stop - start))
@@ -80,7 +81,7 @@ def nearest_on_grid(src: np.ndarray, dst: np.ndarray, spacing: Sequence[float],
         entered = len(todo)
         todo, positions = todo[~found_any], positions[~found_any]
         start = stop
-        scanned = min(radius * coarsest, radius_mm)
+        scanned = reach_mm
         if not len(todo) or (radius > 0 and settled < GIVE_UP_FRACTION * entered):
             break
     return out, todo, scanned

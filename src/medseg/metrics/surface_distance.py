@@ -87,7 +87,9 @@ def mutual_nearest_distances(a: np.ndarray, b: np.ndarray, spacing: Sequence[flo
         points_a, points_b = coords_a * scale, coords_b * scale
         return (_query(points_a, points_b, b[tuple(coords_a.T)], bound),
                 _query(points_b, points_a, a[tuple(coords_b.T)], bound))
-    radius = GRID_RADIUS_VOXELS * max(spacing) if bound is None else min(GRID_RADIUS_VOXELS * max(spacing), bound)
+    radius = GRID_RADIUS_VOXELS * max(spacing)
+    if bound is not None:
+        radius = min(radius, bound)
     return (_grid_then_tree(coords_a, coords_b, b, scale, radius, bound),
             _grid_then_tree(coords_b, coords_a, a, scale, radius, bound))
 
