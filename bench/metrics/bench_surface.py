@@ -31,6 +31,7 @@ from monai.metrics import compute_hausdorff_distance, compute_surface_dice
 from scipy import ndimage
 
 import medseg.metrics.surface_distance as surface_distance
+import medseg.metrics.surface_engine as surface_engine
 from medseg.metrics import hd95, normalized_surface_dice
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "Task04_Hippocampus" / "labelsTr"
@@ -96,7 +97,7 @@ def main() -> None:
     if args.method != "auto":
         surface_distance.DEFAULT_METHOD = args.method
     torch.set_num_threads(args.threads)
-    surface_distance.THREADS = args.threads
+    surface_engine.THREADS = args.threads
     warnings.filterwarnings("ignore")
     ours_fns = {"HD95": hd95, "NSD@1mm": lambda p, r, s: normalized_surface_dice(p, r, 1.0, s)}
     peer_fns = {"HD95": monai_hd95, "NSD@1mm": monai_nsd}

@@ -42,10 +42,11 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
     """Run a test once with each nearest-surface engine forced through the ``auto`` switch
     (``grid_then_tree``: a grid scan of one voxel only, so most points go on to the k-d tree)."""
     import medseg.metrics.surface_distance as sd
+    import medseg.metrics.surface_engine as engine
 
     monkeypatch.setattr(sd, "DEFAULT_METHOD", "grid" if request.param.startswith("grid") else request.param)
     if request.param == "grid_then_tree":
-        monkeypatch.setattr(sd, "GRID_RADIUS_VOXELS", 1)
+        monkeypatch.setattr(engine, "GRID_RADIUS_VOXELS", 1)
     return str(request.param)
 
 

@@ -46,15 +46,21 @@ def as_spacing(spacing: float | Sequence[float] | None, ndim: int) -> tuple[floa
 
 
 def bounding_box(mask: np.ndarray, margin: int) -> tuple[tuple[int, int], ...] | None:
-    """Per-axis ``(start, stop)`` of the nonzero region grown by ``margin`` (may leave the array)."""
-    box = []
-    for axis in range(mask.ndim):
-        other = tuple(a for a in range(mask.ndim) if a != axis)
-        hits = np.flatnonzero(mask.any(axis=other))
-        if hits.size == 0:
-            return None
-        box.append((int(hits[0]) - margin, int(hits[-1]) + 1 + margin))
-    return tuple(box)
+    """Per-axis ``(start, stop)`` of the nonzero region grown by ``margin`` (may leave the array).
+
+    Two passes over the data whatever the rank: the extent along the first axis, then the
+    projection of that slab onto the other axes (whose extents come from the small projection).
+    """
+    hits = np.flatnonzero(mask.any(axis=tuple(range(1, mask.ndim))) if mask.ndim > 1 else mask)
+    if hits.size == 0:
+        return None
+    first = (int(hits[0]), int(hits[-1]) + 1)
+    rest: tuple[tuple[int, int], ...] = ()
+    if mask.ndim > 1:
+        inner = bounding_box(np.asarray(mask[first[0]:first[1]].any(axis=0)), 0)
+        assert inner is not None
+        rest = inner
+    return tuple((start - margin, stop + margin) for start, stop in (first, *rest))
 
 
 def crop_padded(mask: np.ndarray, box: Sequence[tuple[int, int]]) -> np.ndarray:

@@ -8,7 +8,7 @@ area of both. This equals MONAI's ``compute_surface_dice(use_subvoxels=True)``.
 A distance within a relative 1e-6 of the tolerance counts as within it (distances are float32).
 Empty masks: both empty -> ``empty_value`` (1); one empty -> 0.
 Speed: like :mod:`medseg.metrics.surface_distance`, the work is confined to the bounding box of
-both masks plus one voxel, with an ``edt`` distance map or a bounded k-d tree search.
+both masks plus the grid scan's reach, with the bounded scan of grid offsets (or another engine).
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from medseg.metrics._inputs import ArrayLike, as_mask_pair, as_spacing, bounding_box, crop_padded
+from medseg.metrics.grid_nearest import reach_voxels
 from medseg.metrics.surface_distance import mutual_nearest_distances
 from medseg.metrics.surface_elements import element_areas, neighbour_codes
+from medseg.metrics.surface_engine import grid_radius_mm
 
 
 def surface_elements(mask: np.ndarray, spacing: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -43,11 +45,13 @@ def normalized_surface_dice(pred: ArrayLike, ref: ArrayLike, tolerance_mm: float
     has_p, has_r = bool(p.any()), bool(r.any())
     if not (has_p and has_r):
         return empty_value if not (has_p or has_r) else 0.0
-    box = bounding_box(p | r, margin=1)
+    limit = tolerance_mm * (1 + 1e-6)
+    # the margin keeps the scan of offsets up to the tolerance inside the window grid (no padding later)
+    reach = max(reach_voxels(sp, min(limit, grid_radius_mm(sp))))
+    box = bounding_box(p | r, margin=1 + reach)
     assert box is not None
     surf_p, area_p = surface_elements(crop_padded(p, box), sp)
     surf_r, area_r = surface_elements(crop_padded(r, box), sp)
-    limit = tolerance_mm * (1 + 1e-6)
     d_p, d_r = mutual_nearest_distances(surf_p, surf_r, sp, bound=limit)
     close_p, close_r = d_p <= limit, d_r <= limit
     total = area_p.sum() + area_r.sum()

@@ -6,12 +6,14 @@ distances run from every surface voxel of one mask to the nearest surface voxel 
 mm (``spacing`` in array-axis order). HD is the max of the two directed maxima; HD95 the max of the
 two directed 95th percentiles (linear interpolation); ASSD the mean of both distance sets together.
 
-Speed: both masks are cropped to the bounding box of their union grown by one voxel (it holds every
-surface voxel, so nothing is lost). Nearest-surface distances are exact whichever engine finds them:
-by default a scan of grid offsets in order of length (:mod:`medseg.metrics.grid_nearest`; points on
-the other surface cost one lookup, most others a few dozen), with a k-d tree (scipy ``cKDTree``)
-for the few points farther than ``GRID_RADIUS_VOXELS`` voxels; ``method="edt"`` (anisotropic
-Euclidean distance transform over the box) and ``"kdtree"`` are there for cross-checks.
+Speed: both masks are cropped to the bounding box of their union, grown by the grid scan's reach
+(the margin also keeps every surface voxel and every scanned offset inside the crop). Nearest-surface
+distances are exact whichever engine finds them: by default a scan of grid offsets in order of length
+(:mod:`medseg.metrics.grid_nearest`; points on the other surface cost one lookup, most others a few
+dozen), with a k-d tree (scipy ``cKDTree``) for the points farther than ``GRID_RADIUS_VOXELS``
+voxels (:mod:`medseg.metrics.surface_engine`). A percentile (HD95) or the maximum (HD) needs only a
+few ranks of each distance set, and :mod:`medseg.metrics.surface_percentile` computes little more. ``method="edt"`` (anisotropic
+Euclidean distance transform over the box) and ``"kdtree"`` compute every distance, for cross-checks.
 
 Empty masks: both empty -> ``empty_value`` (0 by default); one empty -> ``inf`` (callers that need
 a finite number can pass it through :func:`finite_or`, e.g. with the image diagonal).
@@ -20,45 +22,58 @@ a finite number can pass it through :func:`finite_or`, e.g. with the image diago
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 
 import numpy as np
 
+from medseg.metrics import surface_engine as engine
 from medseg.metrics._inputs import ArrayLike, as_mask_pair, as_spacing, bounding_box, crop_padded
-from medseg.metrics.grid_nearest import nearest_on_grid
+from medseg.metrics.grid_nearest import nearest_on_grid, reach_voxels
+from medseg.metrics.surface_percentile import symmetric_percentile
 
-#: threads for ``edt`` and for k-d tree queries
-THREADS = min(4, os.cpu_count() or 1)
-#: fewer query points than this run on one thread
-PARALLEL_MIN_POINTS = 20_000
-#: the engine ``method="auto"`` uses
+#: the engine ``method="auto"`` uses (settings shared by the engines: :mod:`medseg.metrics.surface_engine`)
 DEFAULT_METHOD = "grid"
-#: the grid scan looks this many voxels (of the coarsest spacing) around each point before the k-d tree
-GRID_RADIUS_VOXELS = 4
 
 
 def surface_voxels(mask: np.ndarray) -> np.ndarray:
     """``mask`` minus its erosion by the cross-shaped (face-connected) structuring element.
 
-    Voxels on the array border count as surface (outside the array is background).
+    Voxels on the array border count as surface (outside the array is background). Works on
+    boolean masks and, bit by bit, on ``uint8`` arrays that pack several masks.
     """
-    padded = np.pad(mask, 1)
+    if engine.touches_border(mask, 1):
+        padded = np.pad(mask, 1)
+        return _surface_inside(padded)[tuple(slice(1, -1) for _ in range(mask.ndim))]
+    return _surface_inside(mask)
+
+
+def _surface_inside(mask: np.ndarray) -> np.ndarray:
+    """:func:`surface_voxels` of a mask that is background on its border.
+
+    ``mask & ~erode(mask)`` equals ``mask & ~(and of the 6 neighbours)``: seven passes, no copies.
+    """
     inner = tuple(slice(1, -1) for _ in range(mask.ndim))
-    eroded = mask.copy()
+    core: np.ndarray | None = None
     for axis in range(mask.ndim):
         for shift in (0, 2):
             view = list(inner)
-            view[axis] = slice(shift, shift + mask.shape[axis])
-            eroded &= padded[tuple(view)]
-    return mask & ~eroded
+            view[axis] = slice(shift, shift + mask.shape[axis] - 2)
+            if core is None:
+                core = mask[tuple(view)].copy()
+            else:
+                core &= mask[tuple(view)]
+    assert core is not None
+    np.invert(core, out=core)
+    out = np.zeros_like(mask)
+    np.bitwise_and(mask[inner], core, out=out[inner])
+    return out
 
 
 def distance_to(surface: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
     """Distance (mm) of every voxel to the nearest ``True`` voxel of ``surface`` (which must be non-empty)."""
     import edt
 
-    threads = THREADS if surface.size > 50 * PARALLEL_MIN_POINTS else 1
+    threads = engine.THREADS if surface.size > 50 * engine.PARALLEL_MIN_POINTS else 1
     return np.asarray(edt.edt(np.ascontiguousarray(~surface), anisotropy=tuple(spacing),
                               black_border=False, parallel=threads))
 
@@ -73,25 +88,30 @@ def mutual_nearest_distances(a: np.ndarray, b: np.ndarray, spacing: Sequence[flo
     with k-d trees for the points it leaves) or ``"auto"`` (``"grid"``). With ``bound``, distances
     above it may come back as ``inf`` (enough for a tolerance test, and faster).
     """
-    if method == "auto":
-        method = DEFAULT_METHOD
+    method = _engine(method)
+    sp = tuple(float(s) for s in spacing)
     if method == "edt":
         flat_a, flat_b = np.flatnonzero(a), np.flatnonzero(b)
-        return (distance_to(b, spacing).ravel()[flat_a].astype(np.float64),
-                distance_to(a, spacing).ravel()[flat_b].astype(np.float64))
-    if method not in ("kdtree", "grid"):
-        raise ValueError(f"method must be 'auto', 'edt', 'grid' or 'kdtree', got '{method}'")
-    coords_a, coords_b = np.argwhere(a), np.argwhere(b)
-    scale = np.asarray(spacing, dtype=np.float64)
+        return (distance_to(b, sp).ravel()[flat_a].astype(np.float64),
+                distance_to(a, sp).ravel()[flat_b].astype(np.float64))
+    scale = np.asarray(sp)
     if method == "kdtree":
-        points_a, points_b = coords_a * scale, coords_b * scale
-        return (_query(points_a, points_b, b[tuple(coords_a.T)], bound),
-                _query(points_b, points_a, a[tuple(coords_b.T)], bound))
-    radius = GRID_RADIUS_VOXELS * max(spacing)
+        points_a, points_b = np.argwhere(a) * scale, np.argwhere(b) * scale
+        return (_query(points_a, points_b, b[a], bound), _query(points_b, points_a, a[b], bound))
+    radius = engine.grid_radius_mm(sp)
     if bound is not None:
         radius = min(radius, bound)
-    return (_grid_then_tree(coords_a, coords_b, b, scale, radius, bound),
-            _grid_then_tree(coords_b, coords_a, a, scale, radius, bound))
+    a, b = engine.with_margin(a, b, reach_voxels(sp, radius))
+    flat_a, flat_b = np.flatnonzero(a), np.flatnonzero(b)
+    return (_grid_then_tree(flat_a, flat_b, b, scale, radius, bound),
+            _grid_then_tree(flat_b, flat_a, a, scale, radius, bound))
+
+
+def _engine(method: str) -> str:
+    method = DEFAULT_METHOD if method == "auto" else method
+    if method not in ("edt", "kdtree", "grid"):
+        raise ValueError(f"method must be 'auto', 'edt', 'grid' or 'kdtree', got '{method}'")
+    return method
 
 
 def _grid_then_tree(src: np.ndarray, dst: np.ndarray, dst_mask: np.ndarray, scale: np.ndarray, radius: float,
@@ -99,21 +119,20 @@ def _grid_then_tree(src: np.ndarray, dst: np.ndarray, dst_mask: np.ndarray, scal
     """Grid scan for the near points, a k-d tree for the points it leaves (unless beyond ``bound``)."""
     out, left, scanned = nearest_on_grid(src, dst_mask, tuple(scale.tolist()), radius)
     if left.size and not (bound is not None and scanned >= bound):
-        out[left] = _query(src[left] * scale, dst * scale, np.zeros(left.size, dtype=bool), bound)
+        shape = dst_mask.shape
+        out[left] = _query(engine.voxel_points(src[left], shape) * scale, engine.voxel_points(dst, shape) * scale,
+                           np.zeros(left.size, dtype=bool), bound)
     return out
 
 
 def _query(src: np.ndarray, dst: np.ndarray, on_dst: np.ndarray, bound: float | None) -> np.ndarray:
     """Nearest-neighbour distances from ``src`` points to ``dst`` points (0 where ``on_dst``)."""
-    from scipy.spatial import cKDTree
-
     out = np.zeros(len(src))
     far = ~on_dst
     if far.any():
         upper = np.inf if bound is None else bound * (1 + 1e-9) + 1e-12
-        tree = cKDTree(dst, leafsize=32, balanced_tree=False, compact_nodes=False)  # faster to build
-        workers = THREADS if far.sum() > PARALLEL_MIN_POINTS else 1  # threads cost more than small queries
-        out[far] = tree.query(src[far], k=1, distance_upper_bound=upper, workers=workers)[0]
+        out[far] = engine.kd_tree(dst).query(src[far], k=1, distance_upper_bound=upper,
+                                             workers=engine.query_workers(int(far.sum())))[0]
     return out
 
 
@@ -123,17 +142,31 @@ def directed_surface_distances(pred: ArrayLike, ref: ArrayLike, spacing: float |
 
     ``None`` when either mask is empty.
     """
+    surfaces = _cropped_surfaces(pred, ref, spacing, method)
+    if surfaces is None:
+        return None
+    edges_p, edges_r, sp = surfaces
+    return mutual_nearest_distances(edges_p, edges_r, sp, method=method)
+
+
+def _cropped_surfaces(pred: ArrayLike, ref: ArrayLike, spacing: float | Sequence[float] | None,
+                      method: str) -> tuple[np.ndarray, np.ndarray, tuple[float, ...]] | None:
+    """Surface voxels of both masks in a common crop with the grid scan's margin; ``None`` if one is empty."""
     p, r = as_mask_pair(pred, ref)
     if p.ndim not in (2, 3):
         raise ValueError(f"surface distances need a 2-D or 3-D mask, got shape {p.shape}")
     sp = as_spacing(spacing, p.ndim)
+    _engine(method)
     if not (p.any() and r.any()):
         return None
-    box = bounding_box(p | r, margin=1)
+    reach = max(reach_voxels(sp, engine.grid_radius_mm(sp)))
+    box = bounding_box(p | r, margin=1 + reach)
     assert box is not None
-    p, r = crop_padded(p, box), crop_padded(r, box)
-    edges_p, edges_r = surface_voxels(p), surface_voxels(r)
-    return mutual_nearest_distances(edges_p, edges_r, sp, method=method)
+    # both masks packed in the bits of one array: one erosion pass serves the two
+    both = crop_padded(p, box).view(np.uint8)
+    both |= crop_padded(r, box).view(np.uint8) << 1
+    edges = _surface_inside(both)
+    return (edges & 1).view(bool), (edges >> 1).view(bool), sp
 
 
 def _empty_result(pred: np.ndarray, ref: np.ndarray, empty_value: float) -> float:
@@ -141,19 +174,22 @@ def _empty_result(pred: np.ndarray, ref: np.ndarray, empty_value: float) -> floa
 
 
 def hausdorff_distance(pred: ArrayLike, ref: ArrayLike, spacing: float | Sequence[float] | None = None,
-                       percentile: float | None = None, empty_value: float = 0.0) -> float:
+                       percentile: float | None = None, empty_value: float = 0.0, method: str = "auto") -> float:
     """Symmetric Hausdorff distance in mm; with ``percentile`` (0-100) the robust variant.
 
-    Both empty -> ``empty_value``; one empty -> ``inf``.
+    Both empty -> ``empty_value``; one empty -> ``inf``. ``method`` as in :func:`mutual_nearest_distances`.
     """
     if percentile is not None and not 0 <= percentile <= 100:
         raise ValueError(f"percentile must be in [0, 100], got {percentile}")
-    dists = directed_surface_distances(pred, ref, spacing)
-    if dists is None:
+    surfaces = _cropped_surfaces(pred, ref, spacing, method)
+    if surfaces is None:
         return _empty_result(*as_mask_pair(pred, ref), empty_value)
-    if percentile is None:
-        return float(max(d.max() for d in dists))
-    return float(max(np.percentile(d.astype(np.float64), percentile) for d in dists))
+    edges_p, edges_r, sp = surfaces
+    q = 100.0 if percentile is None else float(percentile)
+    if _engine(method) == "grid":
+        return symmetric_percentile(edges_p, edges_r, sp, q)
+    dists = mutual_nearest_distances(edges_p, edges_r, sp, method=method)
+    return float(max(np.percentile(d, q) for d in dists))
 
 
 def hd95(pred: ArrayLike, ref: ArrayLike, spacing: float | Sequence[float] | None = None,
