@@ -136,6 +136,12 @@ def peak_memory(variant: str, size: int, patch: int, batch: int, threads: int, n
     return dict(json.loads(output.strip().splitlines()[-1]))
 
 
+def median_memory(variant: str, size: int, patch: int, args: argparse.Namespace, runs: int) -> dict[str, float]:
+    """The run with the median rise above the baseline among ``runs`` fresh processes."""
+    results = [peak_memory(variant, size, patch, args.batch, args.threads, args.net) for _ in range(runs)]
+    return sorted(results, key=lambda r: r["peak"] - r["baseline"])[len(results) // 2]
+
+
 def time_variants(
     size: int, patch: int, batch: int, repeats: int, variants: list[str], net_kind: str
 ) -> dict[str, object]:
@@ -171,6 +177,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--net", choices=sorted(NETWORKS), default="conv")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS),
+                        help="which variants to run (monai is always included: it is the reference)")
+    parser.add_argument("--memory-runs", type=int, default=1,
+                        help="fresh processes per memory measurement; the median rise is reported")
     parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -184,18 +194,19 @@ def main() -> None:
               "x MONAI mem", "max|diff|")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
+    variants = ["monai", *[v for v in args.variants if v != "monai"]]
     for size in args.sizes:
         for patch in args.patches:
-            timed = time_variants(size, patch, args.batch, args.repeats, list(VARIANTS), args.net)
+            timed = time_variants(size, patch, args.batch, args.repeats, variants, args.net)
             medians: dict[str, float] = timed["median"]  # type: ignore[assignment]
             cpu: dict[str, float] = timed["cpu"]  # type: ignore[assignment]
             diffs: dict[str, float] = timed["diff"]  # type: ignore[assignment]
             memory = {} if args.no_memory else {
-                v: peak_memory(v, size, patch, args.batch, args.threads, args.net)
-                for v in ("monai", "medseg", "medseg_cl", "medseg_fast")
+                v: median_memory(v, size, patch, args, args.memory_runs)
+                for v in ("monai", "medseg", "medseg_cl", "medseg_fast") if v in variants
             }
             base_extra = memory["monai"]["peak"] - memory["monai"]["baseline"] if memory else 0.0
-            for v in VARIANTS:
+            for v in variants:
                 mem = memory.get(v)
                 extra = mem["peak"] - mem["baseline"] if mem else float("nan")
                 cells = (f"{size}^3", f"{patch}^3", v, f"{medians[v]:.2f}", f"{medians[v] / medians['monai']:.2f}",

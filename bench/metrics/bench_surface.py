@@ -6,8 +6,10 @@ Run: .venv/bin/python bench/metrics/bench_surface.py [--cases 50] [--repeats 3] 
 Workloads:
 * hippocampus: Task04 label (anterior + posterior) against a perturbed copy of itself (one dilation
   and a shift of 1-2 voxels along a rotating axis), 1 mm isotropic, for ``--cases`` cases;
-* synthetic 256^3: two offset spheres (radius 80 and 76 voxels, centres 6 voxels apart),
-  anisotropic spacing (1.5, 0.8, 0.8) mm.
+* synthetic 256^3, far: two offset spheres (radius 80 and 76 voxels, centres 6 voxels apart),
+  anisotropic spacing (1.5, 0.8, 0.8) mm: surfaces 0-15 mm apart, the hard case for HD95;
+* synthetic 256^3, near: the same sphere against one 1 voxel smaller and 1 voxel off along two axes
+  (a good segmentation: surfaces 0-3 voxels apart).
 
 Peers: ``monai.metrics.compute_hausdorff_distance(percentile=95)`` and
 ``compute_surface_dice(use_subvoxels=True)`` (DeepMind semantics), NSD tolerance 1 mm. Both sides get
@@ -57,6 +59,14 @@ def spheres() -> list[Pair]:
     return [(pred, ref, (1.5, 0.8, 0.8))]
 
 
+def near_spheres() -> list[Pair]:
+    """A 256^3 sphere against a slightly smaller, slightly shifted one."""
+    z, y, x = np.ogrid[:256, :256, :256]
+    pred = (z - 128) ** 2 + (y - 128) ** 2 + (x - 128) ** 2 < 80**2
+    ref = (z - 129) ** 2 + (y - 128) ** 2 + (x - 127) ** 2 < 79**2
+    return [(pred, ref, (1.5, 0.8, 0.8))]
+
+
 def monai_hd95(p: np.ndarray, r: np.ndarray, s: tuple[float, ...]) -> float:
     """MONAI's HD95 of one mask pair."""
     return compute_hausdorff_distance(torch.from_numpy(p)[None, None], torch.from_numpy(r)[None, None],
@@ -101,7 +111,8 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     ours_fns = {"HD95": hd95, "NSD@1mm": lambda p, r, s: normalized_surface_dice(p, r, 1.0, s)}
     peer_fns = {"HD95": monai_hd95, "NSD@1mm": monai_nsd}
-    workloads = {f"hippocampus x{args.cases}": hippocampus_pairs(args.cases), "spheres 256^3": spheres()}
+    workloads = {f"hippocampus x{args.cases}": hippocampus_pairs(args.cases), "spheres 256^3 far": spheres(),
+                 "spheres 256^3 near": near_spheres()}
     print(f"threads: {args.threads}, repeats: {args.repeats}, medseg engine: {args.method}")
     print("| workload | metric | medseg ms/case | MONAI ms/case | speed-up | max abs diff |")
     print("|---|---|---|---|---|---|")

@@ -12,7 +12,6 @@ import math
 import numpy as np
 import pytest
 from scipy import ndimage
-from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
 import medseg.metrics.nearest_ranks as nr
@@ -91,10 +90,13 @@ def test_cell_ids_group_points_by_cell() -> None:
     np.testing.assert_array_equal(same, (cells[:, None] == cells[None, :]).all(-1))
 
 
+@pytest.mark.parametrize("around", [0.0, 1.0])  # exact queries on the full tree / on a tree of a box
 @pytest.mark.parametrize("margin", [nr.FIRST_MARGIN, 1e-6])  # a tiny margin forces threshold retries
-def test_nearest_distance_ranks_equal_sorting_all_distances(monkeypatch: pytest.MonkeyPatch, margin: float) -> None:
+def test_nearest_distance_ranks_equal_sorting_all_distances(monkeypatch: pytest.MonkeyPatch, margin: float,
+                                                            around: float) -> None:
     monkeypatch.setattr(nr, "MIN_POINTS", 64)
     monkeypatch.setattr(nr, "FIRST_MARGIN", margin)
+    monkeypatch.setattr(nr, "AROUND_SHARE", around)
     rng = np.random.default_rng(4)
     spacing = (1.5, 0.8, 0.8)
     src = np.argwhere(surface_voxels(_blob((30, 40, 40), (14, 20, 20), 12, rng)))
@@ -102,17 +104,20 @@ def test_nearest_distance_ranks_equal_sorting_all_distances(monkeypatch: pytest.
     points, targets = src * spacing, dst * spacing
     exact = np.sort(cdist(points, targets).min(axis=1))
     cells = nr.cell_ids(tuple(src.T), spacing)
-    tree = cKDTree(targets)
     m = len(points)
+
+    def trees() -> nr.TargetTrees:  # fresh, so that every call builds what it needs
+        return nr.TargetTrees(targets, nr.cell_ids(tuple(dst.T), spacing))
+
     for ranks in ([0, 1], [m // 2, m // 2 + 1], [int(0.95 * (m - 1)), int(0.95 * (m - 1)) + 1], [m - 1, m - 1]):
-        got = nr.nearest_distance_ranks(points, cells, tree, targets, np.array(ranks))
+        got = nr.nearest_distance_ranks(points, cells, trees(), np.array(ranks))
         np.testing.assert_allclose(got, exact[ranks], atol=1e-12)
     top = np.array([int(0.95 * (m - 1)), int(0.95 * (m - 1)) + 1])
     # proven not above a limit above the value; computed exactly (not None) below it
-    assert nr.nearest_distance_ranks(points, cells, tree, targets, top, at_most=exact[top[1]] + 1e-9) is None
-    below = nr.nearest_distance_ranks(points, cells, tree, targets, top, at_most=exact[top[1]] * 0.99)
+    assert nr.nearest_distance_ranks(points, cells, trees(), top, at_most=exact[top[1]] + 1e-9) is None
+    below = nr.nearest_distance_ranks(points, cells, trees(), top, at_most=exact[top[1]] * 0.99)
     np.testing.assert_allclose(below, exact[top], atol=1e-12)
-    assert nr.nearest_distance_ranks(points, cells, tree, targets, top, at_most=1e9) is None  # bounds alone
+    assert nr.nearest_distance_ranks(points, cells, trees(), top, at_most=1e9) is None  # bounds alone
 
 
 def test_the_probe_lets_a_scan_settle_everything_when_the_surfaces_are_close(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -145,6 +150,9 @@ def test_directed_percentile_equals_numpy_over_all_distances(monkeypatch: pytest
     dst = surface_voxels(_blob((26, 40, 44), (15, 22, 24), 8, rng))
     expected = np.percentile(_brute(src, dst, spacing), percentile)
     assert spc.directed_percentile(src, dst, spacing, percentile) == pytest.approx(expected, abs=1e-9)
+    flat_src, flat_dst = src[13], dst[13]  # one slice: the same in 2-D
+    expected = np.percentile(_brute(flat_src, flat_dst, spacing[1:]), percentile)
+    assert spc.directed_percentile(flat_src, flat_dst, spacing[1:], percentile) == pytest.approx(expected, abs=1e-9)
 
 
 def test_far_apart_surfaces_take_every_path_and_match_brute_force(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,7 +27,7 @@ import numpy as np
 
 from medseg.metrics import surface_engine as engine
 from medseg.metrics.grid_nearest import nearest_on_grid, reach_voxels
-from medseg.metrics.nearest_ranks import cell_ids, nearest_distance_ranks
+from medseg.metrics.nearest_ranks import TargetTrees, cell_ids, nearest_distance_ranks
 
 #: a percentile over more points than this first probes the grid scan on a sample of PROBE_POINTS
 PROBE_MIN_POINTS = 8192
@@ -70,6 +70,11 @@ class _Surface:
     def mm(self) -> np.ndarray:
         """Positions ``(n, ndim)`` in mm."""
         return np.stack(self.axes, axis=1) * np.asarray(self.spacing)
+
+    @functools.cached_property
+    def trees(self) -> TargetTrees:
+        """k-d trees over the points, built as needed."""
+        return TargetTrees(self.mm, cell_ids(self.axes, self.spacing))
 
 
 @dataclass
@@ -115,9 +120,8 @@ def _finish(scan: _Scan, floor: float) -> float:
         left = scan.left
         axes = scan.src.axes if left is None else tuple(a[left] for a in scan.src.axes)
         points = scan.src.mm if left is None else scan.src.mm[left]
-        far = nearest_distance_ranks(points, cell_ids(axes, scan.src.spacing), engine.kd_tree(scan.dst.mm),
-                                     scan.dst.mm, wanted[~near] - settled, engine.query_workers(len(points)),
-                                     at_most=floor)
+        far = nearest_distance_ranks(points, cell_ids(axes, scan.src.spacing), scan.dst.trees,
+                                     wanted[~near] - settled, engine.query_workers(len(points)), at_most=floor)
         if far is None:
             return floor
         values[~near] = far
