@@ -65,6 +65,14 @@ def cell_ids(axes: Sequence[np.ndarray], spacing: Sequence[float]) -> tuple[np.n
     return ids, tuple(dims)
 
 
+def one_per_cell(cells: tuple[np.ndarray, tuple[int, ...]]) -> np.ndarray:
+    """Per cell of the grid: the index of one of its points (which one does not matter), -1 if empty."""
+    ids, dims = cells
+    table = np.full(int(np.prod(dims)), -1, dtype=np.int64)
+    table[ids] = np.arange(len(ids))
+    return table
+
+
 class TargetTrees:
     """k-d trees over a target point set, each built only when a step needs it.
 
@@ -84,9 +92,7 @@ class TargetTrees:
     @functools.cached_property
     def sample(self) -> tuple[Any, np.ndarray]:
         """A tree of one target per cell, and those targets' indices."""
-        ids, dims = self.cells
-        table = np.full(int(np.prod(dims)), -1, dtype=np.int64)
-        table[ids] = np.arange(len(ids))
+        table = one_per_cell(self.cells)
         chosen = table[table >= 0]
         return kd_tree(self.targets[chosen]), chosen
 
@@ -115,9 +121,8 @@ def nearest_distance_ranks(points: np.ndarray, cells: tuple[np.ndarray, tuple[in
         if np.partition(distances, ranks.max())[ranks.max()] <= at_most:
             return None
         return np.partition(distances, ranks)[ranks]
-    ids, dims = cells
-    table = np.full(int(np.prod(dims)), -1, dtype=np.int64)
-    table[ids] = np.arange(m)  # some member of each cell (which one does not matter)
+    ids = cells[0]
+    table = one_per_cell(cells)
     occupied = np.flatnonzero(table >= 0)
     rep_target = np.full(len(table), -1, dtype=np.int64)  # per cell: its representative's target
     sample, chosen = trees.sample
@@ -127,8 +132,7 @@ def nearest_distance_ranks(points: np.ndarray, cells: tuple[np.ndarray, tuple[in
     upper = np.sqrt(offset.sum(axis=1))
     lowest, need = int(ranks.min()), int(ranks.max()) + 1
     exact = np.full(m, np.nan)
-    if at_most > -np.inf and (np.count_nonzero(upper <= at_most) >= need
-                              or _at_most(trees.full, points, upper, exact, at_most, need, workers)):
+    if at_most > -np.inf and _at_most(trees, points, upper, exact, at_most, need, workers):
         return None
     margin = FIRST_MARGIN
     while True:
@@ -146,7 +150,7 @@ def nearest_distance_ranks(points: np.ndarray, cells: tuple[np.ndarray, tuple[in
         margin *= 2
 
 
-def _at_most(tree: Any, points: np.ndarray, upper: np.ndarray, exact: np.ndarray, limit: float, need: int,
+def _at_most(trees: TargetTrees, points: np.ndarray, upper: np.ndarray, exact: np.ndarray, limit: float, need: int,
              workers: int) -> bool:
     """Whether at least ``need`` points lie within ``limit`` of the targets.
 
@@ -156,12 +160,14 @@ def _at_most(tree: Any, points: np.ndarray, upper: np.ndarray, exact: np.ndarray
     or was not queried).
     """
     count = int(np.count_nonzero(upper <= limit))
+    if count >= need:  # the bounds alone prove it: no tree of all targets needed
+        return True
     doubtful = np.flatnonzero(upper > limit)
     doubtful = doubtful[np.argsort(upper[doubtful], kind="stable")]
     done = 0
     while count < need and done < len(doubtful):
         batch = doubtful[done:done + max(64, 2 * (need - count))]
-        found = _query(tree, points[batch], workers, distance_upper_bound=limit * (1 + 1e-9) + 1e-12)[0]
+        found = _query(trees.full, points[batch], workers, distance_upper_bound=limit * (1 + 1e-9) + 1e-12)[0]
         within = np.isfinite(found) & (found <= limit)
         exact[batch[within]] = found[within]
         count += int(within.sum())

@@ -12,8 +12,9 @@ distances are exact whichever engine finds them: by default a scan of grid offse
 (:mod:`medseg.metrics.grid_nearest`; points on the other surface cost one lookup, most others a few
 dozen), with a k-d tree (scipy ``cKDTree``) for the points farther than ``GRID_RADIUS_VOXELS``
 voxels (:mod:`medseg.metrics.surface_engine`). A percentile (HD95) or the maximum (HD) needs only a
-few ranks of each distance set, and :mod:`medseg.metrics.surface_percentile` computes little more. ``method="edt"`` (anisotropic
-Euclidean distance transform over the box) and ``"kdtree"`` compute every distance, for cross-checks.
+few ranks of each distance set, and :mod:`medseg.metrics.surface_percentile` computes little more.
+``method="edt"`` (anisotropic Euclidean distance transform over the box) and ``"kdtree"`` compute
+every distance, for cross-checks.
 
 Empty masks: both empty -> ``empty_value`` (0 by default); one empty -> ``inf`` (callers that need
 a finite number can pass it through :func:`finite_or`, e.g. with the image diagonal).
@@ -53,16 +54,15 @@ def _surface_inside(mask: np.ndarray) -> np.ndarray:
     ``mask & ~erode(mask)`` equals ``mask & ~(and of the 6 neighbours)``: seven passes, no copies.
     """
     inner = tuple(slice(1, -1) for _ in range(mask.ndim))
-    core: np.ndarray | None = None
+    neighbours = []
     for axis in range(mask.ndim):
         for shift in (0, 2):
             view = list(inner)
             view[axis] = slice(shift, shift + mask.shape[axis] - 2)
-            if core is None:
-                core = mask[tuple(view)].copy()
-            else:
-                core &= mask[tuple(view)]
-    assert core is not None
+            neighbours.append(mask[tuple(view)])
+    core = neighbours[0] & neighbours[1]
+    for neighbour in neighbours[2:]:
+        core &= neighbour
     np.invert(core, out=core)
     out = np.zeros_like(mask)
     np.bitwise_and(mask[inner], core, out=out[inner])
