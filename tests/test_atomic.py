@@ -1,4 +1,4 @@
-"""medseg._atomic: a file appears complete or not at all; a failed write keeps the old file."""
+"""medseg.core.atomic: a file appears complete or not at all; a failed write keeps the old file."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from medseg._atomic import atomic_open, write_bytes_atomic, write_text_atomic
+from medseg.core.atomic import atomic_open, write_bytes_atomic, write_text_atomic
 
 
 def test_writes_create_parents_and_leave_no_temporary_files(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ BAD_FILES = [
     ("overlap.json", '{"inference": {"overlap": 1.0}}',
      "key 'inference.overlap' = 1.0 is invalid; valid choices: a number < 1.0"),
     ("blend.json", '{"inference": {"blend": "mean"}}',
-     "key 'inference.blend' = 'mean' is invalid; valid choices: 'gaussian' or 'constant'"),
+     "key 'inference.blend' = 'mean' is invalid; valid choices: 'gaussian', 'hann' or 'constant'"),
     ("version.json", '{"version": 2}', "key 'version' = 2 is invalid; valid choices: 1"),
     ("dims.json", '{"spatial_config": {"spatial_dims": 4}}',
      "key 'spatial_config.spatial_dims' = 4 is invalid; valid choices: 2 or 3"),

@@ -23,7 +23,7 @@ from medseg.config import (
     plan_to_config,
     save_config,
 )
-from medseg.errors import ConfigError
+from medseg.core.errors import ConfigError
 
 
 def full_plan() -> Plan:

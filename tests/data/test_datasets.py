@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
+from medseg.core.errors import DatasetError
 from medseg.data import (
-    CaseDataset,
     FolderPairDataset,
     MSDDataset,
     NNUNetDataset,
     TableDataset,
 )
+from medseg.data.datasets.detect import open_dataset
 from medseg.data.folds import write_folds
-from medseg.errors import DatasetError
 
 SHAPE = (4, 5, 6)  # z, y, x
 SPACING = (0.8, 0.9, 2.5)  # x, y, z
@@ -72,7 +72,7 @@ def test_msd_reads_cases_exactly(tmp_path: Path) -> None:
     with pytest.raises(IndexError):
         ds[3]
     ds.check(progress=False)
-    assert isinstance(CaseDataset.from_path(tmp_path), MSDDataset)
+    assert isinstance(open_dataset(tmp_path), MSDDataset)
 
 
 def test_msd_four_dimensional_image_becomes_channels(tmp_path: Path) -> None:
@@ -122,7 +122,7 @@ def test_nnunet_stacks_channel_files_in_order(tmp_path: Path) -> None:
         np.testing.assert_array_equal(case.image.array[c], ref)
     np.testing.assert_array_equal(case.label.array[0], _label(1))  # type: ignore[union-attr]
     ds.check(progress=False)
-    assert isinstance(CaseDataset.from_path(tmp_path), NNUNetDataset)
+    assert isinstance(open_dataset(tmp_path), NNUNetDataset)
 
 
 def test_table_from_csv_and_dataframe(tmp_path: Path) -> None:
@@ -150,7 +150,7 @@ def test_table_from_csv_and_dataframe(tmp_path: Path) -> None:
     np.testing.assert_array_equal(from_frame[0].image.array[0], _volume(50))
     with pytest.raises(DatasetError, match=r"cases.csv: column\(s\) \['mask'\] not found"):
         TableDataset(tmp_path / "cases.csv", mask_column="mask")
-    assert isinstance(CaseDataset.from_path(tmp_path / "cases.csv"), TableDataset)
+    assert isinstance(open_dataset(tmp_path / "cases.csv"), TableDataset)
 
 
 def test_folder_pairs_match_by_leading_number_and_scale_255(tmp_path: Path) -> None:

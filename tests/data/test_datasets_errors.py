@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from medseg.data import CaseDataset, ConcatCaseDataset, MSDDataset, NNUNetDataset, TableDataset
-from medseg.errors import DatasetError, ImageReadError, MedsegError
+from medseg.core.errors import DatasetError, ImageReadError, MedsegError
+from medseg.data import ConcatCaseDataset, MSDDataset, NNUNetDataset, TableDataset
+from medseg.data.datasets.detect import open_dataset
 
 SHAPE = (3, 4, 5)
 
@@ -169,5 +170,5 @@ def test_concat_id_clash_and_unknown_format(tmp_path: Path) -> None:
         ConcatCaseDataset([a, b])
     _one_line(exc, "case id(s) appear in more than one dataset: c0, c1")
     with pytest.raises(DatasetError) as exc:
-        CaseDataset.from_path(tmp_path)
+        open_dataset(tmp_path)
     _one_line(exc, str(tmp_path), "not a recognised dataset")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from medseg.core.errors import DatasetError
 from medseg.data.folds import fold_ids, holdout_ids, kfold_assignments, num_folds, read_folds, write_folds
-from medseg.errors import DatasetError
 
 
 def _ids(n: int) -> list[str]:

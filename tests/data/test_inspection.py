@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from medseg.core.errors import DatasetError
 from medseg.data.case import Case
 from medseg.data.inspection import Fingerprint, case_stats, inspect, inspect_case
-from medseg.errors import DatasetError
 from medseg.io import Geometry, Image, read_image, write_image
 
 

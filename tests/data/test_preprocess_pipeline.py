@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from medseg.config.plan import NormalizationSpec, Plan, ResamplingSpec
+from medseg.core.errors import ConfigError, DatasetError
 from medseg.data.case import Case
 from medseg.data.preprocessing import PreprocessedDataset, invert_preprocessing, preprocess, preprocess_case
-from medseg.errors import ConfigError, DatasetError
 from medseg.io import Geometry, Image
 from medseg.io.readers import read_image
 

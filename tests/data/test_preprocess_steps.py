@@ -7,11 +7,11 @@ import pytest
 from scipy import ndimage
 
 from medseg.config.plan import NormalizationSpec
+from medseg.core.errors import ConfigError
 from medseg.data.preprocessing.crop import crop_to_box, nonzero_box, uncrop
 from medseg.data.preprocessing.normalize import normalize
 from medseg.data.preprocessing.orient import orientation_of, reorient
 from medseg.data.preprocessing.resample import resample_array, resample_label, shape_for_spacing
-from medseg.errors import ConfigError
 from medseg.io import Geometry
 
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from medseg.config.plan import NormalizationSpec, Plan, ResamplingSpec
+from medseg.core.errors import ConfigError
 from medseg.data.case import Case
 from medseg.data.preprocessing import PreprocessedDataset, preprocess
 from medseg.data.sampling import RandomROIDataset
-from medseg.errors import ConfigError
 from medseg.io import Geometry, Image
 
 CHI2_1DOF_P001 = 10.83  # chi-square quantile, 1 degree of freedom, p = 0.001

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from medseg.errors import DatasetError
+from medseg.core.errors import DatasetError
 from medseg.evaluation import EvalResult, Evaluator
 from medseg.io import Geometry, Image, write_image
 

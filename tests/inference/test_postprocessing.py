@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from medseg.errors import ConfigError
+from medseg.core.errors import ConfigError
 from medseg.inference.postprocessing import (
     connected_components,
     fill_holes,

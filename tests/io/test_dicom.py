@@ -9,7 +9,7 @@ import pydicom
 import pytest
 import SimpleITK as sitk
 
-from medseg.errors import ImageReadError
+from medseg.core.errors import ImageReadError
 from medseg.io import Image, list_dicom_series, read_dicom_series, read_image
 from medseg.io.resample import resample_like
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from medseg.errors import ImageReadError, ImageWriteError
+from medseg.core.errors import ImageReadError, ImageWriteError
 from medseg.io import Geometry, Image, read_image, write_image
 
 

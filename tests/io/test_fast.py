@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from medseg.errors import ImageReadError, ImageWriteError
+from medseg.core.errors import ImageReadError, ImageWriteError
 from medseg.io import Geometry, Image
 from medseg.io.fast import fast_load, fast_save
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from medseg.errors import ImageReadError, ImageWriteError
+from medseg.core.errors import ImageReadError, ImageWriteError
 from medseg.io import Geometry, Image, read_image, write_image
 
 

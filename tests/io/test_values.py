@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from medseg.errors import ImageReadError
+from medseg.core.errors import ImageReadError
 from medseg.io import read_image
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from medseg.errors import ConfigError
+from medseg.core.errors import ConfigError
 from medseg.tracking import JsonLinesFrontend, create_hybrid_frontend, redact
 from medseg.tracking.mlflow_frontend import MLflowFrontend
 from medseg.tracking.notion import NotionFrontend

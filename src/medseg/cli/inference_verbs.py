@@ -10,7 +10,7 @@ from rich.console import Console
 
 from medseg.cli.options import add_config_options, add_inference_flags, effective_config
 from medseg.config import Config, apply_overrides, save_config
-from medseg.errors import ConfigError
+from medseg.core.errors import ConfigError
 
 
 def _experiments(args: argparse.Namespace, config: Config) -> list[Path]:

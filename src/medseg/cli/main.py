@@ -1,7 +1,7 @@
 """The ``medseg`` command: one verb per stage. Thin: parses arguments and calls the library.
 
 Flags override the config file; the effective config is saved with the results. A user error
-(:class:`~medseg.errors.MedsegError`) prints one line on stderr and exits with status 2.
+(:class:`~medseg.core.errors.MedsegError`) prints one line on stderr and exits with status 2.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from medseg.cli import inference_verbs, stages, tools
-from medseg.errors import MedsegError
+from medseg.core.errors import MedsegError
 
 #: the demo's default wall-clock budget: inside the 10 minutes promised, with room for start-up
 DEMO_BUDGET_S = 480.0

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from medseg.config import Config, apply_overrides, load_config
-from medseg.errors import ConfigError
+from medseg.core.errors import ConfigError
 
 #: argparse destination -> config key it overrides
 FLAG_KEYS: dict[str, str] = {

@@ -17,7 +17,7 @@ from medseg.cli.options import (
     effective_config,
 )
 from medseg.config import Config, apply_overrides, save_config
-from medseg.errors import ConfigError
+from medseg.core.errors import ConfigError
 
 
 def _with_workers(config: Config, args: argparse.Namespace, *keys: str) -> Config:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from medseg.config.errors import format_validation_error
 from medseg.config.plan import Plan, TrainingSpec
 from medseg.config.schema import Config
-from medseg.errors import ConfigError
+from medseg.core.errors import ConfigError
 
 #: Plan field -> its place in the config document (section.key).
 PLAN_FIELDS: dict[str, str] = {

@@ -11,10 +11,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from medseg._atomic import write_text_atomic
 from medseg.config.errors import format_validation_error
 from medseg.config.schema import Config
-from medseg.errors import ConfigError
+from medseg.core.atomic import write_text_atomic
+from medseg.core.errors import ConfigError
 
 YAML_SUFFIXES = (".yaml", ".yml")
 

@@ -12,11 +12,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from medseg._atomic import write_text_atomic
-from medseg.errors import ConfigError
-
-NormalizationScheme = Literal["ct", "zscore", "zscore_nonzero", "minmax", "none"]
-LabelResampling = Literal["linear_per_label", "nearest"]
+from medseg.core.atomic import write_text_atomic
+from medseg.core.errors import ConfigError
+from medseg.core.vocab import LabelResampling, NormalizationScheme
 
 
 class NormalizationSpec(BaseModel):

@@ -14,16 +14,19 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationInfo, field_validator
 
 from medseg.config.plan import NetworkSpec, NormalizationSpec, ResamplingSpec
+from medseg.core.vocab import (
+    AmpMode,
+    BlendMode,
+    CheckpointKind,
+    DatasetFormat,
+    DeviceName,
+    OptimizerName,
+    ScheduleName,
+    ScoreName,
+)
 
 CONFIG_VERSION: Literal[1] = 1
-DatasetFormat = Literal["auto", "msd", "nnunet", "table"]
-OptimizerName = Literal["sgd", "adamw", "adam"]
-SchedulerName = Literal["poly", "cosine", "constant"]
-AmpMode = Literal["off", "fp16", "bf16"]
 LossName = Literal["dice_ce"]
-ScoreName = Literal["dice", "neg_loss"]
-BlendMode = Literal["gaussian", "constant"]
-CheckpointKind = Literal["best", "latest"]
 
 
 class _Section(BaseModel):
@@ -89,7 +92,7 @@ class Training(_Section):
     optimizer: OptimizerName = "sgd"
     lr: float | None = Field(default=None, gt=0)
     weight_decay: float | None = Field(default=None, ge=0)
-    lr_scheduler: SchedulerName = "poly"
+    lr_scheduler: ScheduleName = "poly"
     warmup_epochs: int = Field(default=0, ge=0)
     epochs: int | None = Field(default=None, ge=1)
     steps_per_epoch: int = Field(default=50, ge=1)
@@ -101,7 +104,7 @@ class Training(_Section):
     n_folds: int = Field(default=5, ge=2)
     folds: list[int] | Literal["all"] = Field(default_factory=lambda: [0])
     seed: int = 0
-    device: Literal["auto", "cpu", "cuda"] = "auto"
+    device: DeviceName = "auto"
     workers: int = Field(default=2, ge=0)
     step_seconds: float | None = Field(default=None, gt=0)
     planned_steps: int | None = Field(default=None, ge=1)

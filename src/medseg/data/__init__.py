@@ -1,6 +1,6 @@
 """Datasets of cases, folds, inspection, planning, preprocessing, sampling and augmentation."""
 
-from medseg._lazy import lazy_exports
+from medseg.core.lazy import lazy_exports
 from medseg.data.case import Case
 from medseg.data.datasets import (
     BinarizedDataset,
@@ -44,7 +44,7 @@ __all__ = [
     "write_folds",
 ]
 
-# heavier pieces are imported on first use (see medseg._lazy)
+# heavier pieces are imported on first use (see medseg.core.lazy)
 _LAZY: dict[str, str] = {
     "Budget": "medseg.data.planning.budget",
     "Fingerprint": "medseg.data.inspection.fingerprint",

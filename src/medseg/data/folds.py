@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from medseg._atomic import write_text_atomic
-from medseg.errors import DatasetError
+from medseg.core.atomic import write_text_atomic
+from medseg.core.errors import DatasetError
 
 
 def kfold_assignments(case_ids: Iterable[str], n_folds: int = 5, seed: int = 0) -> dict[str, int]:

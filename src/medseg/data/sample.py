@@ -9,8 +9,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+from medseg.core.errors import DatasetError
 from medseg.data.datasets.msd import MSDDataset
-from medseg.errors import DatasetError
 
 SAMPLE_NAME = "hippocampus"
 

@@ -11,15 +11,14 @@ Cases are streamed one at a time (constant memory), in parallel with ``workers``
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from medseg.errors import DatasetError
+from medseg.core.errors import DatasetError
+from medseg.core.parallel import parallel_map
 from medseg.evaluation.result import EvalResult
 
 MetricFn = Callable[[np.ndarray, np.ndarray, tuple[float, ...]], float]
@@ -83,23 +82,9 @@ class Evaluator:
 
         with Progress(disable=not self.progress, transient=True) as bar:
             task = bar.add_task("evaluating", total=total)
-            if self.workers > 0:
-                # bounded submission: at most 2 jobs per worker in flight, so memory stays constant
-                with ProcessPoolExecutor(self.workers) as pool:
-                    pending: deque[Future[list[dict[str, Any]]]] = deque()
-                    for job in jobs:
-                        pending.append(pool.submit(_evaluate_job, job))
-                        if len(pending) >= 2 * self.workers:
-                            bar.advance(task)
-                            yield pending.popleft().result()
-                    while pending:
-                        bar.advance(task)
-                        yield pending.popleft().result()
-            else:
-                for job in jobs:
-                    rows = _evaluate_job(job)
-                    bar.advance(task)
-                    yield rows
+            for rows in parallel_map(_evaluate_job, jobs, self.workers):
+                bar.advance(task)
+                yield rows
 
     def evaluate_folders(self, predictions: str | os.PathLike[str], references: str | os.PathLike[str]) -> EvalResult:
         """Match files by name (any supported extension) and evaluate every pair."""

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from medseg._atomic import atomic_open, write_text_atomic
+from medseg.core.atomic import atomic_open, write_text_atomic
 
 
 @dataclass

@@ -4,7 +4,7 @@ See ARCHITECTURE.md for what the package holds and may import. Postprocessing (c
 pydantic) is imported from its own modules, so ``import medseg.inference`` stays light.
 """
 
-from medseg._lazy import lazy_exports
+from medseg.core.lazy import lazy_exports
 from medseg.inference.activation import probabilities_to_labels, to_probabilities
 from medseg.inference.ensemble import ensemble_probabilities
 from medseg.inference.importance import importance_map
@@ -26,7 +26,7 @@ __all__ = [
     "window_grid",
 ]
 
-# heavier pieces are imported on first use (see medseg._lazy)
+# heavier pieces are imported on first use (see medseg.core.lazy)
 _LAZY: dict[str, str] = {
     "Predictor": "medseg.inference.predictor",
     "parse_predictant": "medseg.inference.predictant",

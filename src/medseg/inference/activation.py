@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 
-Activation = Literal["softmax", "sigmoid", "none"]
 ACTIVATIONS: tuple[str, ...] = ("softmax", "sigmoid", "none")
 
 

@@ -10,11 +10,9 @@ no voxel ever has zero total weight and results match MONAI to float rounding.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import torch
 
-BlendMode = Literal["gaussian", "hann", "constant"]
 BLEND_MODES: tuple[str, ...] = ("gaussian", "hann", "constant")
 _MIN_WEIGHT = 1e-3
 

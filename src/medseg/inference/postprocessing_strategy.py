@@ -16,8 +16,8 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from medseg._atomic import write_text_atomic
-from medseg.errors import ConfigError
+from medseg.core.atomic import write_text_atomic
+from medseg.core.errors import ConfigError
 from medseg.inference.postprocessing import fill_holes, keep_largest_component, remove_small_objects
 
 

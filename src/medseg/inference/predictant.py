@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from medseg.core.errors import MedsegError
 from medseg.data.case import Case
-from medseg.errors import MedsegError
 from medseg.io import Geometry, Image, read_image
 
 IMAGE_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".gif")

@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from medseg.config.plan import Plan
+from medseg.core.errors import MedsegError
 from medseg.data.case import Case
-from medseg.errors import MedsegError
 from medseg.inference.fast_layout import channels_last_copy
 from medseg.io import Image, write_image
 from medseg.io.state import CheckpointError, load_state, read_metadata

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import SimpleITK as sitk
 
-from medseg.errors import ImageReadError
+from medseg.core.errors import ImageReadError
 from medseg.io.convert import from_sitk, sitk_error_detail
 from medseg.io.image import Image
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from medseg.errors import ImageReadError, ImageWriteError
-from medseg.io.atomic import atomic_output
+from medseg.core.atomic import atomic_output
+from medseg.core.errors import ImageReadError, ImageWriteError
 from medseg.io.geometry import Geometry
 from medseg.io.image import Image
 

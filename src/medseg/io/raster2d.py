@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from medseg.errors import ImageReadError, ImageWriteError
+from medseg.core.errors import ImageReadError, ImageWriteError
 from medseg.io.convert import from_sitk, sitk_error_detail, suffix_of
 from medseg.io.geometry import Geometry
 from medseg.io.image import Image

@@ -2,7 +2,7 @@
 
 Supported: NIfTI (``.nii``, ``.nii.gz``), MetaImage (``.mha``, ``.mhd``), NRRD (``.nrrd``, ``.nhdr``),
 2D rasters (PNG, JPEG, TIFF, BMP, GIF; see :mod:`medseg.io.raster2d`) and DICOM series (a folder; see
-:mod:`medseg.io.dicom`). Errors are :class:`medseg.errors.ImageReadError` / :class:`ImageWriteError`
+:mod:`medseg.io.dicom`). Errors are :class:`medseg.core.errors.ImageReadError` / :class:`ImageWriteError`
 with one line that names the file and the problem.
 
 Caveats handled here: ITK's NIfTI reader zero-pads a truncated file (checked against the header,
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from medseg.errors import ImageReadError, ImageWriteError
-from medseg.io.atomic import atomic_output
+from medseg.core.atomic import atomic_output
+from medseg.core.errors import ImageReadError, ImageWriteError
 from medseg.io.convert import from_sitk, geometry_of, sitk_error_detail, suffix_of, to_sitk
 from medseg.io.geometry import Geometry
 from medseg.io.image import Image

@@ -19,7 +19,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from medseg.errors import MedsegError
+from medseg.core.errors import MedsegError
 
 _SKELETON_KEY = "medseg_state"
 

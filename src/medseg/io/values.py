@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from medseg.errors import ImageReadError
+from medseg.core.errors import ImageReadError
 
 
 def check_finite(array: np.ndarray, source: str) -> None:

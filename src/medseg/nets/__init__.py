@@ -3,6 +3,7 @@
 Importing this package registers every network; MONAI-backed ones import MONAI only when built.
 """
 
+from medseg.core.topology import Topology, unet_topology
 from medseg.nets import cmunext, monai_zoo, multigrid, transunet, unet_zoo
 from medseg.nets.divisibility import check_patch_size, nearest_valid_sizes
 from medseg.nets.registry import (
@@ -12,7 +13,6 @@ from medseg.nets.registry import (
     register_network,
     required_divisor,
 )
-from medseg.nets.topology import Topology, unet_topology
 from medseg.nets.unet import DynamicUNet
 
 __all__ = [

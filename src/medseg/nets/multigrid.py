@@ -18,10 +18,10 @@ import torch
 from torch import nn
 from typing_extensions import override
 
+from medseg.core.topology import unet_topology
 from medseg.layers import ConvBlock, DeepSupervisionHeads, LayerT, ResidualBlock, Upsample
 from medseg.nets.divisibility import check_patch_size
 from medseg.nets.registry import register_network
-from medseg.nets.topology import unet_topology
 from medseg.nets.unet_zoo import adaptive_divisor
 
 

@@ -8,9 +8,9 @@ import torch
 from torch import nn
 from typing_extensions import override
 
+from medseg.core.topology import Topology, divisor_from_strides, stage_features, unet_topology
 from medseg.layers import ConvBlock, DeepSupervisionHeads, LayerT, ResidualBlock, Upsample
 from medseg.nets.divisibility import check_patch_size
-from medseg.nets.topology import Topology, divisor_from_strides, stage_features, unet_topology
 
 RESIDUAL_BLOCKS_PER_STAGE = (1, 3, 4, 6, 6, 6, 6)  # nnU-Net ResEnc-M encoder
 

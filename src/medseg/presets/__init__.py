@@ -1,8 +1,8 @@
 """medseg.presets (see ARCHITECTURE.md for what it holds)."""
 
-from medseg._lazy import lazy_exports
+from medseg.core.lazy import lazy_exports
 
-# heavier pieces are imported on first use (see medseg._lazy)
+# heavier pieces are imported on first use (see medseg.core.lazy)
 _LAZY: dict[str, str] = {
     "SegmentationTrainer": "medseg.presets.segmentation",
     "analyze": "medseg.presets.pipeline",

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from medseg.config import Config, config_to_plan, plan_overrides, plan_to_config, save_config
+from medseg.core.errors import ConfigError, DatasetError
 from medseg.data.datasets.base import CaseDataset
-from medseg.errors import ConfigError, DatasetError
 
 CONFIG_NAME = "config.json"
 #: epochs run when neither ``training.epochs`` nor a planned number of steps is known
@@ -33,12 +33,13 @@ DEFAULT_EPOCHS = 50
 def open_dataset(config: Config, source: str | Path | None = None) -> CaseDataset:
     """The dataset at ``source`` (or ``dataset_info.source``) in ``dataset_info.format``."""
     from medseg.data.datasets import MSDDataset, NNUNetDataset, TableDataset
+    from medseg.data.datasets.detect import open_dataset as detect
 
     path = source if source is not None else config.dataset_info.source
     if path is None:
         raise ConfigError("config key 'dataset_info.source' is not set; give the dataset folder or table")
     kind = config.dataset_info.format
-    opener = {"auto": CaseDataset.from_path, "msd": MSDDataset, "nnunet": NNUNetDataset,
+    opener = {"auto": detect, "msd": MSDDataset, "nnunet": NNUNetDataset,
               "table": TableDataset}[kind]
     if not Path(path).exists():
         raise DatasetError(f"{path}: dataset not found")

@@ -26,9 +26,9 @@ from typing import Any, Literal
 import torch
 
 from medseg.config.plan import Plan
+from medseg.core.errors import ConfigError
 from medseg.data.datasets.base import CaseDataset
 from medseg.data.planning import Budget
-from medseg.errors import ConfigError
 from medseg.presets.segmentation import SegmentationTrainer
 
 #: nnU-Net trains 250 steps per epoch; we keep epochs shorter so that validation, curves and score

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from medseg.errors import DatasetError
+from medseg.core.errors import DatasetError
+from medseg.core.parallel import parallel_map
 from medseg.inference.postprocessing_selection import PostprocessingSelection, select_postprocessing
 from medseg.inference.postprocessing_strategy import PostprocessingStrategy
 from medseg.io import Image, read_image, write_image
@@ -77,7 +77,4 @@ def apply_to_folder(strategy: PostprocessingStrategy, predictions: str | os.Path
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(strategy, path, out / path.name) for path in label_files(predictions).values()]
-    if workers > 0:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(_apply_one, jobs))
-    return [_apply_one(job) for job in jobs]
+    return list(parallel_map(_apply_one, jobs, workers))

@@ -11,21 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from torch import nn
 from typing_extensions import override
 
+from medseg.core.vocab import AmpMode, OptimizerName
 from medseg.losses import DeepSupervisionWrapper, DiceCELoss
 from medseg.training.callbacks.base import Callback
 from medseg.training.ema import EMA
 from medseg.training.schedulers import ScheduleName, build_lr_scheduler
 from medseg.training.trainer import Trainer
 from medseg.training.validation import ScoreName, ValidationResult, validate_cases
-
-OptimizerName = Literal["sgd", "adamw", "adam"]
-AmpMode = Literal["off", "fp16", "bf16"]
 
 
 def default_callbacks() -> list[Callback]:

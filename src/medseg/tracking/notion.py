@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from medseg.errors import ConfigError
+from medseg.core.errors import ConfigError
 from medseg.tracking.base import flat_params
 
 Transport = Callable[[str, str, dict[str, str], dict[str, Any]], dict[str, Any]]

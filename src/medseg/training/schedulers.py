@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import torch
 
-ScheduleName = Literal["poly", "cosine", "constant"]
+from medseg.core.vocab import ScheduleName, choices
 
 
 def lr_factor(step: int, total_steps: int, schedule: ScheduleName, warmup_steps: int = 0,
@@ -50,8 +49,8 @@ class LRFactor:
 def build_lr_scheduler(optimizer: torch.optim.Optimizer, schedule: ScheduleName, total_steps: int,
                        warmup_steps: int = 0, power: float = 0.9) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following :func:`lr_factor` through an :class:`LRFactor`."""
-    if schedule not in ("poly", "cosine", "constant"):
-        raise ValueError(f"unknown lr schedule '{schedule}' (valid: poly, cosine, constant)")
+    if schedule not in choices(ScheduleName):
+        raise ValueError(f"unknown lr schedule '{schedule}' (valid: {', '.join(choices(ScheduleName))})")
     return torch.optim.lr_scheduler.LambdaLR(optimizer, LRFactor(total_steps, schedule, warmup_steps, power))
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-ScoreName = Literal["dice", "neg_loss"]
+from medseg.core.vocab import ScoreName
 
 
 @dataclass

@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 
+from medseg.core.errors import ConfigError
 from medseg.data.augmentation import (
     AugmentationConfig,
     Brightness,
@@ -21,7 +22,6 @@ from medseg.data.augmentation import (
     build_augmentation,
     default_augmentation_config,
 )
-from medseg.errors import ConfigError
 
 
 def _batch(dims: int = 3, b: int = 4) -> dict[str, torch.Tensor]:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from medseg.errors import ConfigError
+from medseg.core.errors import ConfigError
 
 
 class _Section(BaseModel):

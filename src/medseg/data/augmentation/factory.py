@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from medseg.core.errors import ConfigError
 from medseg.data.augmentation.base import Transform
 from medseg.data.augmentation.bias_field import RandomBiasField
 from medseg.data.augmentation.blur import RandomGaussianBlur
@@ -17,7 +18,6 @@ from medseg.data.augmentation.low_resolution import RandomLowResolution
 from medseg.data.augmentation.mirror import RandomMirror
 from medseg.data.augmentation.noise import RandomGaussianNoise
 from medseg.data.augmentation.spatial import RandomSpatialTransform
-from medseg.errors import ConfigError
 
 
 def build_augmentation(config: AugmentationConfig | Mapping[str, Any] | None, spatial_dims: int) -> Compose:

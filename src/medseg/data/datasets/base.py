@@ -17,6 +17,7 @@ from typing import Literal
 from torch.utils.data import Dataset
 from typing_extensions import override
 
+from medseg.core.errors import DatasetError, MedsegError
 from medseg.data.case import Case
 from medseg.data.folds import (
     check_folds_cover,
@@ -26,7 +27,6 @@ from medseg.data.folds import (
     num_folds,
     read_folds,
 )
-from medseg.errors import DatasetError, MedsegError
 
 DEFAULT_FOLDS = 5
 
@@ -181,12 +181,6 @@ class CaseDataset(Dataset[Case], ABC):
             more = f" | ... and {len(problems) - max_listed} more" if len(problems) > max_listed else ""
             raise DatasetError(f"{self.name}: {len(problems)} of {len(self)} cases are invalid: {shown}{more}")
 
-    @staticmethod
-    def from_path(path: str | os.PathLike[str]) -> CaseDataset:
-        """Open a dataset, recognising its format: an MSD or nnU-Net folder, or a CSV table."""
-        from medseg.data.datasets.detect import open_dataset
-
-        return open_dataset(Path(path))
 
 
 class SubsetCaseDataset(CaseDataset):

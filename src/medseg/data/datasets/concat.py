@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from typing_extensions import override
 
+from medseg.core.errors import DatasetError
 from medseg.data.case import Case
 from medseg.data.datasets.base import CaseDataset
-from medseg.errors import DatasetError
 
 
 class ConcatCaseDataset(CaseDataset):

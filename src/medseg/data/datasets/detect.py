@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from medseg.core.errors import DatasetError
 from medseg.data.datasets.base import CaseDataset
 from medseg.data.datasets.paths import load_json_object
-from medseg.errors import DatasetError
 
 
-def open_dataset(path: Path) -> CaseDataset:
+def open_dataset(source: str | os.PathLike[str]) -> CaseDataset:
     """An MSD or nnU-Net folder (told apart by ``dataset.json``) or a CSV table of files."""
+    path = Path(source)
     from medseg.data.datasets.msd import MSDDataset
     from medseg.data.datasets.nnunet import NNUNetDataset
     from medseg.data.datasets.table import TableDataset

@@ -11,9 +11,9 @@ import os
 import re
 from pathlib import Path
 
-from medseg._atomic import write_text_atomic
+from medseg.core.atomic import write_text_atomic
+from medseg.core.errors import DatasetError
 from medseg.data.datasets.base import CaseDataset
-from medseg.errors import DatasetError
 from medseg.io import Image, write_image
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 from typing_extensions import override
 
+from medseg.core.errors import DatasetError
 from medseg.data.case import Case
 from medseg.data.datasets.base import CaseDataset
 from medseg.data.datasets.grid import Grid, check_case_grids, read_grid
-from medseg.errors import DatasetError
 from medseg.io import Image, read_image
 
 

@@ -13,9 +13,9 @@ import os
 import re
 from pathlib import Path
 
+from medseg.core.errors import DatasetError
 from medseg.data.datasets.files import CaseFiles, FileCaseDataset
 from medseg.data.datasets.paths import list_image_files, natural_key, strip_suffix
-from medseg.errors import DatasetError
 
 LEADING_NUMBER = r"^(\d+)"
 

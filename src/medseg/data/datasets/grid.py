@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medseg.errors import DatasetError, ImageReadError
+from medseg.core.errors import DatasetError, ImageReadError
 from medseg.io import Geometry, Image, read_image
 
 

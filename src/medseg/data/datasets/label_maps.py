@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from typing_extensions import override
 
+from medseg.core.errors import DatasetError
 from medseg.data.case import Case
 from medseg.data.datasets.base import CaseDataset
-from medseg.errors import DatasetError
 
 
 class RemappedDataset(CaseDataset):

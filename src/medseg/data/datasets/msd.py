@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from medseg.core.errors import DatasetError
 from medseg.data.datasets.files import CaseFiles, FileCaseDataset, missing_files
 from medseg.data.datasets.paths import indexed_names, is_hidden, load_json_object, require_key, strip_suffix
-from medseg.errors import DatasetError
 
 
 class MSDDataset(FileCaseDataset):

@@ -10,9 +10,9 @@ import os
 import re
 from pathlib import Path
 
+from medseg.core.errors import DatasetError
 from medseg.data.datasets.files import CaseFiles, FileCaseDataset
 from medseg.data.datasets.paths import indexed_names, is_hidden, load_json_object, natural_key, require_key
-from medseg.errors import DatasetError
 
 _CHANNEL_FILE = re.compile(r"^(?P<case>.+)_(?P<channel>\d{4})$")
 

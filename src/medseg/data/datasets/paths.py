@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from medseg.errors import DatasetError
+from medseg.core.errors import DatasetError
 
 VOLUME_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr")
 PLANAR_SUFFIXES = (".png", ".tif", ".tiff", ".gif", ".bmp", ".jpg", ".jpeg")

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from medseg.core.errors import DatasetError
 from medseg.data.datasets.files import CaseFiles, FileCaseDataset, missing_files
 from medseg.data.datasets.paths import strip_suffix
-from medseg.errors import DatasetError
 
 if TYPE_CHECKING:
     import pandas as pd

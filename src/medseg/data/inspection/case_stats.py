@@ -6,9 +6,9 @@ import zlib
 
 import numpy as np
 
+from medseg.core.errors import DatasetError
 from medseg.data.case import Case
 from medseg.data.inspection.fingerprint import Box, CaseFingerprint, ChannelStats
-from medseg.errors import DatasetError
 from medseg.io import Geometry
 
 DEFAULT_MAX_LOCATIONS = 10_000

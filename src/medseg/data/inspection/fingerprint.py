@@ -13,8 +13,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from typing_extensions import override
 
-from medseg._atomic import write_bytes_atomic
-from medseg.errors import DatasetError
+from medseg.core.atomic import write_bytes_atomic
+from medseg.core.errors import DatasetError
 
 FINGERPRINT_VERSION = 1
 

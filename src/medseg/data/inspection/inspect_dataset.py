@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from medseg.core.errors import DatasetError
+from medseg.core.parallel import parallel_map
 from medseg.data.case import Case
 from medseg.data.inspection import case_stats
 from medseg.data.inspection.cache import dataset_key
 from medseg.data.inspection.fingerprint import FINGERPRINT_VERSION, CaseFingerprint, Fingerprint
 from medseg.data.inspection.summary import summarise
-from medseg.errors import DatasetError
 
 CaseResult = tuple[CaseFingerprint, dict[str, np.ndarray]]
 
@@ -26,23 +26,16 @@ def _init_worker(dataset: Any) -> None:
     _worker_dataset = dataset
 
 
-def _inspect_index(index: int, max_locations: int, max_intensities: int) -> CaseResult:
+def _inspect_index(job: tuple[int, int, int]) -> CaseResult:
+    index, max_locations, max_intensities = job
     case: Case = _worker_dataset[index]
     return case_stats.inspect_case(case, max_locations, max_intensities)
 
 
 def _run_cases(dataset: Any, workers: int, max_locations: int, max_intensities: int) -> Iterator[CaseResult]:
     """Yield each case's result in index order, in-process (``workers=0``) or in a process pool."""
-    if workers <= 0:
-        for index in range(len(dataset)):
-            yield case_stats.inspect_case(dataset[index], max_locations, max_intensities)
-        return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(dataset,)) as pool:
-        n = len(dataset)
-        chunk = max(1, n // (workers * 8))
-        yield from pool.map(
-            _inspect_index, range(n), [max_locations] * n, [max_intensities] * n, chunksize=chunk
-        )
+    jobs = ((index, max_locations, max_intensities) for index in range(len(dataset)))
+    yield from parallel_map(_inspect_index, jobs, workers, initializer=_init_worker, initargs=(dataset,))
 
 
 def _names(dataset: Any, channels: int, classes: set[int]) -> tuple[list[str], dict[int, str]]:

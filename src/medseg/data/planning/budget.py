@@ -9,8 +9,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from medseg.data.planning.patch import stage_features
-from medseg.data.planning.topology import unet_topology
+from medseg.core.topology import stage_features, unet_topology
 
 GB = 1024**3
 CUDA_CONTEXT_GB = 1.0
@@ -66,14 +65,14 @@ class Candidate(BaseModel):
         spacing: Sequence[float],
         max_pools: int | None,
     ) -> Candidate:
-        """A candidate whose topology follows the rule of :mod:`medseg.data.planning.topology`."""
-        topology = unet_topology(patch_size, spacing, max_pools)
+        """A candidate whose topology follows the rule of :mod:`medseg.core.topology`."""
+        topology = unet_topology(patch_size, spacing, max_poolings=max_pools)
         return cls(
             features_base=features_base,
             patch_size=[int(p) for p in patch_size],
             batch_size=batch_size,
-            conv_kernels=topology.conv_kernels,
-            pool_strides=topology.pool_strides,
+            conv_kernels=[list(k) for k in topology.conv_kernels],
+            pool_strides=[list(s) for s in topology.pool_strides],
         )
 
     @property
@@ -84,7 +83,7 @@ class Candidate(BaseModel):
     @property
     def features(self) -> list[int]:
         """Features per stage."""
-        return stage_features(self.features_base, self.num_stages, len(self.patch_size))
+        return list(stage_features(self.num_stages, len(self.patch_size), self.features_base))
 
     def cost(self) -> float:
         """A FLOP proxy: batch x sum over stages of voxels x features^2 x kernel volume."""

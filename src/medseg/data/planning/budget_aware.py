@@ -35,8 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from medseg.core.topology import make_divisible
 from medseg.data.planning.budget import Budget, Candidate, StepTimer
-from medseg.data.planning.topology import make_divisible
 
 FEATURES_BASE_CHOICES = (8, 16, 24, 32)
 PATCH_VOLUME_FRACTIONS = (1.0, 0.5, 0.25, 0.125)

@@ -2,7 +2,7 @@
 
 Keys are Plan fields, with dots to reach into nested fields (``resampling.separate_z_axis``,
 ``network.params.features_base``, ``normalization.0.scheme``). An invalid key or value raises one
-:class:`~medseg.errors.ConfigError` line naming the key, the bad value and the valid choices.
+:class:`~medseg.core.errors.ConfigError` line naming the key, the bad value and the valid choices.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from medseg.config.plan import Plan
-from medseg.errors import ConfigError
+from medseg.core.errors import ConfigError
 
 _AXIS_LETTERS = ({"R", "L"}, {"A", "P"}, {"S", "I"})
 ORIENTATION_CHOICES = "None or a 3-letter code with one of R/L, A/P, S/I each, e.g. 'RAS', 'LPS'"

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from medseg.data.planning.topology import make_divisible, unet_topology
+from medseg.core.topology import DEFAULT_MAX_FEATURES, make_divisible, stage_features, unet_topology
 
 STORED_MAPS_PER_STAGE = 15
-MAX_FEATURES = {2: 512, 3: 320}
+MAX_FEATURES = DEFAULT_MAX_FEATURES
 START_VOXELS = {2: 2048**2, 3: 256**3}
 MIST_REFERENCE_GB = 16.0
 MIST_REFERENCE_VOXELS = 128**3
@@ -25,11 +25,6 @@ MIST_MIN_LOW_RES = 5
 MAX_DATASET_FRACTION_PER_STEP = 0.05
 MIN_BATCH = 2
 MIN_PATCH_AXIS = 4
-
-
-def stage_features(features_base: int, num_stages: int, dims: int) -> list[int]:
-    """Features per stage: doubling from ``features_base``, capped at 320 (3D) or 512 (2D)."""
-    return [min(features_base * 2**i, MAX_FEATURES[dims]) for i in range(num_stages)]
 
 
 def activation_bytes(
@@ -40,9 +35,9 @@ def activation_bytes(
     max_pools: int | None = None,
 ) -> int:
     """Estimated training memory of ONE sample of this patch (see the module docstring)."""
-    topology = unet_topology(patch_size, spacing, max_pools)
+    topology = unet_topology(patch_size, spacing, max_poolings=max_pools)
     size = np.asarray(patch_size, dtype=np.float64)
-    feats = stage_features(features_base, topology.num_stages, len(patch_size))
+    feats = stage_features(topology.num_stages, len(patch_size), features_base)
     values = float(size.prod()) * feats[0]
     for stride, f in zip(topology.pool_strides, feats[1:]):
         size = size / np.asarray(stride)
@@ -76,7 +71,7 @@ def nnunet_patch_size(
         shrinkable = np.asarray(patch) > MIN_PATCH_AXIS
         if cost <= memory_bytes or not shrinkable.any():
             return candidate
-        divisors = unet_topology(candidate, spacing, max_pools).divisors
+        divisors = unet_topology(candidate, spacing, max_poolings=max_pools).patch_size_divisor
         ratios = np.where(shrinkable, np.asarray(patch, dtype=np.float64) / median, -np.inf)
         axis = int(np.argmax(ratios))
         patch[axis] = max(MIN_PATCH_AXIS, patch[axis] - divisors[axis])

@@ -9,6 +9,8 @@ import numpy as np
 from pydantic import PositiveFloat, PositiveInt, TypeAdapter, ValidationError
 
 from medseg.config.plan import NetworkSpec, Plan, ResamplingSpec, TrainingSpec
+from medseg.core.errors import ConfigError
+from medseg.core.topology import pooling_divisors
 from medseg.data.inspection.fingerprint import Fingerprint
 from medseg.data.planning import normalization as norm_rules
 from medseg.data.planning import spacing as spacing_rules
@@ -16,8 +18,6 @@ from medseg.data.planning.budget import Budget, Candidate, StepTimer
 from medseg.data.planning.budget_aware import choose_candidate, enumerate_candidates, median_voxels
 from medseg.data.planning.overrides import apply_overrides, override_error
 from medseg.data.planning.patch import MAX_FEATURES, batch_size_for, mist_patch_size, nnunet_patch_size
-from medseg.data.planning.topology import pooling_divisors
-from medseg.errors import ConfigError
 
 DEFAULT_FEATURES_BASE = 32
 PatchRule = Literal["nnunet", "mist"]
@@ -107,7 +107,7 @@ def plan(
                 "patch_size",
                 overrides["patch_size"],
                 "not divisible by the U-Net's pooling per axis",
-                f"multiples of {divisors} per axis",
+                f"multiples of {list(divisors)} per axis",
             )
         reasons.append(f"patch_size: {patch} (override)")
     elif patch_rule == "mist":

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from medseg.config.plan import NormalizationSpec
-from medseg.errors import ConfigError
+from medseg.core.errors import ConfigError
 
 _EPS = 1e-8
 

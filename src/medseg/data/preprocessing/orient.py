@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import SimpleITK as sitk
 
-from medseg.errors import ConfigError
+from medseg.core.errors import ConfigError
 from medseg.io.geometry import Geometry
 
 

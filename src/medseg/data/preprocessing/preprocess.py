@@ -7,18 +7,17 @@ differ is refused, so that one cache never mixes two preprocessings.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 from medseg.config.plan import Plan
+from medseg.core.errors import ConfigError
+from medseg.core.parallel import parallel_map
 from medseg.data.case import Case
 from medseg.data.preprocessing.steps import preprocess_case
 from medseg.data.preprocessing.store import PLAN_FILE, PreprocessedDataset, is_complete, write_case
-from medseg.errors import ConfigError
 
 # Plan fields that change what is written to the cache (patch size, network, ... do not).
 PREPROCESSING_FIELDS = (
@@ -87,11 +86,6 @@ def _progress(enabled: bool) -> Any:
     )
 
 
-def _pool_context() -> Any:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-
-
 def preprocess(
     dataset: Sequence[Case],
     plan: Plan,
@@ -101,7 +95,7 @@ def preprocess(
 ) -> PreprocessedDataset:
     """Preprocess every case of ``dataset`` into ``out_dir`` and return the cache.
 
-    ``workers`` processes work on cases in parallel (``<= 1``: in this process). Finished cases are
+    ``workers`` processes work on cases in parallel (``0``: in this process). Finished cases are
     skipped; the plan is stored as ``out_dir/plan.json``.
     """
     out = Path(out_dir)
@@ -113,23 +107,11 @@ def preprocess(
     done: list[str] = []
     with _progress(progress) as bar:
         task = bar.add_task("cases", total=len(todo))
-        if workers <= 1 or len(todo) <= 1:
-            for index in todo:
-                done.append(_process_index(dataset, index, plan, out))
-                bar.advance(task)
-        else:
-            init = (dataset, plan.model_dump_json(), str(out))
-            with ProcessPoolExecutor(
-                workers, mp_context=_pool_context(), initializer=_init_worker, initargs=init
-            ) as pool:
-                futures: list[Future[str]] = [pool.submit(_worker_task, i) for i in todo]
-                try:
-                    for future in as_completed(futures):
-                        done.append(future.result())
-                        bar.advance(task)
-                except BaseException:
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise
+        init = (dataset, plan.model_dump_json(), str(out))
+        for case_id in parallel_map(_worker_task, todo, workers if len(todo) > 1 else 0,
+                                    initializer=_init_worker, initargs=init):
+            done.append(case_id)
+            bar.advance(task)
     if ids is None:
         ids = sorted(set(done) | {p.name for p in (out / "cases").glob("*") if is_complete(out, p.name)})
     return PreprocessedDataset(out, ids)

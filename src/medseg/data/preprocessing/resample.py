@@ -15,13 +15,12 @@ SimpleITK's ``Resample`` on the same grid (twice as fast as scipy, equal to 1e-7
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
-LabelMode = Literal["linear_per_label", "nearest"]
+from medseg.core.vocab import LabelResampling as LabelMode
 
 
 def shape_for_spacing(

@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 
 from medseg.config.plan import Plan
+from medseg.core.errors import DatasetError
 from medseg.data.case import Case
 from medseg.data.preprocessing.crop import crop_to_box, nonzero_box, uncrop
 from medseg.data.preprocessing.normalize import normalize
 from medseg.data.preprocessing.orient import orientation_of, reorient
 from medseg.data.preprocessing.resample import resample_array, resample_label, shape_for_spacing
-from medseg.errors import DatasetError
 from medseg.io.geometry import Geometry
 
 MAX_LOCATIONS = 10_000

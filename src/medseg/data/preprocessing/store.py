@@ -26,9 +26,9 @@ import numpy as np
 from torch.utils.data import Dataset
 from typing_extensions import override
 
-from medseg._atomic import atomic_open, write_text_atomic
 from medseg.config.plan import Plan
-from medseg.errors import DatasetError
+from medseg.core.atomic import atomic_open, write_text_atomic
+from medseg.core.errors import DatasetError
 
 PLAN_FILE = "plan.json"
 CASES_DIR = "cases"

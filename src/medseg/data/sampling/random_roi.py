@@ -23,10 +23,10 @@ import torch
 from torch.utils.data import Dataset
 from typing_extensions import override
 
+from medseg.core.errors import ConfigError, DatasetError
 from medseg.data.preprocessing.store import PreprocessedDataset
 from medseg.data.sampling.mapped import MappedArrays
 from medseg.data.sampling.patch import extract_patch, start_range
-from medseg.errors import ConfigError, DatasetError
 
 SampleKey = int | tuple[int, int]
 

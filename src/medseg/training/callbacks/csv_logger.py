@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from typing_extensions import override
 
-from medseg._atomic import atomic_open
+from medseg.core.atomic import atomic_open
 from medseg.training.callbacks.base import Callback
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """U-Net topology from patch size and voxel spacing (the rule of nnU-Net, in our own code).
 
-The rule, so that a planner that cannot import this package can follow it too. Axes are in
-array order; ``size`` and ``spacing`` are the current feature-map size and spacing of each axis.
+This is the rule's one home: :mod:`medseg.nets` builds U-Nets from it and the planner sizes
+patches and candidates with it. Axes are in array order; ``size`` and ``spacing`` are the current feature-map size and spacing of each axis.
 
 1. Repeat while at most ``max_poolings`` poolings have been made:
    a. candidate axes: ``size >= 2 * min_feature_map`` (so that a pooled axis keeps at least
@@ -109,3 +109,34 @@ def unet_topology(
         features=stage_features(len(kernels), dims, features_base, max_features, pocket),
         patch_size_divisor=divisor_from_strides(strides, dims),
     )
+
+
+def pooling_divisors(
+    patch_size: Sequence[int], spacing: Sequence[float] | None = None, max_poolings: int | None = None
+) -> tuple[int, ...]:
+    """Per axis, what the patch size must be divisible by for the U-Net of :func:`unet_topology`."""
+    return unet_topology(patch_size, spacing, max_poolings=max_poolings).patch_size_divisor
+
+
+def make_divisible(
+    patch_size: Sequence[int],
+    spacing: Sequence[float] | None = None,
+    max_poolings: int | None = None,
+    round_up: bool = False,
+) -> list[int]:
+    """The patch rounded per axis to a multiple of its pooling divisor (down unless ``round_up``).
+
+    Rounding changes the topology only towards fewer pools, whose divisors divide the old ones, so
+    the loop converges in a few rounds.
+    """
+    patch = [int(p) for p in patch_size]
+    for _ in range(16):
+        div = pooling_divisors(patch, spacing, max_poolings)
+        if round_up:
+            new = [-(-p // d) * d for p, d in zip(patch, div)]
+        else:
+            new = [max(d, (p // d) * d) for p, d in zip(patch, div)]
+        if new == patch:
+            return patch
+        patch = new
+    return patch

@@ -1,0 +1,95 @@
+"""Atomic file writes shared by every package: a file appears complete under its name or not at all.
+
+The data goes to a temporary file in the target's folder (same file system, so the final
+:func:`os.replace` is atomic); on any error the temporary file is removed and the old file, if any,
+is left untouched. :func:`atomic_output` covers writers that add companion files (MetaImage
+``.mhd`` + ``.raw``) or that insist on choosing the file name themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+#: prefix of every temporary name written here; :func:`remove_stale_temporaries` removes leftovers
+TEMP_PREFIX = ".tmp-"
+
+
+@contextmanager
+def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) -> Iterator[IO[Any]]:
+    """Open a temporary file for writing (``mode`` "w" or "wb"); it replaces ``path`` on a clean exit.
+
+    Text mode defaults to UTF-8. Parent folders are created.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_open: mode must be 'w' or 'wb', got {mode!r}")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if mode == "w":
+        kwargs.setdefault("encoding", "utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode, **kwargs) as handle:
+            yield handle
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically; returns the path."""
+    with atomic_open(path, "w") as handle:
+        handle.write(text)
+    return Path(path)
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; returns the path."""
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
+    return Path(path)
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path with ``path``'s file name; on success move it (and siblings) into place.
+
+    The temporary file lives alone in a hidden folder beside ``path``, so writers that add companion
+    files (a MetaImage ``.mhd`` header and its ``.raw`` data) name them after the *final* name. The
+    companions are moved first and the requested file last, each with :func:`os.replace`; nothing is
+    left behind on failure.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=final.parent))
+    try:
+        target = folder / final.name
+        yield target
+        for companion in sorted(folder.iterdir()):
+            if companion.name != final.name:
+                os.replace(companion, final.parent / companion.name)
+        os.replace(target, final)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete temporary files/folders a killed writer left in ``folder`` (names starting ``.tmp-``)."""
+    removed: list[Path] = []
+    base = Path(folder)
+    if not base.is_dir():
+        return removed
+    for entry in base.iterdir():
+        if entry.name.startswith(TEMP_PREFIX):
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed

@@ -1,0 +1,61 @@
+"""One way to run a function over many items in worker processes: :func:`parallel_map`.
+
+``workers`` means the same everywhere in medseg: the number of worker *processes*; ``0`` runs in
+this process (no pool, easiest to debug). Results come back in input order, with at most
+``window x workers`` items in flight, so memory stays constant however many items there are.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def pool_context() -> Any:
+    """``fork`` where the platform has it (cheap start, inherits loaded data), else ``spawn``."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def parallel_map(
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    workers: int = 0,
+    *,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+    window: int = 2,
+) -> Iterator[R]:
+    """Yield ``fn(item)`` for every item, in order, computed by ``workers`` processes (0 = here).
+
+    ``initializer(*initargs)`` runs once per worker (and once here when ``workers`` is 0), the place
+    to hand every worker a large read-only object. An exception in ``fn`` is re-raised here after
+    the pool has been shut down (queued items are cancelled).
+    """
+    if workers < 0:
+        raise ValueError(f"workers must be >= 0, got {workers}")
+    if workers == 0:
+        if initializer is not None:
+            initializer(*initargs)
+        for item in items:
+            yield fn(item)
+        return
+    with ProcessPoolExecutor(workers, mp_context=pool_context(), initializer=initializer,
+                             initargs=initargs) as pool:
+        pending: deque[Future[R]] = deque()
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                if len(pending) >= max(1, window) * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
