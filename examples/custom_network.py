@@ -7,16 +7,22 @@ Runs on the hippocampus sample embedded in the package (no download):
 Each stage below is usable alone: the dataset is a ``torch.utils.data.Dataset``, the plan a
 pydantic model you can edit, the sampler and loader plain PyTorch objects, the trainer a class
 whose one required override is ``build_network``, and the predictor reads the checkpoint alone.
+
+The network is also *registered* under a name (``register_network``) and that name is put in the
+Plan: the checkpoint then describes its network completely, so the plain ``Predictor`` (or
+``medseg predict``) rebuilds it — no twin predictor class is needed.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from torch import nn
 from typing_extensions import override
 
+from medseg.config import Training
 from medseg.data import (
     PreprocessedDataset,
     RandomROIDataset,
@@ -29,6 +35,7 @@ from medseg.data import (
 )
 from medseg.evaluation import Evaluator
 from medseg.inference import Predictor
+from medseg.nets import register_network
 from medseg.presets import SegmentationTrainer
 
 
@@ -47,20 +54,19 @@ class TinyNet(nn.Module):
         return self.body(x)
 
 
+@register_network("tiny-dilated", divisor=1, spatial_dims=(3,))
+def build_tiny(in_channels: int, out_channels: int, patch_size: Sequence[int], spacing: Sequence[float] | None = None,
+               features_base: int = 16) -> nn.Module:
+    """The registry entry: how to build the network from the Plan (``features_base`` is its width)."""
+    return TinyNet(in_channels, out_channels, features_base)
+
+
 class TinyTrainer(SegmentationTrainer):
     """The one required override: how to build the network for inputs of ``example_shape``."""
 
     @override
     def build_network(self, example_shape: tuple[int, ...]) -> nn.Module:
-        return TinyNet(example_shape[0], self.num_classes)
-
-
-class TinyPredictor(Predictor):
-    """The predictor builds the same network to load the checkpoint's weights."""
-
-    @override
-    def build_network(self, example_shape: tuple[int, ...]) -> nn.Module:
-        return TinyNet(example_shape[0], self.num_classes)
+        return TinyNet(example_shape[0], self.plan.out_channels, self.plan.network.params["features_base"])
 
 
 def main() -> None:
@@ -73,7 +79,8 @@ def main() -> None:
     dataset = load_sample()                                    # 40 MRI cases, labels 0/1/2
     train_set, val_set = dataset.fold(0, n_folds=5, seed=0)    # deterministic 32/8 split
     fingerprint = inspect(dataset, workers=2, cache_dir=args.out / "fingerprint")
-    the_plan = plan(fingerprint, overrides={"patch_size": [32, 32, 32], "batch_size": 2})
+    the_plan = plan(fingerprint, overrides={"network.name": "tiny-dilated", "patch_size": [32, 32, 32],
+                                            "batch_size": 2, "network.params.features_base": 16})
     cache = preprocess(dataset, the_plan, args.out / "preprocessed", workers=2)
 
     steps_per_epoch = min(50, args.steps)
@@ -82,14 +89,13 @@ def main() -> None:
     augmentation = build_augmentation(the_plan.augmentation or None, len(the_plan.patch_size))
     loader = make_loader(sampler, the_plan.batch_size, workers=1, augmentation=augmentation)
 
-    trainer = TinyTrainer(
-        args.out / "experiments", loader, PreprocessedDataset(cache.root, val_set.case_ids),
-        num_classes=the_plan.num_classes, optimizer="adamw", lr=3e-3,
-        plan=the_plan.model_dump(mode="json"), name="TinyTrainer_fold0",
+    trainer = TinyTrainer.from_plan(
+        the_plan, args.out / "experiments", loader, PreprocessedDataset(cache.root, val_set.case_ids),
+        training=Training(optimizer="adamw", lr=3e-3), name="TinyTrainer_fold0",
     )
     folder = trainer.train(max(1, args.steps // steps_per_epoch), steps_per_epoch=steps_per_epoch)
 
-    predictor = TinyPredictor(folder.root, checkpoint="latest", mirror_axes=())
+    predictor = Predictor(folder.root, checkpoint="latest", mirror_axes=())  # the Plan says "tiny-dilated"
     predictions = {cid: image.array[0] for cid, image in predictor.predict(val_set, args.out / "predictions")}
     regions = {name: value for name, value in the_plan.labels.items() if value != 0}
     result = Evaluator("dice", regions=regions, progress=False).evaluate_dataset(val_set, predictions)

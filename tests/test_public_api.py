@@ -9,7 +9,7 @@ import pytest
 PUBLIC = {
     "medseg.layers": ["LayerT"],
     "medseg.training": ["Trainer", "TrainerToolbox", "EMA"],
-    "medseg.presets": ["SegmentationTrainer", "run_fold", "cross_validate"],
+    "medseg.presets": ["SegmentationTrainer", "run_fold", "run_all", "analyze", "train", "predict"],
     "medseg.losses": ["DeepSupervisionWrapper"],
     "medseg.data": ["inspect", "plan", "preprocess", "RandomROIDataset", "NNUNetDataset", "BinarizedDataset",
                     "PreprocessedDataset", "Fingerprint", "Plan", "make_loader"],

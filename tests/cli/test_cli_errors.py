@@ -8,9 +8,10 @@ import pytest
 
 from medseg.cli.main import main
 
-TRAINING_KEYS = ("amp, augmentation, batch_size, device, ema, ema_decay, epochs, folds, foreground_oversampling, "
-                 "grad_clip, loss, lr, lr_scheduler, n_folds, optimizer, planned_steps, region_based, score, seed, "
-                 "step_seconds, steps_per_epoch, time_budget_s, warmup_epochs, weight_decay, workers")
+TRAINING_KEYS = ("amp, augmentation, batch_size, deterministic, device, early_stopping, ema, ema_decay, epochs, "
+                 "folds, foreground_oversampling, grad_clip, loss, loss_params, lr, lr_scheduler, n_folds, optimizer, "
+                 "planned_steps, score, seed, step_seconds, steps_per_epoch, time_budget_s, val_max_share, "
+                 "warmup_epochs, weight_decay, workers")
 
 # (file name, file content, the error line after "medseg: error: <file>: ")
 BAD_FILES = [

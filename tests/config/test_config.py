@@ -115,7 +115,9 @@ def test_plan_overrides_hold_only_hand_settable_plan_keys() -> None:
     assert plan_overrides(config) == {"patch_size": [32, 32, 32], "network.params.features_base": 8,
                                       "batch_size": 2}
     full = plan_overrides(plan_to_config(full_plan()))
-    assert "reasons" not in full and "training.steps" not in full and "labels" not in full
+    assert "reasons" not in full and "training.steps" not in full and "channel_names" not in full
+    # labels are hand-settable: a subset of the data's values trains only those classes
+    assert full["labels"] == {"background": 0, "tumour": 1, "edema": 2}
     assert full["normalization"][0]["scheme"] == "ct"
 
 

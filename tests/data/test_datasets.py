@@ -116,6 +116,8 @@ def test_nnunet_stacks_channel_files_in_order(tmp_path: Path) -> None:
     ds = NNUNetDataset(_make_nnunet(tmp_path))
     assert ds.case_ids == ["la_001", "la_002"]
     assert ds.channel_names == ["ch0", "ch1"] and ds.labels == {0: "background", 1: "left", 2: "right"}
+    assert [(r.name, r.labels, r.paint) for r in ds.regions or []] == [("left", [1], None), ("right", [2], None),
+                                                                     ("both", [1, 2], None)]
     case = ds.case("la_002")
     for c in range(2):
         ref = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "imagesTr" / f"la_002_{c:04d}.nrrd")))

@@ -154,7 +154,7 @@ def test_half_precision_accumulation_is_close_to_float32() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"overlap": 1.0}, "overlap"), ({"patch_size": (8, 8)}, "patch_size"), ({"blend": "box"}, "blend mode"),
+    [({"overlap": 1.0}, "overlap"), ({"patch_size": (8,)}, "patch_size"), ({"blend": "box"}, "blend mode"),
      ({"window_batch_size": 0}, "window_batch_size"), ({"padding_mode": "wrap"}, "padding_mode")],
 )
 def test_bad_arguments_name_the_argument(kwargs: dict[str, object], message: str) -> None:
@@ -193,3 +193,15 @@ def test_channels_last_copy_swaps_instance_norms_for_equal_group_norms() -> None
         instance_norm_as_group_norm(torch.nn.InstanceNorm3d(4, track_running_stats=True))
     with pytest.raises(ValueError, match="not 1-D"):
         channels_last_copy(net, 1)
+
+
+def test_a_2d_patch_on_3d_inputs_predicts_every_slice_on_its_own() -> None:
+    torch.manual_seed(1)
+    net = _conv_net(2)
+    x = torch.randn(2, 1, 5, 20, 17)
+    out = sliding_window_inference(x, net, (12, 12), overlap=0.25)
+    assert out.shape == (2, 3, 5, 20, 17)
+    for b in range(2):
+        for z in range(5):
+            one = sliding_window_inference(x[b:b + 1, :, z], net, (12, 12), overlap=0.25)
+            torch.testing.assert_close(out[b:b + 1, :, z], one)

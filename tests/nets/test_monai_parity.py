@@ -49,15 +49,15 @@ def test_vnet_matches_monai() -> None:
 
 
 def test_unetr_matches_monai() -> None:
-    params: dict[str, Any] = {"feature_size": 8, "hidden_size": 48, "mlp_dim": 64, "num_heads": 4}
-    ours = create_network("unetr", 1, 2, (16, 16, 32), **params)
-    reference = UNETR(1, 2, img_size=(16, 16, 32), spatial_dims=3, **params)
+    params: dict[str, Any] = {"hidden_size": 48, "mlp_dim": 64, "num_heads": 4}
+    ours = create_network("unetr", 1, 2, (16, 16, 32), features_base=8, **params)
+    reference = UNETR(1, 2, img_size=(16, 16, 32), spatial_dims=3, feature_size=8, **params)
     _assert_same_network(ours, reference, (16, 16, 32))
 
 
 @pytest.mark.parametrize("use_v2", [False, True])
 def test_swinunetr_matches_monai(use_v2: bool) -> None:
-    ours = create_network("swinunetr", 1, 2, (32, 64), feature_size=12, use_v2=use_v2)
+    ours = create_network("swinunetr", 1, 2, (32, 64), features_base=12, use_v2=use_v2)
     reference = SwinUNETR(1, 2, feature_size=12, spatial_dims=2, use_v2=use_v2)
     _assert_same_network(ours, reference, (32, 64))
 

@@ -21,21 +21,26 @@ SMALL: dict[str, dict[str, Any]] = {
     "wnet": {"features_base": 4},
     "unetpp": {"features_base": 4},
     "vnet": {"dropout_prob": 0.0},
-    "unetr": {"feature_size": 4, "hidden_size": 24, "mlp_dim": 32, "num_heads": 2},
-    "swinunetr": {"feature_size": 12, "depths": (1, 1, 1, 1), "num_heads": (3, 3, 3, 3)},
+    "unetr": {"features_base": 4, "hidden_size": 24, "mlp_dim": 32, "num_heads": 2},
+    "swinunetr": {"features_base": 12, "depths": (1, 1, 1, 1), "num_heads": (3, 3, 3, 3)},
     "mednext-s": {"features_base": 4, "kernel_size": 3},
     "mednext-b": {"features_base": 4, "kernel_size": 5},
     "mednext-m": {"features_base": 4, "kernel_size": 3},
     "mednext-l": {"features_base": 4, "kernel_size": 7},
     "cmunext": {"features": (4, 8, 8, 8, 8), "depths": (1, 1, 1, 1, 1)},
     "transunet": {"features_base": 4, "hidden_size": 16, "num_layers": 1, "num_heads": 2, "mlp_dim": 32},
+    "swintransunet": {"features_base": 4, "hidden_size": 24, "num_layers": 2, "num_heads": 2, "mlp_dim": 48},
+    "swinunetr-small": {"features_base": 12, "depths": (1, 1, 1, 1), "num_heads": (3, 3, 3, 3)},
+    "swinunetr-base": {"features_base": 12, "depths": (1, 1, 1, 1), "num_heads": (3, 3, 3, 3)},
+    "swinunetr-large": {"features_base": 12, "depths": (1, 1, 1, 1), "num_heads": (3, 3, 3, 3)},
 }
 # Smallest valid patches (non-square in 2D); the unet family pools only axes >= 8 voxels.
 MIN_2D = {"unet": (8, 24), "unet-res": (8, 24), "unet-pocket": (8, 24), "fmgnet": (8, 24), "wnet": (8, 24),
-          "swinunetr": (32, 64), "unetpp": (16, 32), "mednext-s": (16, 32), "mednext-b": (16, 32),
+          "swinunetr": (32, 64), "swinunetr-small": (32, 64), "swinunetr-base": (32, 64), "swinunetr-large": (32, 64), "unetpp": (16, 32), "mednext-s": (16, 32), "mednext-b": (16, 32),
           "mednext-m": (16, 32), "mednext-l": (16, 32)}
 MIN_3D = {"unet": (8, 8, 16), "unet-res": (8, 8, 16), "unet-pocket": (8, 8, 16), "fmgnet": (8, 8, 16),
-          "wnet": (8, 8, 16), "swinunetr": (32, 32, 64), "unetpp": (16, 16, 32), "mednext-s": (16, 16, 32),
+          "wnet": (8, 8, 16), "swinunetr": (32, 32, 64), "swinunetr-small": (32, 32, 64),
+          "swinunetr-base": (32, 32, 64), "swinunetr-large": (32, 32, 64), "unetpp": (16, 16, 32), "mednext-s": (16, 16, 32),
           "mednext-b": (16, 16, 32), "mednext-m": (16, 16, 32), "mednext-l": (16, 16, 32)}
 DS_NETS = ["unet", "unet-res", "unet-pocket", "fmgnet", "wnet", "unetpp", "mednext-s"]
 
@@ -97,7 +102,8 @@ def test_odd_size_on_an_axis_that_is_never_pooled() -> None:
 
 INVALID = {name: ((48, 40, 48), 1, 16, 32, 48) for name in SMALL}
 INVALID.update({name: ((36, 40, 40), 0, 8, 32, 40) for name in ("unet", "unet-res", "unet-pocket", "fmgnet", "wnet")})
-INVALID["swinunetr"] = ((64, 72, 64), 1, 32, 64, 96)
+for _swin in ("swinunetr", "swinunetr-small", "swinunetr-base", "swinunetr-large"):
+    INVALID[_swin] = ((64, 72, 64), 1, 32, 64, 96)
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
@@ -128,7 +134,7 @@ def test_create_network_rejects_bad_requests() -> None:
     with pytest.raises(ValueError, match="patch_size \\[16\\] is 1D but the network supports 2D or 3D"):
         create_network("unet", 1, 2, (16,))
     with pytest.raises(ValueError, match="kernel_size=4 must be 3, 5 or 7"):
-        create_network("mednext-s", 1, 2, (16, 16), kernel_size=4)
+        create_network("mednext-s", 1, 2, (16, 32), kernel_size=4)
     with pytest.raises(ValueError, match="in_channels=3 must divide 16"):
         create_network("vnet", 3, 2, (16, 16))
     # A network without deep supervision accepts deep_supervision=False (the trainer always passes it).

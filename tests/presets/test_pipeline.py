@@ -3,52 +3,71 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from medseg.config import Config, apply_overrides
 from medseg.data.sample import load_sample
 from medseg.io import read_image
-from medseg.presets.pipeline import analyze, predict_and_evaluate, train_fold
+from medseg.io.state import read_metadata
+from medseg.presets.pipeline import analyze, make_evaluator, predict, train
+
+TINY = {"spatial_config.patch_size": [16, 16, 16], "training.batch_size": 2, "model.params": {"features_base": 4},
+        "training.epochs": 2, "training.steps_per_epoch": 2, "training.workers": 0, "preprocessing.workers": 0,
+        "training.n_folds": 3, "inference.tta": False}
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, object]:
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Config]:
     work = tmp_path_factory.mktemp("pipeline")
     dataset = load_sample()
     small = dataset.subset(sorted(dataset.case_ids)[:6])
-    plan = analyze(small, work, workers=0, progress=False,
-                   overrides={"patch_size": [16, 16, 16], "batch_size": 2, "network.params.features_base": 4})
-    trainer, experiment = train_fold(small, plan, work, fold=0, n_folds=3, total_steps=4, steps_per_epoch=2,
-                                     workers=0)
-    return work, experiment, trainer
+    config = analyze(small, apply_overrides(Config(), TINY), work, progress=False)
+    experiment = train(small, config, work, fold=0, progress=False)
+    return work, experiment, config
 
 
-def test_experiment_folder_is_complete(trained: tuple[Path, Path, object]) -> None:
+def test_experiment_folder_is_complete(trained: tuple[Path, Path, Config]) -> None:
     _, experiment, _ = trained
     for name in ("checkpoints/latest.safetensors", "checkpoints/best.safetensors", "metrics.csv",
-                 "training.log", "plan.json", "plots/progress.png", "plots/dice.png", "plots/lr.png",
-                 "plots/losses.png", "plots/epoch_time.png", "previews/worst_case.png"):
+                 "training.log", "plan.json", "config.json", "plots/progress.png", "plots/dice.png", "plots/lr.png",
+                 "plots/losses.png", "plots/epoch_time.png", "previews/worst_case.png", "validation/cases.csv"):
         assert (experiment / name).is_file(), name
     rows = list(csv.DictReader((experiment / "metrics.csv").open(encoding="utf-8")))
-    assert [int(float(r["epoch"])) for r in rows] == [0, 1]
+    assert len(rows) == 2
     assert {"train_loss", "train_dice_loss", "train_ce", "lr", "val_score", "dice_Anterior",
-            "dice_Posterior", "acc_dice_Anterior", "epoch_time"} <= set(rows[0])
+            "dice_Posterior", "acc_dice_Anterior", "epoch_time", "val_time"} <= set(rows[0])
     log = (experiment / "training.log").read_text(encoding="utf-8")
     assert "sanity check" in log and "MACs" in log and "worst first" in log
 
 
-def test_predictions_keep_source_geometry_and_dice_matches_an_independent_count(
-    trained: tuple[Path, Path, object],
+def test_the_checkpoint_holds_exactly_one_model_description_and_it_is_the_plan(
+    trained: tuple[Path, Path, Config],
 ) -> None:
-    work, experiment, _ = trained
+    _, experiment, config = trained
+    meta = read_metadata(experiment / "checkpoints" / "latest.safetensors")
+    descriptions = {k for k in meta if k not in ("format", "trainer", "kind", "medseg_state")}
+    assert descriptions == {"plan"}
+    plan = json.loads(meta["plan"])
+    assert plan["network"] == {"name": "unet", "params": config.model.params, "deep_supervision": True,
+                               "activation": "softmax"}
+    assert plan["patch_size"] == [16, 16, 16]
+
+
+def test_predictions_keep_source_geometry_and_dice_matches_an_independent_count(
+    trained: tuple[Path, Path, Config], tmp_path: Path,
+) -> None:
+    _, experiment, config = trained
     dataset = load_sample()
     test = dataset.subset(sorted(dataset.case_ids)[-2:])
-    means, csv_path = predict_and_evaluate(test, experiment, work / "pred", mirror_axes=())
-    dices = {"Anterior": [], "Posterior": []}
+    predicted = predict(config, [experiment], test, tmp_path / "pred")
+    means = make_evaluator(config, progress=False).evaluate_dataset(test, predicted).mean_metrics
+    dices: dict[str, list[float]] = {"Anterior": [], "Posterior": []}
     for case in test:
-        pred = read_image(work / "pred" / f"{case.case_id}.nii.gz")
+        pred = read_image(tmp_path / "pred" / f"{case.case_id}.nii.gz")
         assert pred.geometry == case.image.geometry
         assert pred.spatial_shape == case.image.spatial_shape
         for name, value in (("Anterior", 1), ("Posterior", 2)):
@@ -56,5 +75,4 @@ def test_predictions_keep_source_geometry_and_dice_matches_an_independent_count(
             denom = p.sum() + r.sum()
             dices[name].append(1.0 if denom == 0 else 2 * (p & r).sum() / denom)
     for name, values in dices.items():
-        assert means[name] == pytest.approx(float(np.mean(values)))
-    assert csv_path.is_file()
+        assert means[f"{name}/dice"] == pytest.approx(float(np.mean(values)))

@@ -41,7 +41,7 @@ def test_training_run_reaches_every_frontend_and_no_secret_is_written(tmp_path: 
     wb = WandbFrontend("tests", directory=tmp_path / "wandb")
     tb = TensorBoardFrontend(tmp_path / "tb")
     trainer = make_trainer(str(tmp_path / "exp"), [TrackingCallback(create_hybrid_frontend(local, ml, wb, tb))])
-    trainer.plan = {"note": f"token={SECRET}"}  # a secret slipped into a parameter gets redacted
+    trainer.plan = trainer.plan.model_copy(update={"reasons": [f"token={SECRET}"]})  # a secret in a parameter is redacted
     trainer.train(2)
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [e["event"] for e in events] == ["start", "metrics", "metrics", "finish"]

@@ -17,9 +17,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from medseg.config import NetworkSpec, NormalizationSpec, Plan, Training
 from medseg.io.state import save_state
 from medseg.presets.segmentation import SegmentationTrainer
-from medseg.training.callbacks.base import Callback
+from medseg.training.callback import Callback
+from medseg.training.callbacks import EarlyStopping
 
 torch.set_num_threads(1)
 
@@ -44,14 +46,21 @@ class KillAt(Callback):
 class TinyTrainer(SegmentationTrainer):
     def build_network(self, example_shape: tuple[int, ...]) -> nn.Module:
         return nn.Sequential(nn.Conv2d(example_shape[0], 8, 3, padding=1), nn.Dropout(0.2), nn.ReLU(),
-                             nn.Conv2d(8, self.num_classes, 3, padding=1))
+                             nn.Conv2d(8, self.plan.out_channels, 3, padding=1))
+
+
+def tiny_plan() -> Plan:
+    """A binary 2D Plan of 16x16 patches (the network itself is TinyTrainer's)."""
+    return Plan(spatial_dims=2, channel_names=["x"], labels={"background": 0, "bright": 1}, target_spacing=[1.0, 1.0],
+                normalization=[NormalizationSpec(scheme="none")], patch_size=[16, 16], batch_size=4,
+                network=NetworkSpec(name="unet", params={"features_base": 4}))
 
 
 def make_trainer(root: str, extra: list[Callback]) -> TinyTrainer:
     data = make_data()
     loader = DataLoader(data, batch_size=4, shuffle=True, num_workers=1)
-    return TinyTrainer(root, loader, None, num_classes=2, seed=7, deterministic=True, ema=True,
-                       transparency=False, callbacks=extra)
+    training = Training(seed=7, deterministic=True, ema=True, device="cpu")
+    return TinyTrainer(root, loader, None, plan=tiny_plan(), training=training, transparency=False, callbacks=extra)
 
 
 def main() -> None:
@@ -65,12 +74,12 @@ def main() -> None:
             i += 1
     if mode == "resume":
         folder = next(p for p in (Path(root) / "TinyTrainer").iterdir())
-        trainer = make_trainer(root, [])
+        trainer = make_trainer(root, [EarlyStopping(10)])
         trainer.recover_from(folder)
         out = trainer.continue_training()
     else:
         extra: list[Callback] = [KillAt(int(sys.argv[3]))] if mode == "kill" else []
-        out = make_trainer(root, extra).train(4, early_stop_tolerance=10)
+        out = make_trainer(root, [*extra, EarlyStopping(10)]).train(4)
     print(out.root)
 
 

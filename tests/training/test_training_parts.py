@@ -93,12 +93,13 @@ def test_time_budget_refits_epochs_and_stretches_the_lr_schedule(tmp_path) -> No
     sys.path.insert(0, str(Path(__file__).parent))
     from resume_job import make_trainer
 
+    from medseg.training.callbacks import TimeBudget
     from medseg.training.schedulers import LRFactor
 
-    trainer = make_trainer(str(tmp_path), [])
+    trainer = make_trainer(str(tmp_path), [TimeBudget(20.0)])
     ticks = iter(range(10_000))
     trainer.clock = lambda: float(next(ticks)) * 2.0  # every clock read advances 2 s: 2 s per epoch
-    trainer.train(3, time_budget_s=20.0)
+    trainer.train(3)
     assert trainer.num_epochs == 10 == trainer.epoch  # 20 s budget / 2 s per epoch
     factor = trainer.toolbox.scheduler.lr_lambdas[0]
     assert isinstance(factor, LRFactor) and factor.total_steps == 10 * 3
@@ -112,7 +113,9 @@ def test_a_run_that_slows_down_mid_way_is_refitted_to_end_within_its_budget(tmp_
     sys.path.insert(0, str(Path(__file__).parent))
     from resume_job import make_trainer
 
-    trainer = make_trainer(str(tmp_path), [])
+    from medseg.training.callbacks import TimeBudget
+
+    trainer = make_trainer(str(tmp_path), [TimeBudget(40.0)])
     now = [0.0]
 
     def clock() -> float:  # 2 s per epoch for the first 6 epochs, then 4 s (another job took a core)
@@ -130,7 +133,7 @@ def test_a_run_that_slows_down_mid_way_is_refitted_to_end_within_its_budget(tmp_
         yield from original()
 
     trainer._batches = batches  # type: ignore[method-assign]
-    trainer.train(3, time_budget_s=40.0)
+    trainer.train(3)
     spent = sum(row["epoch_time"] for row in trainer.history)
     assert trainer.epoch == trainer.num_epochs < 20  # 20 epochs at the first pace no longer fit
     assert 40.0 - 4.0 <= spent <= 40.0  # ends within one (slow) epoch of the budget, never after it

@@ -14,22 +14,25 @@ from medseg.core.errors import ConfigError
 
 
 def _experiments(args: argparse.Namespace, config: Config) -> list[Path]:
-    from medseg.presets.configured import trained_experiments
+    from medseg.presets.experiments import trained_experiments
 
     if args.experiment:
         return list(args.experiment)
     if args.work is None:
         raise ConfigError("command line: give --experiment EXP (repeatable) or --work WORK")
-    return trained_experiments(config, args.work, args.folds)
+    folds = args.folds or config.inference.ensemble_folds
+    if folds == ["all"]:
+        folds = "all"
+    return trained_experiments(args.work, folds if folds == "all" else [str(f) for f in folds])
 
 
 def predict(args: argparse.Namespace) -> int:
     """``medseg predict INPUT -o OUT -e EXP``: label maps in the source geometry (several EXP = ensemble)."""
-    from medseg.presets.configured import predict_config
+    from medseg.presets.pipeline import predict as run
 
     config = effective_config(args, args.work)
     sources = _experiments(args, config)
-    labels = predict_config(config, sources, args.input, args.out)
+    labels = run(config, sources, args.input, args.out)
     save_config(config, args.out / "config.json")
     Console().print(f"{len(labels)} prediction(s) from {len(sources)} model(s) written to {args.out}")
     return 0
@@ -37,7 +40,7 @@ def predict(args: argparse.Namespace) -> int:
 
 def evaluate(args: argparse.Namespace) -> int:
     """``medseg evaluate PRED REF -o CSV``: per-case metrics per class/region, plus their means."""
-    from medseg.presets.configured import make_evaluator
+    from medseg.presets.pipeline import make_evaluator
 
     config = effective_config(args)
     overrides: dict[str, Any] = {}

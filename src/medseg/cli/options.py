@@ -124,6 +124,8 @@ def effective_config(args: argparse.Namespace, work_dir: Path | None = None) -> 
     path: Path | None = args.config
     if path is None and work_dir is not None and (work_dir / "config.json").exists():
         path = work_dir / "config.json"
+    from medseg.presets.names import check_names
+
     config = load_config(path) if path is not None else Config()
     overrides = flag_overrides(args)
-    return apply_overrides(config, overrides, source="command line") if overrides else config
+    return check_names(apply_overrides(config, overrides, source="command line") if overrides else config)

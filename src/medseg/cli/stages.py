@@ -1,4 +1,8 @@
-"""Verbs of the training pipeline: analyze, preprocess, train, run-all (thin: see presets.configured)."""
+"""Verbs of the training pipeline: analyze, preprocess, train, run-all (thin: see presets.pipeline).
+
+WORK/config.json is written only by a verb that succeeded, so a failed command leaves nothing that
+later commands would inherit.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +31,7 @@ def _with_workers(config: Config, args: argparse.Namespace, *keys: str) -> Confi
 
 
 def _dataset(config: Config, args: argparse.Namespace) -> Any:
-    from medseg.presets.configured import open_dataset
+    from medseg.presets.pipeline import open_dataset
 
     return open_dataset(config, getattr(args, "data", None))
 
@@ -41,10 +45,10 @@ def _with_source(config: Config, args: argparse.Namespace) -> Config:
 
 def analyze(args: argparse.Namespace) -> int:
     """``medseg analyze DATA -o WORK``: fingerprint + plan -> WORK/config.json."""
-    from medseg.presets.configured import analyze_config
+    from medseg.presets.pipeline import analyze as run
 
     config = _with_workers(_with_source(effective_config(args), args), args, "preprocessing.workers")
-    result = analyze_config(_dataset(config, args), config, args.out)
+    result = run(_dataset(config, args), config, args.out)
     console = Console()
     console.print(f"patch {result.spatial_config.patch_size}, batch {result.training.batch_size}, spacing "
                   f"{result.spatial_config.target_spacing}, network {result.model.name}")
@@ -56,10 +60,10 @@ def analyze(args: argparse.Namespace) -> int:
 
 def preprocess(args: argparse.Namespace) -> int:
     """``medseg preprocess -o WORK``: crop, resample and normalise every case into WORK/preprocessed."""
-    from medseg.presets.configured import preprocess_config
+    from medseg.presets.pipeline import preprocess as run
 
     config = _with_workers(_with_source(effective_config(args, args.out), args), args, "preprocessing.workers")
-    out = preprocess_config(_dataset(config, args), config, args.out)
+    out = run(_dataset(config, args), config, args.out)
     save_config(config, Path(args.out) / "config.json")
     Console().print(f"preprocessed cases in {out}")
     return 0
@@ -67,7 +71,7 @@ def preprocess(args: argparse.Namespace) -> int:
 
 def train(args: argparse.Namespace) -> int:
     """``medseg train -o WORK --fold K``: train one fold (or ``all`` cases, or every configured fold)."""
-    from medseg.presets.configured import train_config
+    from medseg.presets.pipeline import train as run
 
     config = _with_source(effective_config(args, args.out), args)
     if args.fold == "configured":
@@ -78,16 +82,16 @@ def train(args: argparse.Namespace) -> int:
         raise ConfigError(f"command line: --fold {args.fold!r} is invalid; valid choices: a fold number, 'all' or "
                           "'configured'")
     dataset = _dataset(config, args)
-    save_config(config, Path(args.out) / "config.json")
     for fold in folds:
-        experiment = train_config(dataset, config, args.out, fold=fold, resume=args.resume)
+        experiment = run(dataset, config, args.out, fold=fold, resume=args.resume)
         Console().print(f"fold {fold}: experiment folder {experiment}")
+    save_config(config, Path(args.out) / "config.json")
     return 0
 
 
 def run_all(args: argparse.Namespace) -> int:
     """``medseg run-all DATA -o WORK``: analyze, preprocess, train, predict and evaluate every fold."""
-    from medseg.presets.configured import run_all as run_pipeline
+    from medseg.presets.pipeline import run_all as run_pipeline
 
     config = _with_workers(_with_source(effective_config(args, args.out), args), args, "preprocessing.workers",
                            "evaluation.workers")

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from medseg.config.errors import format_validation_error
-from medseg.config.plan import Plan, TrainingSpec
+from medseg.config.plan import PLAN_VERSION, Plan, TrainingSpec
 from medseg.config.schema import Config
 from medseg.core.errors import ConfigError
 
@@ -19,6 +19,8 @@ from medseg.core.errors import ConfigError
 PLAN_FIELDS: dict[str, str] = {
     "channel_names": "dataset_info.channel_names",
     "labels": "dataset_info.labels",
+    "unlisted_labels": "dataset_info.unlisted_labels",
+    "regions": "dataset_info.regions",
     "spatial_dims": "spatial_config.spatial_dims",
     "target_spacing": "spatial_config.target_spacing",
     "orientation": "spatial_config.orientation",
@@ -28,6 +30,8 @@ PLAN_FIELDS: dict[str, str] = {
     "normalization": "preprocessing.normalization",
     "network.name": "model.name",
     "network.params": "model.params",
+    "network.deep_supervision": "model.deep_supervision",
+    "network.activation": "model.activation",
     "batch_size": "training.batch_size",
     "foreground_oversampling": "training.foreground_oversampling",
     "augmentation": "training.augmentation",
@@ -37,8 +41,11 @@ PLAN_FIELDS: dict[str, str] = {
     "reasons": "notes",
 }
 #: Plan fields that are measurements or explanations, never planner overrides.
-_NOT_OVERRIDES = {"training.step_seconds", "training.steps", "training.time_budget_s", "reasons", "channel_names",
-                  "labels"}
+_NOT_OVERRIDES = {"training.step_seconds", "training.steps", "training.time_budget_s", "reasons", "channel_names"}
+#: Plan keys that may stay unset in a config: the Plan's own default applies
+_OPTIONAL = {"orientation", "training.step_seconds", "training.steps", "training.time_budget_s", "resampling",
+             "augmentation", "foreground_oversampling", "network.params", "crop_to_nonzero", "unlisted_labels",
+             "regions", "network.deep_supervision", "network.activation"}
 
 
 def _get(obj: Any, dotted: str) -> Any:
@@ -55,14 +62,11 @@ def _dump(value: Any) -> Any:
 
 def config_to_plan(config: Config) -> Plan:
     """The Plan the config describes; a Plan-held key still unset raises one line naming it."""
-    data: dict[str, Any] = {"version": 1}
+    data: dict[str, Any] = {"version": PLAN_VERSION}
     for plan_key, config_key in PLAN_FIELDS.items():
         value = _dump(_get(config, config_key))
         if value is None:
-            if plan_key in {"orientation", "training.step_seconds", "training.steps", "training.time_budget_s"}:
-                continue
-            if plan_key in {"resampling", "augmentation", "foreground_oversampling", "network.params",
-                            "crop_to_nonzero"}:
+            if plan_key in _OPTIONAL:
                 continue
             raise ConfigError(f"config key '{config_key}' is not set; run `medseg analyze` to plan it or set it")
         target = data
@@ -88,7 +92,8 @@ def plan_to_config(plan: Plan, base: Config | None = None) -> Config:
     """``base`` (or the defaults) with every Plan-held key set from ``plan``; other keys kept."""
     data = (base or Config()).model_dump()
     flat = plan.model_dump()
-    flat["network.name"], flat["network.params"] = plan.network.name, dict(plan.network.params)
+    for key, value in plan.network.model_dump().items():
+        flat[f"network.{key}"] = value
     training = TrainingSpec.model_validate(plan.training).model_dump()
     for key, value in training.items():
         flat[f"training.{key}"] = value
@@ -110,7 +115,7 @@ def plan_overrides(config: Config) -> dict[str, Any]:
             continue
         if plan_key == "network.params":
             for name, param in value.items():
-                out[f"network.params.{name}"] = param
+                out[f"{plan_key}.{name}"] = param
             continue
         out[plan_key] = _dump(value)
     return out

@@ -16,6 +16,9 @@ from medseg.core.atomic import write_text_atomic
 from medseg.core.errors import ConfigError
 from medseg.core.vocab import LabelResampling, NormalizationScheme
 
+#: 2: the Plan describes the whole model (network head, deep supervision, label values, regions)
+PLAN_VERSION = 2
+
 
 class NormalizationSpec(BaseModel):
     """How one image channel is normalised.
@@ -59,12 +62,34 @@ class ResamplingSpec(BaseModel):
 
 
 class NetworkSpec(BaseModel):
-    """The network to build: a registry name and its keyword arguments (topology)."""
+    """The whole model: a registry name, its keyword arguments, deep supervision and the output head.
+
+    ``params`` are valid for *that* network (the registry checks them); ``activation`` is the head:
+    ``softmax`` over one output per label, or ``sigmoid`` (one output for a binary task, or one per
+    region when the Plan has ``regions``).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     name: str = "unet"
     params: dict[str, Any] = Field(default_factory=dict)
+    deep_supervision: bool = False
+    activation: Literal["softmax", "sigmoid"] = "softmax"
+
+
+class RegionSpec(BaseModel):
+    """A region: a union of label values trained as one sigmoid output (nnU-Net/MIST region training).
+
+    ``paint`` is the label value a voxel of this region gets in the predicted label map. Regions are
+    painted in order, so a nested region listed after its parent wins (BraTS: whole, core, enhancing).
+    ``null`` follows nnU-Net's rule: the region's smallest label that no later region covers.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    labels: list[int] = Field(min_length=1)
+    paint: int | None = None
 
 
 class TrainingSpec(BaseModel):
@@ -86,10 +111,12 @@ class Plan(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = 1
+    version: int = PLAN_VERSION
     spatial_dims: Literal[2, 3]
     channel_names: list[str]
     labels: dict[str, int]
+    unlisted_labels: Literal["error", "background"] = "error"
+    regions: list[RegionSpec] | None = None
     target_spacing: list[float]
     orientation: str | None = None
     crop_to_nonzero: bool = False
@@ -105,6 +132,9 @@ class Plan(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Plan:
+        if self.version != PLAN_VERSION:
+            raise ValueError(f"plan version {self.version}, this medseg reads version {PLAN_VERSION}; re-run "
+                             "`medseg analyze` (or retrain) to make a new plan")
         dims = self.spatial_dims
         if len(self.target_spacing) != dims or any(s <= 0 for s in self.target_spacing):
             raise ValueError(f"target_spacing {self.target_spacing} must be {dims} positive numbers")
@@ -117,12 +147,56 @@ class Plan(BaseModel):
         sep = self.resampling.separate_z_axis
         if sep is not None and not 0 <= sep < dims:
             raise ValueError(f"resampling.separate_z_axis {sep} is not an axis of a {dims}D plan")
+        values = list(self.labels.values())
+        if len(set(values)) != len(values) or 0 not in values:
+            raise ValueError(f"labels {self.labels} must map names to distinct values, 0 (background) among them")
+        if self.regions is not None:
+            if self.network.activation != "sigmoid":
+                raise ValueError("regions need network.activation 'sigmoid' (one sigmoid output per region)")
+            if not self.regions or len({r.name for r in self.regions}) != len(self.regions):
+                raise ValueError("regions must be a non-empty list with distinct names")
+            for i, region in enumerate(self.regions):
+                unknown = sorted(set(region.labels) - set(values))
+                if unknown or 0 in region.labels:
+                    raise ValueError(f"region '{region.name}': labels {region.labels} must be foreground values "
+                                     f"of labels ({sorted(values)})")
+                if region.paint is None:
+                    later = {v for other in self.regions[i + 1:] for v in other.labels}
+                    own = sorted(set(region.labels) - later)
+                    region.paint = own[0] if own else min(region.labels)
+        elif self.network.activation == "sigmoid" and len(values) != 2:
+            raise ValueError("network.activation 'sigmoid' without regions needs a binary task (2 labels)")
         return self
 
     @property
+    def label_values(self) -> list[int]:
+        """The label values in the data, in training-index order: index ``i`` stands for ``label_values[i]``."""
+        return sorted(self.labels.values())
+
+    @property
     def num_classes(self) -> int:
-        """Number of output classes (background included)."""
-        return max(self.labels.values()) + 1 if self.labels else 0
+        """Number of classes, background included (training indices ``0 .. num_classes - 1``)."""
+        return len(self.labels)
+
+    @property
+    def class_names(self) -> dict[int, str]:
+        """Training index -> name, for the foreground classes (or the regions, when there are regions)."""
+        if self.regions is not None:
+            return {i: r.name for i, r in enumerate(self.regions)}
+        names = {v: k for k, v in self.labels.items()}
+        return {i: names[v] for i, v in enumerate(self.label_values) if v != 0}
+
+    @property
+    def out_channels(self) -> int:
+        """Network outputs: one per region, one for a sigmoid binary task, else one per class."""
+        if self.regions is not None:
+            return len(self.regions)
+        return 1 if self.network.activation == "sigmoid" else self.num_classes
+
+    def region_indices(self) -> list[list[int]]:
+        """For each region, the training indices of its labels."""
+        index = {v: i for i, v in enumerate(self.label_values)}
+        return [[index[v] for v in region.labels] for region in self.regions or []]
 
     def save(self, path: str | Path) -> None:
         """Write the plan as JSON, atomically (temporary file in the same folder + rename)."""
@@ -142,3 +216,4 @@ class Plan(BaseModel):
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "<root>"
             raise ConfigError(f"{source}: invalid plan at {where}: {first['msg']}") from exc
+

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationInfo, field_validator
 
-from medseg.config.plan import NetworkSpec, NormalizationSpec, ResamplingSpec
+from medseg.config.plan import NormalizationSpec, RegionSpec, ResamplingSpec
 from medseg.core.vocab import (
     AmpMode,
     BlendMode,
@@ -26,7 +26,6 @@ from medseg.core.vocab import (
 )
 
 CONFIG_VERSION: Literal[1] = 1
-LossName = Literal["dice_ce"]
 
 
 class _Section(BaseModel):
@@ -36,13 +35,20 @@ class _Section(BaseModel):
 
 
 class DatasetInfo(_Section):
-    """Where the data is and what it holds (channels and labels are filled in by ``analyze``)."""
+    """Where the data is and what it holds (channels, labels and regions are filled in by ``analyze``).
+
+    ``labels`` maps names to the label *values of the data* (``{"background": 0, "vessel": 255}``);
+    setting it to a subset of the values present, with ``unlisted_labels: background``, trains only
+    those classes. ``regions`` (nnU-Net's region format) switches on region-based training.
+    """
 
     name: str = "dataset"
     source: str | None = None
     format: DatasetFormat = "auto"
     channel_names: list[str] | None = None
     labels: dict[str, int] | None = None
+    unlisted_labels: Literal["error", "background"] | None = None
+    regions: list[RegionSpec] | None = None
 
 
 class SpatialConfig(_Section):
@@ -64,19 +70,24 @@ class Preprocessing(_Section):
 
 
 class Model(_Section):
-    """The network (a registry name and its keyword arguments) and deep supervision."""
+    """The network: a registry name, its keyword arguments, deep supervision and the output activation.
+
+    All four are Plan facts; ``null`` = decided by ``analyze`` (deep supervision on where the network
+    has it; softmax unless there are regions).
+    """
 
     name: str | None = None
     params: dict[str, Any] | None = None
-    deep_supervision: bool = True
-
-    def network(self) -> NetworkSpec | None:
-        """The Plan's network entry, or ``None`` while the name is undecided."""
-        return None if self.name is None else NetworkSpec(name=self.name, params=dict(self.params or {}))
+    deep_supervision: bool | None = None
+    activation: Literal["softmax", "sigmoid"] | None = None
 
 
 class Training(_Section):
     """Loss, optimiser, schedule, sampling, augmentation, folds and hardware.
+
+    ``val_max_share``: validation is held to this share of the training time (validating every k-th
+    epoch; 1.0 = every epoch). ``early_stopping``: stop after that many validations without a better
+    score. ``deterministic``: deterministic kernels, so a resumed run is bit-identical on the CPU.
 
     ``batch_size``, ``foreground_oversampling``, ``augmentation``, ``step_seconds``,
     ``planned_steps`` and ``time_budget_s`` are Plan facts; the rest configures the trainer.
@@ -87,8 +98,8 @@ class Training(_Section):
     batch_size: int | None = Field(default=None, ge=1)
     foreground_oversampling: float | None = Field(default=None, ge=0.0, le=1.0)
     augmentation: dict[str, Any] | None = None
-    loss: LossName = "dice_ce"
-    region_based: bool = False
+    loss: str = "dice_ce"
+    loss_params: dict[str, Any] = Field(default_factory=dict)
     optimizer: OptimizerName = "sgd"
     lr: float | None = Field(default=None, gt=0)
     weight_decay: float | None = Field(default=None, ge=0)
@@ -101,6 +112,9 @@ class Training(_Section):
     ema: bool = False
     ema_decay: float = Field(default=0.999, gt=0.0, lt=1.0)
     score: ScoreName = "dice"
+    val_max_share: float = Field(default=0.15, gt=0.0, le=1.0)
+    early_stopping: int | None = Field(default=None, ge=1)
+    deterministic: bool = False
     n_folds: int = Field(default=5, ge=2)
     folds: list[int] | Literal["all"] = Field(default_factory=lambda: [0])
     seed: int = 0
@@ -123,7 +137,8 @@ class Inference(_Section):
     """Sliding window, test-time augmentation, ensembling and postprocessing.
 
     ``ensemble_folds``: the trained folds of a work folder that ``predict``/``ensemble -w WORK``
-    combine (softmax averaged); ``mirror_axes: null`` mirrors every spatial axis when ``tta`` is on.
+    combine (softmax averaged); ``mirror_axes: null`` mirrors every spatial axis when ``tta`` is on;
+    ``output_format``: the predictions' file format (``null``: like the input, PNG for 2D rasters).
     """
 
     checkpoint: CheckpointKind = "best"
@@ -134,6 +149,18 @@ class Inference(_Section):
     mirror_axes: list[int] | None = None
     ensemble_folds: list[int] | Literal["all"] = "all"
     postprocessing: str | None = None
+    output_format: str | None = None
+
+    @field_validator("output_format")
+    @classmethod
+    def _known_format(cls, value: str | None) -> str | None:
+        formats = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".png", ".tif", ".tiff", ".bmp")
+        if value is None:
+            return None
+        suffix = value if value.startswith(".") else f".{value}"
+        if suffix not in formats:
+            raise ValueError(f"valid choices: null (like the input) or one of {', '.join(formats)}")
+        return suffix
 
 
 class Evaluation(_Section):

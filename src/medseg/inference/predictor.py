@@ -1,11 +1,15 @@
 """Predictor: a checkpoint (or several) in, predictions in the source image space out.
 
-A checkpoint alone is enough: the Plan and the network description travel inside it. Each case goes
-through exactly the training preprocessing (``medseg.data.preprocessing.preprocess_case`` with the
+A checkpoint alone is enough: the Plan, the one description of the model, travels inside it, and
+the Predictor reads nothing else (network, parameters, deep supervision, output head, labels,
+regions, patch, preprocessing). Each case goes through exactly the training preprocessing (``medseg.data.preprocessing.preprocess_case`` with the
 embedded Plan), a Gaussian sliding window with optional mirror TTA, averaging over all loaded
 checkpoints (folds / EMA weights), and every step is inverted (resample back, un-crop, re-orient), so
 the written label carries the source geometry exactly. Cases are streamed one by one (constant
-memory). Override :meth:`Predictor.build_network` for a custom network (MIP Candy's pattern).
+memory). Label maps are written with the data's own label values (``plan.labels``); region plans
+paint their regions in order. A custom network predicts when it is registered under the Plan's
+network name (:func:`medseg.nets.register_network`); overriding :meth:`Predictor.build_network`
+(MIP Candy's pattern) works too.
 """
 
 from __future__ import annotations
@@ -20,12 +24,35 @@ import numpy as np
 import torch
 from torch import nn
 
+from medseg.config.labels import decode_labels, paint_regions
 from medseg.config.plan import Plan
 from medseg.core.errors import MedsegError
 from medseg.data.case import Case
 from medseg.inference.fast_layout import channels_last_copy
 from medseg.io import Image, write_image
 from medseg.io.state import CheckpointError, load_state, read_metadata
+
+
+def read_plan(path: Path) -> Plan:
+    """The Plan embedded in a checkpoint (one line naming the file when it has none or a bad one)."""
+    meta = read_metadata(path)
+    if "plan" not in meta:
+        raise CheckpointError(f"{path}: checkpoint has no embedded Plan (not written by a medseg trainer)")
+    try:
+        return Plan.model_validate(json.loads(meta["plan"]))
+    except ValueError as exc:
+        first = str(exc).splitlines()
+        detail = first[-1].strip() if first else str(exc)
+        raise CheckpointError(f"{path}: embedded Plan is invalid ({detail})") from None
+
+
+def check_same_plan(first: Path, plan: Plan, other: Path, other_plan: Plan) -> None:
+    """An ensemble needs one Plan: raise one line naming the first field where two checkpoints differ."""
+    ours, theirs = plan.model_dump(exclude={"reasons", "training"}), other_plan.model_dump(exclude={"reasons", "training"})
+    for key in ours:
+        if ours[key] != theirs[key]:
+            raise CheckpointError(f"{other}: its Plan differs from {first}'s in '{key}' ({theirs[key]!r} vs "
+                                  f"{ours[key]!r}); an ensemble needs checkpoints of one Plan")
 
 
 def find_checkpoint(source: str | os.PathLike[str], kind: str = "best") -> Path:
@@ -70,12 +97,9 @@ class Predictor:
         if not paths:
             raise MedsegError("Predictor needs at least one checkpoint or experiment folder")
         self.checkpoint_paths = [find_checkpoint(p, checkpoint) for p in paths]
-        meta = read_metadata(self.checkpoint_paths[0])
-        try:
-            self.plan = Plan.model_validate(json.loads(meta["plan"]))
-            self.network_spec: dict[str, Any] = json.loads(meta["network"])
-        except (KeyError, ValueError) as exc:
-            raise CheckpointError(f"{self.checkpoint_paths[0]}: checkpoint has no valid embedded Plan ({exc})") from None
+        self.plan = read_plan(self.checkpoint_paths[0])
+        for other in self.checkpoint_paths[1:]:
+            check_same_plan(self.checkpoint_paths[0], self.plan, other, read_plan(other))
         self.device = torch.device(device)
         self.mirror_axes = mirror_axes
         self.overlap = overlap
@@ -85,25 +109,22 @@ class Predictor:
         self._networks: list[nn.Module] | None = None
 
     @property
-    def num_classes(self) -> int:
-        """Output channels of the network (1 = one sigmoid output)."""
-        return int(self.network_spec.get("num_classes") or self.plan.num_classes)
-
-    @property
     def patch_size(self) -> list[int]:
         """The sliding-window size (the training patch)."""
-        return list(self.network_spec.get("patch_size") or self.plan.patch_size)
+        return list(self.plan.patch_size)
 
     def build_network(self, example_shape: tuple[int, ...]) -> nn.Module:
-        """The network for inputs of ``example_shape`` = (C, *patch); default: from the registry."""
+        """The network for inputs of ``example_shape`` = (C, *patch): the Plan's, from the registry.
+
+        Built as trained (deep-supervision heads included, so the weights load); in eval mode the
+        network returns plain logits.
+        """
         from medseg.nets import create_network
 
-        name = self.network_spec.get("name") or self.plan.network.name
-        # built as trained (deep-supervision heads included, so the weights load); in eval mode the
-        # network returns plain logits
-        params = dict(self.network_spec.get("params") or self.plan.network.params)
-        return create_network(name, example_shape[0], self.num_classes, list(example_shape[1:]),
-                              spacing=self.plan.target_spacing, **params)
+        net = self.plan.network
+        return create_network(net.name, example_shape[0], self.plan.out_channels, list(example_shape[1:]),
+                              spacing=self.plan.target_spacing, deep_supervision=net.deep_supervision,
+                              **net.params)
 
     def networks(self) -> list[nn.Module]:
         """The loaded networks (built lazily on first use), one per checkpoint, in eval mode."""
@@ -142,8 +163,10 @@ class Predictor:
         return (total / len(self.networks()))[0].cpu()
 
     def _activate(self, logits: torch.Tensor) -> torch.Tensor:
-        if self.num_classes == 1:
-            p = torch.sigmoid(logits)
+        if self.plan.regions is not None:
+            return torch.sigmoid(logits.float())
+        if self.plan.network.activation == "sigmoid":
+            p = torch.sigmoid(logits.float())
             return torch.cat([1 - p, p], 1)
         return torch.softmax(logits.float(), 1)
 
@@ -153,20 +176,27 @@ class Predictor:
 
         pre = preprocess_case(Case(case.case_id, case.image), self.plan)
         probs = self.predict_probabilities(torch.from_numpy(pre.image)).numpy().astype(np.float32)
-        original = invert_preprocessing(probs, pre.properties, order=1, probabilities=True)
+        regions = self.plan.regions is not None
+        original = invert_preprocessing(probs, pre.properties, order=1, probabilities=not regions)
+        meta = {"case_id": case.case_id, **{k: v for k, v in case.image.meta.items() if k == "source"}}
         if return_probabilities:
-            return Image(original, case.image.geometry, {"case_id": case.case_id})
-        labels = original.argmax(0)[None].astype(np.uint8 if original.shape[0] < 256 else np.uint16)
-        return Image(labels, case.image.geometry, {"case_id": case.case_id})
+            return Image(original, case.image.geometry, meta)
+        labels = paint_regions(original, self.plan) if regions else decode_labels(original.argmax(0), self.plan)
+        return Image(labels[None], case.image.geometry, meta)
 
     def predict(self, predictant: Any, output_dir: str | os.PathLike[str] | None = None,
-                suffix: str = ".nii.gz") -> Iterator[tuple[str, Image]]:
-        """Predict every case of ``predictant`` (see :func:`parse_predictant`), writing when asked."""
-        from medseg.inference.predictant import parse_predictant
+                suffix: str | None = None) -> Iterator[tuple[str, Image]]:
+        """Predict every case of ``predictant`` (see :func:`parse_predictant`), writing when asked.
 
-        out = Path(output_dir) if output_dir is not None else None
+        Written files take the input's format (``suffix`` None: PNG for 2D rasters, the input's own
+        extension for volumes; :mod:`medseg.io.naming`), named by case id (ids that would leave
+        ``output_dir`` are refused).
+        """
+        from medseg.inference.predictant import parse_predictant
+        from medseg.io.naming import output_path
+
         for case in parse_predictant(predictant, spacing=self.plan.target_spacing):
             result = self.predict_case(case)
-            if out is not None:
-                write_image(result, out / f"{case.case_id}{suffix}")
+            if output_dir is not None:
+                write_image(result, output_path(output_dir, case.case_id, result.meta.get("source"), suffix))
             yield case.case_id, result

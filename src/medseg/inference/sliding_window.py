@@ -114,6 +114,9 @@ def sliding_window_inference(
 ) -> torch.Tensor:
     """Predict ``inputs`` ``(B, C, *spatial)`` window by window; returns ``(B, K, *spatial)``.
 
+    A ``patch_size`` with one axis fewer than the inputs (a 2D network on 3D data) runs every slice
+    along the first spatial axis as its own 2D image.
+
     ``predictor`` maps ``(n, C, *patch_size)`` to ``(n, K, *patch_size)`` (or a deep-supervision
     list whose first entry is that). Images smaller than the patch are padded (``padding_mode``,
     ``pad_value``) and the result cropped back. ``overlap`` is a fraction in [0, 1), one value or
@@ -127,6 +130,16 @@ def sliding_window_inference(
     """
     if inputs.ndim < 3:
         raise ValueError(f"inputs must be (B, C, *spatial), got shape {tuple(inputs.shape)}")
+    if not isinstance(patch_size, int) and len(patch_size) == inputs.ndim - 3:
+        # a 2D network on 3D data: every slice along the first spatial axis is one image
+        b, c, depth = inputs.shape[:3]
+        flat = inputs.movedim(2, 1).reshape(b * depth, c, *inputs.shape[3:])
+        out = sliding_window_inference(
+            flat, predictor, patch_size, overlap=overlap, blend=blend, sigma_scale=sigma_scale,
+            window_batch_size=window_batch_size, padding_mode=padding_mode, pad_value=pad_value,
+            compute_device=compute_device, accumulate_device=accumulate_device,
+            half_precision_accumulation=half_precision_accumulation, channels_last=channels_last, progress=progress)
+        return out.reshape(b, depth, out.shape[1], *out.shape[2:]).movedim(1, 2)
     if window_batch_size < 1:
         raise ValueError(f"window_batch_size must be >= 1, got {window_batch_size}")
     if padding_mode not in PADDING_MODES:

@@ -99,11 +99,16 @@ class CMUNeXt(nn.Module):
         return self.head(x)
 
 
+#: CMUNeXt's published widths (16, 32, 128, 160, 256) as multiples of the first stage's
+WIDTH_FACTORS = (1, 2, 8, 10, 16)
+
+
 @register_network("cmunext", divisor=16)
 def build_cmunext(
     in_channels: int, out_channels: int, patch_size: Sequence[int], spacing: Sequence[float] | None = None,
-    features: Sequence[int] = (16, 32, 128, 160, 256), depths: Sequence[int] = (1, 1, 1, 3, 1),
+    features_base: int = 16, features: Sequence[int] | None = None, depths: Sequence[int] = (1, 1, 1, 3, 1),
     kernels: Sequence[int] = (3, 3, 7, 7, 7), norm: str | LayerT = "batch",
 ) -> nn.Module:
-    """CMUNeXt (four max-poolings: divisor 16)."""
-    return CMUNeXt(in_channels, out_channels, len(patch_size), features, depths, kernels, norm)
+    """CMUNeXt (four max-poolings: divisor 16); ``features`` (five widths) wins over ``features_base``."""
+    widths = tuple(features) if features is not None else tuple(features_base * f for f in WIDTH_FACTORS)
+    return CMUNeXt(in_channels, out_channels, len(patch_size), widths, depths, kernels, norm)

@@ -12,7 +12,7 @@ with the level's state, two conv blocks), updating each level's state as it pass
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -101,8 +101,14 @@ class MultigridUNet(nn.Module):
         return self.heads.heads[0](outputs[0])
 
 
+def _depth_rule(patch_size: Sequence[int], spacing: Sequence[float], width: int,
+                max_poolings: int | None) -> dict[str, Any]:
+    """Multigrid nets take the U-Net topology from patch and spacing; the planner sets width and depth."""
+    return {"features_base": width, "depth": max_poolings}
+
+
 def _register(name: str, schedule: str) -> None:
-    @register_network(name, divisor=adaptive_divisor, deep_supervision=True)
+    @register_network(name, divisor=adaptive_divisor, deep_supervision=True, plan_rule=_depth_rule)
     def build(
         in_channels: int, out_channels: int, patch_size: Sequence[int], spacing: Sequence[float] | None = None,
         features_base: int = 32, depth: int | None = None, norm: str | LayerT | None = "instance",

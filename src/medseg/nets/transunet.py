@@ -1,15 +1,18 @@
-"""TransUNet-style hybrid: CNN encoder, a small ViT bottleneck at 1/16 resolution, CNN decoder.
+"""TransUNet-style hybrids: CNN encoder, a transformer bottleneck at 1/16 resolution, CNN decoder.
 
 Stages 0-3 are conv blocks (stride 2 from stage 1 on); a stride-2 patch embedding turns the 1/8
-features into tokens at 1/16 (divisor 16), a pre-norm transformer encoder mixes them with a
-learned position embedding (resized by interpolation when the input grid differs from the
-patch's), and an upsampling decoder with skips returns to full resolution.
+features into tokens at 1/16 (divisor 16). The bottleneck is either a pre-norm ViT encoder with a
+learned position embedding (resized by interpolation when the input grid differs from the patch's)
+— ``transunet`` — or shifted-window Swin transformer blocks (MONAI's ``BasicLayer``, relative
+position bias, no absolute embedding) — ``swintransunet``, the seed MSD framework's SwinTransUNET.
+An upsampling decoder with skips returns to full resolution.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +39,8 @@ class TransUNet(nn.Module):
         dropout: float = 0.0,
         norm: str | LayerT | None = "instance",
         act: str | LayerT | None = "leakyrelu",
+        bottleneck: Literal["vit", "swin"] = "vit",
+        window_size: int = 4,
     ) -> None:
         super().__init__()
         if hidden_size % num_heads != 0:
@@ -49,12 +54,22 @@ class TransUNet(nn.Module):
             for i in range(4))
         self.embed = Downsample(feats[3], hidden_size, dims, 2)
         self.grid = tuple(s // 16 for s in patch_size)
-        self.position = nn.Parameter(torch.zeros(1, hidden_size, *self.grid))
-        nn.init.trunc_normal_(self.position, std=0.02)
-        layer = nn.TransformerEncoderLayer(hidden_size, num_heads, mlp_dim, dropout, activation="gelu",
-                                           batch_first=True, norm_first=True)
-        self.transformer = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
+        self.bottleneck = bottleneck
         self.token_norm = nn.LayerNorm(hidden_size)
+        if bottleneck == "vit":
+            self.position = nn.Parameter(torch.zeros(1, hidden_size, *self.grid))
+            nn.init.trunc_normal_(self.position, std=0.02)
+            layer = nn.TransformerEncoderLayer(hidden_size, num_heads, mlp_dim, dropout, activation="gelu",
+                                               batch_first=True, norm_first=True)
+            self.transformer: nn.Module = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
+        elif bottleneck == "swin":
+            from monai.networks.nets.swin_unetr import BasicLayer
+
+            self.transformer = BasicLayer(hidden_size, num_layers, num_heads, (window_size,) * dims,
+                                          drop_path=[0.0] * num_layers, mlp_ratio=mlp_dim / hidden_size,
+                                          qkv_bias=True, drop=dropout)
+        else:
+            raise ValueError(f"bottleneck: unknown {bottleneck!r}; valid: vit, swin")
         self.up = nn.ModuleList(Upsample(hidden_size if i == 3 else feats[i + 1], feats[i], dims, 2)
                                 for i in reversed(range(4)))
         self.decoder = nn.ModuleList(
@@ -77,9 +92,12 @@ class TransUNet(nn.Module):
             skips.append(x)
         tokens = self.embed(x)
         grid = tokens.shape[2:]
-        tokens = tokens + self._position(grid)
-        sequence = self.token_norm(self.transformer(tokens.flatten(2).transpose(1, 2)))
-        x = sequence.transpose(1, 2).reshape(tokens.shape[0], -1, *grid)
+        if self.bottleneck == "vit":
+            tokens = self.transformer((tokens + self._position(grid)).flatten(2).transpose(1, 2))
+        else:
+            tokens = self.transformer(tokens).flatten(2).transpose(1, 2)
+        sequence = self.token_norm(tokens)
+        x = sequence.transpose(1, 2).reshape(sequence.shape[0], -1, *grid)
         for up, decode in zip(self.up, self.decoder):
             x = decode(torch.cat([up(x), skips.pop()], dim=1))
         return self.head(x)
@@ -99,3 +117,15 @@ def build_transunet(
     """TransUNet with a small ViT bottleneck (three stride-2 conv stages + stride-2 embedding: divisor 16)."""
     return TransUNet(in_channels, out_channels, patch_size, features_base, hidden_size, num_layers, num_heads,
                      mlp_dim, dropout, norm, act)
+
+
+@register_network("swintransunet", divisor=16)
+def build_swintransunet(
+    in_channels: int, out_channels: int, patch_size: Sequence[int], spacing: Sequence[float] | None = None,
+    features_base: int = 32, hidden_size: int = 192, num_layers: int = 2, num_heads: int = 6, mlp_dim: int = 768,
+    window_size: int = 4, dropout: float = 0.0, norm: str | LayerT | None = "instance",
+    act: str | LayerT | None = "leakyrelu",
+) -> nn.Module:
+    """SwinTransUNET: the TransUNet CNN encoder/decoder around shifted-window Swin blocks (divisor 16)."""
+    return TransUNet(in_channels, out_channels, patch_size, features_base, hidden_size, num_layers, num_heads,
+                     mlp_dim, dropout, norm, act, bottleneck="swin", window_size=window_size)

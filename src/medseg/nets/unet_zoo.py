@@ -7,6 +7,7 @@ from typing import Any
 
 from torch import nn
 
+from medseg.core.topology import DEFAULT_MAX_FEATURES, unet_topology
 from medseg.layers import LayerT
 from medseg.nets.registry import register_network
 from medseg.nets.unet import DynamicUNet, resolve_topology
@@ -20,8 +21,17 @@ def adaptive_divisor(patch_size: Sequence[int], spacing: Sequence[float] | None,
     return topology.patch_size_divisor
 
 
+def unet_plan_rule(patch_size: Sequence[int], spacing: Sequence[float], width: int,
+                   max_poolings: int | None) -> dict[str, Any]:
+    """Width plus the explicit topology of the patch and spacing (written into the Plan)."""
+    topology = unet_topology(patch_size, spacing, width, max_poolings=max_poolings)
+    return {"features_base": width, "max_features": DEFAULT_MAX_FEATURES[len(patch_size)],
+            "conv_kernels": [list(k) for k in topology.conv_kernels],
+            "pool_strides": [list(s) for s in topology.pool_strides]}
+
+
 def _unet_builder(name: str, residual: bool, pocket: bool) -> None:
-    @register_network(name, divisor=adaptive_divisor, deep_supervision=True)
+    @register_network(name, divisor=adaptive_divisor, deep_supervision=True, plan_rule=unet_plan_rule)
     def build(
         in_channels: int, out_channels: int, patch_size: Sequence[int], spacing: Sequence[float] | None = None,
         features_base: int = 32, max_features: int | None = None, depth: int | None = None,

@@ -6,11 +6,13 @@ from medseg.core.lazy import lazy_exports
 _LAZY: dict[str, str] = {
     "SegmentationTrainer": "medseg.presets.segmentation",
     "analyze": "medseg.presets.pipeline",
-    "cross_validate": "medseg.presets.pipeline",
+    "predict": "medseg.presets.pipeline",
+    "preprocess": "medseg.presets.pipeline",
+    "run_all": "medseg.presets.pipeline",
     "run_fold": "medseg.presets.pipeline",
-    "train_fold": "medseg.presets.pipeline",
+    "train": "medseg.presets.pipeline",
 }
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
-__all__ = ["SegmentationTrainer", "analyze", "cross_validate", "run_fold", "train_fold"]
+__all__ = ["SegmentationTrainer", "analyze", "predict", "preprocess", "run_all", "run_fold", "train"]

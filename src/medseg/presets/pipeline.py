@@ -1,15 +1,15 @@
-"""The automatic pipeline: dataset -> fingerprint -> budget-aware Plan -> preprocessing -> training
--> prediction in the original image space -> evaluation. One function per stage, each usable alone.
+"""The one pipeline: dataset -> fingerprint -> Plan -> preprocessing -> training -> prediction in the
+original image space -> evaluation. Every stage reads a :class:`~medseg.config.Config` (the CLI and
+the Python API are the same functions), and every stage writes into one layout of ``work_dir``::
 
-Layout of ``work_dir`` (documented in docs/pipeline.md)::
-
-    fingerprint/            cached dataset fingerprint
-    plan.json               the Plan
-    preprocessed/           memory-mapped cases + properties
-    folds.json              case -> fold
-    experiments/SegmentationTrainer/<run>/   one experiment folder per fold
-    predictions/fold_<k>/   predicted label maps of the fold's validation cases (source geometry)
-    evaluation/fold_<k>.csv per-case metrics; cv_summary.json across folds
+    config.json                     the effective config, the Plan included (written only by a stage
+                                    that succeeded)
+    fingerprint/                    cached dataset fingerprint
+    preprocessed/                   memory-mapped cases + properties (+ the Plan's preprocessing part)
+    folds.json                      case -> fold
+    experiments/SegmentationTrainer_fold<k>/<run>/   experiment folder (its own config.json and plan.json)
+    predictions/fold_<k>/           label maps of the fold's validation cases (source geometry and format)
+    evaluation/fold_<k>.csv         per-case metrics; evaluation/cv_summary.json across folds
 """
 
 from __future__ import annotations
@@ -18,31 +18,35 @@ import json
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
 
-from medseg.config.plan import Plan
-from medseg.core.errors import ConfigError
+from medseg.config import Config, apply_overrides, config_to_plan, plan_overrides, plan_to_config, save_config
+from medseg.core.atomic import write_text_atomic
+from medseg.core.errors import ConfigError, DatasetError
 from medseg.data.datasets.base import CaseDataset
 from medseg.data.planning import Budget
-from medseg.presets.segmentation import SegmentationTrainer
+from medseg.presets.experiments import latest_experiment, run_name, trained_experiments
 
-#: nnU-Net trains 250 steps per epoch; we keep epochs shorter so that validation, curves and score
-#: prediction get enough points on a small CPU budget.
-DEFAULT_STEPS_PER_EPOCH = 50
-#: Share of the time budget spent in optimiser steps (the rest: validation, loading, checkpoints).
-TRAIN_SHARE = 0.8
+CONFIG_NAME = "config.json"
+#: epochs run when neither ``training.epochs`` nor a planned number of steps is known
+DEFAULT_EPOCHS = 50
+#: ``fold: all`` trains on every case; it validates on this many of them (a fixed, seeded subset):
+#: enough to follow training and pick the best checkpoint, never all cases every epoch
+ALL_FOLD_VALIDATION_CASES = 8
+
+Fold = int | Literal["all"]
 
 
 @dataclass
 class FoldResult:
     """What training and evaluating one fold produced."""
 
-    fold: int | Literal["all"]
+    fold: Fold
     experiment: Path
     predictions: Path
     mean_dice: dict[str, float]
@@ -62,157 +66,236 @@ def default_budget(time_budget_s: float | None) -> Budget:
     return Budget(device="cpu", cpu_cores=cores, cpu_memory_gb=min(mem_gb, 16.0), time_budget_s=time_budget_s)
 
 
-def analyze(dataset: CaseDataset, work_dir: str | Path, *, time_budget_s: float | None = None,
-            workers: int = 2, overrides: Mapping[str, Any] | None = None, progress: bool = True,
-            save: bool = True) -> Plan:
-    """Fingerprint the dataset and plan for this machine (budget-aware when a time is given).
+def open_dataset(config: Config, source: str | Path | None = None) -> CaseDataset:
+    """The dataset at ``source`` (or ``dataset_info.source``) in ``dataset_info.format``."""
+    from medseg.data.datasets import MSDDataset, NNUNetDataset, TableDataset
+    from medseg.data.datasets.detect import open_dataset as detect
 
-    ``save=False`` skips writing ``plan.json`` (the config-driven pipeline keeps the Plan in config.json).
-    """
+    path = source if source is not None else config.dataset_info.source
+    if path is None:
+        raise ConfigError("config key 'dataset_info.source' is not set; give the dataset folder or table")
+    if not Path(path).exists():
+        raise DatasetError(f"{path}: dataset not found")
+    opener = {"auto": detect, "msd": MSDDataset, "nnunet": NNUNetDataset, "table": TableDataset}
+    return opener[config.dataset_info.format](path)
+
+
+def analyze(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progress: bool = True) -> Config:
+    """Fingerprint + plan (keys set in ``config`` win); the completed config is written to ``work_dir``."""
     from medseg.data.inspection import inspect
     from medseg.data.planning import plan as make_plan
     from medseg.training.step_timing import step_timer_for
 
     work = Path(work_dir)
-    fingerprint = inspect(dataset, workers=workers, cache_dir=work / "fingerprint", progress=progress)
-    budget = default_budget(time_budget_s)
+    fingerprint = inspect(dataset, workers=config.preprocessing.workers, cache_dir=work / "fingerprint",
+                          progress=progress)
+    budget = default_budget(config.training.time_budget_s)
     timer = None
-    if time_budget_s is not None:
-        spacing = fingerprint.summary.spacing.median
-        timer = step_timer_for(len(fingerprint.channel_names), max(fingerprint.labels) + 1 if fingerprint.labels
-                               else 2, spacing, device="cuda" if budget.device == "cuda" else "cpu")
-    result = make_plan(fingerprint, budget, overrides=overrides, step_timer=timer)
-    if save:
-        result.save(work / "plan.json")
+    if budget.time_budget_s is not None:
+        timer = step_timer_for(len(fingerprint.channel_names), device=budget.device)
+    plan = make_plan(fingerprint, budget, overrides=plan_overrides(config), step_timer=timer)
+    result = plan_to_config(plan, config)
+    save_config(result, work / CONFIG_NAME)
     return result
 
 
-def planned_steps(plan: Plan, time_budget_s: float | None, default_steps: int) -> int:
-    """Optimiser steps for a run: what fits in ``time_budget_s`` at the Plan's measured step time.
-
-    Without a measured step time (a plan made without a time budget) or without a budget, the
-    default is used.
-    """
-    seconds = plan.training.step_seconds
-    if time_budget_s is None or seconds is None:
-        return default_steps
-    return max(DEFAULT_STEPS_PER_EPOCH, int(time_budget_s * TRAIN_SHARE / seconds))
+def planned(config: Config) -> bool:
+    """Whether the config already holds a complete Plan."""
+    try:
+        config_to_plan(config)
+    except ConfigError:
+        return False
+    return True
 
 
-def train_fold(
-    dataset: CaseDataset,
-    plan: Plan,
-    work_dir: str | Path,
-    *,
-    fold: int | Literal["all"] = 0,
-    n_folds: int = 5,
-    total_steps: int = 2500,
-    steps_per_epoch: int = DEFAULT_STEPS_PER_EPOCH,
-    workers: int = 2,
-    deep_supervision: bool = True,
-    ema: bool = False,
-    seed: int = 0,
-    device: str | None = None,
-    time_budget_s: float | None = None,
-    trainer_kwargs: Mapping[str, Any] | None = None,
-    resume_from: str | Path | None = None,
-) -> tuple[SegmentationTrainer, Path]:
-    """Preprocess (idempotent), then train ``fold`` of ``dataset`` with the Plan's network.
+def preprocess(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progress: bool = True) -> Path:
+    """Preprocess every case with the config's Plan into ``work_dir/preprocessed`` (idempotent)."""
+    from medseg.data.preprocessing import preprocess as run
 
-    With ``time_budget_s`` the training (not the preprocessing) is fitted to that wall-clock time;
-    ``total_steps`` is then only the first guess (see :meth:`Trainer.train`). ``resume_from`` (an
-    experiment folder) continues that run from its latest checkpoint up to ``total_steps``.
+    out = Path(work_dir) / "preprocessed"
+    run(dataset, config_to_plan(config), out, workers=config.preprocessing.workers,  # type: ignore[arg-type]
+        progress=progress)
+    return out
+
+
+def total_steps(config: Config) -> int:
+    """Optimiser steps per fold: ``epochs x steps_per_epoch``, else the planned steps, else 50 epochs."""
+    train = config.training
+    if train.epochs is not None:
+        return train.epochs * train.steps_per_epoch
+    return train.planned_steps or DEFAULT_EPOCHS * train.steps_per_epoch
+
+
+def fold_split(dataset: CaseDataset, config: Config, work_dir: str | Path, fold: Fold) -> tuple[CaseDataset,
+                                                                                                 CaseDataset]:
+    """``(train, validation)`` of ``fold``, following ``work_dir/folds.json`` (written on first use)."""
+    from medseg.data.folds import kfold_assignments, write_folds
+
+    folds_file = Path(work_dir) / "folds.json"
+    if not folds_file.exists():
+        write_folds(folds_file, kfold_assignments(dataset.case_ids, n_folds=config.training.n_folds,
+                                                  seed=config.training.seed))
+    train_set, val_set = dataset.with_folds_file(folds_file).fold(fold)
+    if fold == "all" and len(val_set) > ALL_FOLD_VALIDATION_CASES:
+        rng = np.random.default_rng(config.training.seed)
+        picked = sorted(rng.choice(len(val_set), ALL_FOLD_VALIDATION_CASES, replace=False).tolist())
+        val_set = val_set.subset([val_set.case_ids[i] for i in picked])
+    return train_set, val_set
+
+
+def _callbacks(config: Config, resume_with_epochs: bool) -> list[Any]:
+    from medseg.training.callbacks import EarlyStopping, TimeBudget, ValidationShare
+
+    train = config.training
+    out: list[Any] = []
+    if train.time_budget_s is not None and train.epochs is None and not resume_with_epochs:
+        out.append(TimeBudget(train.time_budget_s))
+    if train.val_max_share < 1.0:
+        out.append(ValidationShare(train.val_max_share))
+    if train.early_stopping is not None:
+        out.append(EarlyStopping(train.early_stopping))
+    return out
+
+
+def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: Fold = 0, resume: bool = False,
+          progress: bool = True) -> Path:
+    """Train ``fold`` as the config says (preprocessing first, idempotent); returns the experiment folder.
+
+    ``resume`` continues the fold's latest run; with ``training.epochs`` set to a new length the run
+    is extended (or shortened) and its learning-rate schedule stretched to match.
     """
     from medseg.data.augmentation import build_augmentation
     from medseg.data.loader import make_loader
-    from medseg.data.preprocessing import PreprocessedDataset, preprocess
+    from medseg.data.preprocessing import PreprocessedDataset
     from medseg.data.sampling import RandomROIDataset
+    from medseg.presets.segmentation import SegmentationTrainer
 
     work = Path(work_dir)
-    preprocess(dataset, plan, work / "preprocessed", workers=workers)  # type: ignore[arg-type]
-    folds_file = work / "folds.json"
-    if folds_file.exists():
-        dataset = dataset.with_folds_file(folds_file)
+    plan = config_to_plan(config)
+    cache = preprocess(dataset, config, work, progress=progress)
+    train_set, val_set = fold_split(dataset, config, work, fold)
+    t = config.training
+    steps_per_epoch = t.steps_per_epoch
+    epochs = max(1, math.ceil(total_steps(config) / steps_per_epoch))
+    sampler = RandomROIDataset(PreprocessedDataset(cache, train_set.case_ids), plan.patch_size,
+                               steps_per_epoch * plan.batch_size, foreground_oversampling=plan.foreground_oversampling,
+                               seed=t.seed)
+    augmentation = build_augmentation(plan.augmentation or None, plan.spatial_dims)
+    loader = make_loader(sampler, plan.batch_size, workers=t.workers, augmentation=augmentation, seed=t.seed)
+    trainer = SegmentationTrainer(work / "experiments", loader, PreprocessedDataset(cache, val_set.case_ids),
+                                  plan=plan, training=t, callbacks=_callbacks(config, resume and t.epochs is not None),
+                                  name=run_name(fold))
+    if resume:
+        trainer.recover_from(latest_experiment(work, fold))
+        folder = trainer.continue_training(epochs if t.epochs is not None else None)
     else:
-        from medseg.data.folds import kfold_assignments, write_folds
-
-        write_folds(folds_file, kfold_assignments(dataset.case_ids, n_folds=n_folds, seed=seed))
-        dataset = dataset.with_folds_file(folds_file)
-    train_set, val_set = dataset.fold(fold)
-    train_cache = PreprocessedDataset(work / "preprocessed", train_set.case_ids)
-    val_cache = PreprocessedDataset(work / "preprocessed", val_set.case_ids)
-    epochs = max(1, math.ceil(total_steps / steps_per_epoch))
-    sampler = RandomROIDataset(train_cache, plan.patch_size, steps_per_epoch * plan.batch_size,
-                               foreground_oversampling=plan.foreground_oversampling, seed=seed)
-    augmentation = build_augmentation(plan.augmentation or None, len(plan.patch_size))
-    loader = make_loader(sampler, plan.batch_size, workers=workers, augmentation=augmentation, seed=seed)
-    names = {v: k for k, v in plan.labels.items() if v != 0}
-    dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    trainer = SegmentationTrainer(
-        work / "experiments", loader, val_cache, num_classes=plan.num_classes, class_names=names,
-        network=plan.network.name, network_params=dict(plan.network.params), spacing=plan.target_spacing,
-        deep_supervision=deep_supervision, ema=ema, plan=plan.model_dump(mode="json"), seed=seed, device=dev,
-        name=f"SegmentationTrainer_fold{fold}", **dict(trainer_kwargs or {}),
-    )
-    if resume_from is not None:
-        trainer.recover_from(resume_from)
-        folder = trainer.continue_training(epochs)
-    else:
-        folder = trainer.train(epochs, steps_per_epoch=steps_per_epoch, time_budget_s=time_budget_s)
-    return trainer, folder.root
+        folder = trainer.train(epochs, steps_per_epoch=steps_per_epoch)
+    save_config(config, folder.root / CONFIG_NAME)
+    return folder.root
 
 
-def predict_and_evaluate(dataset: CaseDataset, experiment: Path, out_dir: Path, *,
-                         checkpoint: str = "latest", mirror_axes: Sequence[int] | None = None,
-                         device: str | None = None) -> tuple[dict[str, float], Path]:
-    """Predict ``dataset`` with the experiment's checkpoint into ``out_dir`` and evaluate Dice per label."""
-    from medseg.evaluation import Evaluator
+def make_predictor(config: Config, sources: list[Path]) -> Any:
+    """A :class:`~medseg.inference.predictor.Predictor` with the config's inference settings."""
     from medseg.inference.predictor import Predictor
+    from medseg.training.device import resolve_device
 
-    predictor = Predictor(experiment, checkpoint=checkpoint, mirror_axes=mirror_axes,
-                          device=device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    predictions = {cid: image.array[0] for cid, image in predictor.predict(dataset, out_dir)}
-    regions = {name: value for name, value in predictor.plan.labels.items() if value != 0}
-    result = Evaluator("dice", regions=regions, progress=False).evaluate_dataset(dataset, predictions)
-    result.to_csv(out_dir / "metrics.csv")
-    result.to_json(out_dir / "metrics.json")
-    means = {k.split("/")[0]: v for k, v in result.mean_metrics.items()}
-    return means, out_dir / "metrics.csv"
+    inf = config.inference
+    mirror = inf.mirror_axes if inf.tta else ()
+    return Predictor(sources, checkpoint=inf.checkpoint, device=resolve_device(config.training.device),
+                     mirror_axes=mirror, overlap=inf.overlap, window_batch_size=inf.window_batch_size,
+                     blend=inf.blend)
 
 
-def run_fold(dataset: CaseDataset, work_dir: str | Path, *, fold: int | Literal["all"] = 0, n_folds: int = 5,
-             time_budget_s: float | None = None, total_steps: int | None = None, workers: int = 2,
-             plan_overrides: Mapping[str, Any] | None = None, **train_kwargs: Any) -> FoldResult:
-    """Analyse (if needed), train one fold within the budget, predict and evaluate its validation cases."""
+def predict(config: Config, sources: list[Path], predictant: Any, out_dir: str | Path) -> dict[str, np.ndarray]:
+    """Predict into ``out_dir`` (source geometry and file format), with ``inference.postprocessing``."""
+    from medseg.inference.postprocessing_strategy import PostprocessingStrategy
+    from medseg.io.image import Image
+    from medseg.io.naming import output_path
+    from medseg.io.readers import write_image
+
+    predictor = make_predictor(config, sources)
+    strategy = (PostprocessingStrategy.load(config.inference.postprocessing)
+                if config.inference.postprocessing else None)
+    labels: dict[str, np.ndarray] = {}
+    for case_id, image in predictor.predict(predictant):
+        array = image.array
+        if strategy is not None:
+            array = strategy.apply(array[0], image.geometry.array_spacing)[None]
+        target = output_path(out_dir, case_id, image.meta.get("source"), config.inference.output_format)
+        write_image(Image(array, image.geometry, image.meta), target)
+        labels[case_id] = array[0]
+    return labels
+
+
+def make_evaluator(config: Config, progress: bool = True) -> Any:
+    """An :class:`~medseg.evaluation.Evaluator` for the config's metrics and regions.
+
+    Regions default to the Plan's regions, else one per foreground label (by the data's values).
+    """
+    from medseg.evaluation import Evaluator
+
+    regions: dict[str, list[int]] | None = config.evaluation.regions
+    if regions is None and config.dataset_info.regions:
+        regions = {r.name: list(r.labels) for r in config.dataset_info.regions}
+    if regions is None:
+        regions = {n: [v] for n, v in (config.dataset_info.labels or {}).items() if v != 0} or None
+    return Evaluator(*config.evaluation.metrics, regions=regions, workers=config.evaluation.workers,
+                     progress=progress)
+
+
+def run_all(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progress: bool = True) -> dict[str, Any]:
+    """analyze (if the Plan is incomplete) -> preprocess -> per fold: train, predict, evaluate -> CV summary."""
+    work = Path(work_dir)
+    if not planned(config):
+        config = analyze(dataset, config, work, progress=progress)
+    folds: list[Fold] = ["all"] if config.training.folds == "all" else list(config.training.folds)
+    summary: dict[str, Any] = {"folds": {}}
+    for fold in folds:
+        experiment = train(dataset, config, work, fold=fold, progress=progress)
+        _, val_set = fold_split(dataset, config, work, fold)
+        predicted = predict(config, [experiment], val_set, work / "predictions" / f"fold_{fold}")
+        result = make_evaluator(config, progress=progress).evaluate_dataset(val_set, predicted)
+        result.to_csv(work / "evaluation" / f"fold_{fold}.csv")
+        summary["folds"][str(fold)] = {"experiment": str(experiment), "mean": result.mean_metrics}
+    keys = sorted({k for f in summary["folds"].values() for k in f["mean"]})
+    summary["mean"] = {k: float(np.nanmean([f["mean"].get(k, np.nan) for f in summary["folds"].values()]))
+                       for k in keys}
+    write_text_atomic(work / "evaluation" / "cv_summary.json", json.dumps(summary, indent=2))
+    save_config(config, work / CONFIG_NAME)
+    return summary
+
+
+def run_fold(dataset: CaseDataset, work_dir: str | Path, *, fold: Fold = 0, time_budget_s: float | None = None,
+             config: Config | None = None, progress: bool = True) -> FoldResult:
+    """Analyse (if needed), train one fold within the budget, predict and evaluate its validation cases.
+
+    ``time_budget_s`` is the whole call's wall-clock budget: what analysis takes is subtracted from
+    the training budget, and a share is kept back for predicting the validation cases.
+    """
     work = Path(work_dir)
     start = time.perf_counter()
-    plan_path = work / "plan.json"
-    plan = Plan.load(plan_path) if plan_path.exists() and not plan_overrides else analyze(
-        dataset, work, time_budget_s=time_budget_s, workers=workers, overrides=plan_overrides)
-    remaining = None if time_budget_s is None else max(60.0, time_budget_s - (time.perf_counter() - start))
-    steps = total_steps or planned_steps(plan, remaining, 2500)
-    if steps < 1:
-        raise ConfigError(f"total_steps: {steps} must be at least 1")
-    _, experiment = train_fold(dataset, plan, work, fold=fold, n_folds=n_folds, total_steps=steps,
-                                     workers=workers, time_budget_s=remaining, **train_kwargs)
-    _, val_set = dataset.with_folds_file(work / "folds.json").fold(fold)
-    means, csv_path = predict_and_evaluate(val_set, experiment, work / "predictions" / f"fold_{fold}")
-    summary = {"fold": fold, "experiment": str(experiment), "mean_dice": means, "steps": steps,
-               "seconds": time.perf_counter() - start}
-    (work / "evaluation").mkdir(parents=True, exist_ok=True)
-    (work / "evaluation" / f"fold_{fold}.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    return FoldResult(fold, experiment, work / "predictions" / f"fold_{fold}", means, csv_path)
+    config = config or Config()
+    if time_budget_s is not None:
+        config = apply_overrides(config, {"training.time_budget_s": time_budget_s * TRAIN_SHARE})
+    if not planned(config):
+        config = analyze(dataset, config, work, progress=progress)
+    if time_budget_s is not None:
+        left = max(60.0, (time_budget_s - (time.perf_counter() - start)) * TRAIN_SHARE)
+        config = apply_overrides(config, {"training.time_budget_s": left})
+    experiment = train(dataset, config, work, fold=fold, progress=progress)
+    _, val_set = fold_split(dataset, config, work, fold)
+    out = work / "predictions" / f"fold_{fold}"
+    predicted = predict(config, [experiment], val_set, out)
+    result = make_evaluator(config, progress=progress).evaluate_dataset(val_set, predicted)
+    csv_path = result.to_csv(work / "evaluation" / f"fold_{fold}.csv")
+    means = {k.split("/")[0]: v for k, v in result.mean_metrics.items() if k.endswith("/dice")}
+    save_config(config, work / CONFIG_NAME)
+    return FoldResult(fold, experiment, out, means, Path(csv_path))
 
 
-def cross_validate(dataset: CaseDataset, work_dir: str | Path, *, folds: Sequence[int] | None = None,
-                   n_folds: int = 5, **kwargs: Any) -> dict[str, Any]:
-    """Train and evaluate several folds in sequence; writes ``evaluation/cv_summary.json``."""
-    results = [run_fold(dataset, work_dir, fold=k, n_folds=n_folds, **kwargs) for k in (folds or range(n_folds))]
-    labels = sorted({name for r in results for name in r.mean_dice})
-    summary = {
-        "folds": {str(r.fold): r.mean_dice for r in results},
-        "mean": {n: sum(r.mean_dice[n] for r in results) / len(results) for n in labels},
-    }
-    path = Path(work_dir) / "evaluation" / "cv_summary.json"
-    path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    return summary
+#: share of a whole-call budget given to the training loop (the rest: planning, preprocessing,
+#: predicting and scoring the validation cases)
+TRAIN_SHARE = 0.85
+
+__all__ = ["FoldResult", "analyze", "make_evaluator", "make_predictor", "open_dataset", "predict", "preprocess",
+           "run_all", "run_fold", "total_steps", "train", "trained_experiments"]

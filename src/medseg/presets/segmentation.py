@@ -1,15 +1,21 @@
-"""SegmentationTrainer: a working preset where ``build_network`` is the only thing to supply.
+"""SegmentationTrainer: built from a Plan, with ``build_network`` the one thing a user may supply.
 
-Or nothing at all: name a registered network (``network="unet"``) and it is built from the
-registry. Defaults follow nnU-Net: Dice + CE (Dice + BCE for one sigmoid output), SGD lr 1e-2
-momentum 0.99 Nesterov weight decay 3e-5, poly decay 0.9, gradient clipping at norm 12, deep
-supervision weights 2^-i normalised with the lowest resolution dropped. AdamW/Adam, cosine/constant
-schedules with linear warm-up, AMP and EMA are one argument each.
+The Plan is the trainer's only description of the model (network, parameters, deep supervision,
+output head, labels, regions, patch): the network is built from it, it is the one description
+written into every checkpoint, and :class:`~medseg.inference.Predictor` reads it back alone. The
+optimiser, schedule, loss, EMA, AMP and validation settings come from the config's ``training``
+section (:class:`~medseg.config.Training`), one object with its defaults in one place. Defaults follow
+nnU-Net: Dice + CE, SGD lr 1e-2 momentum 0.99 Nesterov weight decay 3e-5, poly decay 0.9, gradient
+clipping at norm 12, deep supervision weights 2^-i normalised with the lowest resolution dropped.
+
+A custom network (override ``build_network``) trains as usual; so that its checkpoints predict without
+a twin Predictor subclass, register it (:func:`medseg.nets.register_network`) and name it in the Plan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,32 +23,39 @@ import torch
 from torch import nn
 from typing_extensions import override
 
-from medseg.core.vocab import AmpMode, OptimizerName
+from medseg.config.plan import Plan
+from medseg.config.schema import Training
 from medseg.losses import DeepSupervisionWrapper, DiceCELoss
-from medseg.training.callbacks.base import Callback
+from medseg.training.callback import Callback
+from medseg.training.device import resolve_device
 from medseg.training.ema import EMA
-from medseg.training.schedulers import ScheduleName, build_lr_scheduler
+from medseg.training.schedulers import build_lr_scheduler
+from medseg.training.targets import class_masks, loss_target
 from medseg.training.trainer import Trainer
-from medseg.training.validation import ScoreName, ValidationResult, validate_cases
+from medseg.training.validation import ValidationResult, validate_cases
 
 
 def default_callbacks() -> list[Callback]:
     """Console, CSV, plots, previews and score prediction: the transparency set."""
     from medseg.training.callbacks.console import ConsoleCallback
-    from medseg.training.callbacks.csv_logger import CSVLogger
+    from medseg.training.callbacks.csv_logger import CSVLogger, ValidationCasesCSV
     from medseg.training.callbacks.plots import PlotCallback
     from medseg.training.callbacks.previews import PreviewCallback
     from medseg.training.callbacks.score_forecast import ScoreForecast
 
-    return [ScoreForecast(), CSVLogger(), PlotCallback(), PreviewCallback(), ConsoleCallback()]
+    return [ScoreForecast(), CSVLogger(), ValidationCasesCSV(), PlotCallback(), PreviewCallback(), ConsoleCallback()]
 
 
 class SegmentationTrainer(Trainer):
-    """Patch-based segmentation training with whole-case sliding-window validation.
+    """Patch-based segmentation training of the Plan's network, whole-case sliding-window validation.
 
-    ``num_classes`` is the number of output channels: 1 for a binary sigmoid task, otherwise the
-    number of labels including background (softmax). ``class_names`` maps label value -> name for
-    the foreground classes reported in validation (defaults to ``class_1``...).
+    Args:
+        experiments_root: folder under which ``<name>/<timestamp-id>/`` is created.
+        train_loader: batches ``{"image": (B, C, *patch), "label": (B, 1, *patch)}`` of training indices.
+        val_data: preprocessed validation cases (or None).
+        plan: the Plan (see the module docstring).
+        training: the ``training`` config section (optimiser, schedule, loss, EMA, ...).
+        callbacks: extra callbacks; ``transparency=False`` drops the default console/CSV/plots set.
     """
 
     def __init__(
@@ -51,138 +64,115 @@ class SegmentationTrainer(Trainer):
         train_loader: Iterable[Any],
         val_data: Any = None,
         *,
-        num_classes: int = 2,
-        class_names: dict[int, str] | None = None,
-        network: str | None = None,
-        network_params: dict[str, Any] | None = None,
-        spacing: Sequence[float] | None = None,
-        deep_supervision: bool = False,
-        region_based: bool = False,
-        optimizer: OptimizerName = "sgd",
-        lr: float | None = None,
-        weight_decay: float | None = None,
-        lr_scheduler: ScheduleName = "poly",
-        warmup_steps: int = 0,
-        grad_clip: float | None = 12.0,
-        amp: AmpMode = "off",
-        ema: bool = False,
-        ema_decay: float = 0.999,
-        score: ScoreName = "dice",
-        val_overlap: float = 0.5,
-        val_patch_size: Sequence[int] | None = None,
+        plan: Plan,
+        training: Training | None = None,
         callbacks: list[Callback] | None = None,
         transparency: bool = True,
-        **kwargs: Any,
+        name: str | None = None,
     ) -> None:
+        self.training = training or Training()
         all_callbacks = (default_callbacks() if transparency else []) + list(callbacks or [])
-        super().__init__(experiments_root, train_loader, val_data, callbacks=all_callbacks, **kwargs)
-        self.num_classes = num_classes
-        foreground = range(1, num_classes) if num_classes > 1 else [1]
-        self.class_names = class_names or {c: f"class_{c}" for c in foreground}
-        self.network_name = network
-        self.network_params = dict(network_params or {})
-        self.spacing = list(spacing) if spacing is not None else None
-        self.deep_supervision = deep_supervision
-        self.region_based = region_based
-        self.optimizer_name = optimizer
-        self.lr = lr if lr is not None else (1e-2 if optimizer == "sgd" else 1e-3)
-        self.weight_decay = weight_decay if weight_decay is not None else (3e-5 if optimizer == "sgd" else 1e-2)
-        self.lr_schedule: ScheduleName = lr_scheduler
-        self.warmup_steps = warmup_steps
-        self.grad_clip = grad_clip
-        self.amp: AmpMode = amp
-        self.use_ema = ema
-        self.ema_decay = ema_decay
-        self.score_name: ScoreName = score
-        self.val_overlap = val_overlap
-        self.val_patch_size = list(val_patch_size) if val_patch_size is not None else None
-        self.patch_size: list[int] = []
+        super().__init__(experiments_root, train_loader, val_data, device=resolve_device(self.training.device),
+                         callbacks=all_callbacks, seed=self.training.seed,
+                         deterministic=self.training.deterministic, name=name)
+        self.plan = plan
+        self.class_names = plan.class_names
         self.last_components: dict[str, float] = {}
         self._component_sums: dict[str, float] = {}
         self._component_count = 0
 
+    @classmethod
+    def from_plan(cls, plan: Plan, experiments_root: str | Path, train_loader: Iterable[Any], val_data: Any = None,
+                  training: Training | None = None, **kwargs: Any) -> SegmentationTrainer:
+        """The trainer of ``plan`` (one call; the same as the constructor)."""
+        return cls(experiments_root, train_loader, val_data, plan=plan, training=training, **kwargs)
+
     # ------------------------------------------------------------------ builders
+    @property
+    def lr(self) -> float:
+        """The peak learning rate (``training.lr``, else 1e-2 for SGD and 1e-3 for Adam/AdamW)."""
+        return self.training.lr if self.training.lr is not None else (1e-2 if self.training.optimizer == "sgd"
+                                                                       else 1e-3)
+
     @override
     def build_network(self, example_shape: tuple[int, ...]) -> nn.Module:
-        if self.network_name is None:
-            raise NotImplementedError(
-                f"{type(self).__name__}: override build_network(example_shape) or pass network='<name>'"
-            )
         from medseg.nets import create_network
 
-        params = dict(self.network_params)
-        params.setdefault("deep_supervision", self.deep_supervision)
-        return create_network(self.network_name, example_shape[0], self.num_classes, list(example_shape[1:]),
-                              spacing=self.spacing, **params)
+        net = self.plan.network
+        return create_network(net.name, example_shape[0], self.plan.out_channels, list(example_shape[1:]),
+                              spacing=self.plan.target_spacing, deep_supervision=net.deep_supervision,
+                              **net.params)
 
     @override
-    def network_spec(self) -> dict[str, Any]:
-        params = {**self.network_params, "deep_supervision": self.deep_supervision}
-        return {"name": self.network_name, "params": params, "num_classes": self.num_classes,
-                "patch_size": self.patch_size, "spacing": self.spacing, "class_names": self.class_names}
+    def describe(self) -> dict[str, Any]:
+        return self.plan.model_dump(mode="json")
 
     @override
     def build_optimizer(self, network: nn.Module) -> torch.optim.Optimizer:
+        t = self.training
         params = network.parameters()
-        if self.optimizer_name == "sgd":
-            return torch.optim.SGD(params, lr=self.lr, momentum=0.99, nesterov=True, weight_decay=self.weight_decay)
-        if self.optimizer_name == "adamw":
-            return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
-        if self.optimizer_name == "adam":
-            return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
-        raise ValueError(f"unknown optimizer '{self.optimizer_name}' (valid: sgd, adamw, adam)")
+        if t.optimizer == "sgd":
+            decay = t.weight_decay if t.weight_decay is not None else 3e-5
+            return torch.optim.SGD(params, lr=self.lr, momentum=0.99, nesterov=True, weight_decay=decay)
+        decay = t.weight_decay if t.weight_decay is not None else 1e-2
+        if t.optimizer == "adamw":
+            return torch.optim.AdamW(params, lr=self.lr, weight_decay=decay)
+        return torch.optim.Adam(params, lr=self.lr, weight_decay=decay)
 
     @override
     def build_scheduler(
         self, optimizer: torch.optim.Optimizer, total_steps: int
     ) -> torch.optim.lr_scheduler.LRScheduler | None:
-        return build_lr_scheduler(optimizer, self.lr_schedule, total_steps, self.warmup_steps)
+        per_epoch = self.steps_per_epoch or 1
+        return build_lr_scheduler(optimizer, self.training.lr_scheduler, total_steps,
+                                  self.training.warmup_epochs * per_epoch)
+
+    def region_loss(self) -> nn.Module:
+        """The loss on one output (no deep supervision)."""
+        return DiceCELoss(self.plan.out_channels, region_based=self.plan.network.activation == "sigmoid")
 
     @override
     def build_criterion(self) -> nn.Module:
-        loss = DiceCELoss(self.num_classes, region_based=self.region_based)
-        return DeepSupervisionWrapper(loss) if self.deep_supervision else loss
+        loss = self.region_loss()
+        return DeepSupervisionWrapper(loss) if self.plan.network.deep_supervision else loss
 
     @override
     def build_ema(self, network: nn.Module) -> EMA | None:
-        return EMA(network, self.ema_decay) if self.use_ema else None
+        return EMA(network, self.training.ema_decay) if self.training.ema else None
 
     @override
     def build_scaler(self) -> torch.amp.GradScaler | None:
-        if self.amp == "fp16" and self.device.type == "cuda":
+        if self.training.amp == "fp16" and self.device.type == "cuda":
             return torch.amp.GradScaler("cuda")
         return None
 
-    @override
-    def example_shape(self) -> tuple[int, ...]:
-        shape = super().example_shape()
-        self.patch_size = list(shape[1:])
-        return shape
-
     # ------------------------------------------------------------------ steps
     def _autocast(self) -> Any:
-        enabled = self.amp != "off" and self.device.type == "cuda"
-        dtype = torch.bfloat16 if self.amp == "bf16" else torch.float16
-        return torch.autocast(self.device.type, dtype=dtype, enabled=enabled)
+        amp = self.training.amp
+        if amp == "off" or (self.device.type == "cpu" and amp != "bf16"):
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
 
     @override
     def train_step(self, batch: Any) -> float:
         assert self.toolbox is not None
         image, label = (batch["image"], batch["label"]) if isinstance(batch, dict) else (batch[0], batch[1])
+        target = loss_target(label, self.plan)
         tb = self.toolbox
         tb.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
             output = tb.network(image)
-            if isinstance(output, list | tuple) and not self.deep_supervision:
+            if isinstance(output, list | tuple) and not self.plan.network.deep_supervision:
                 output = output[0]
-            loss = tb.criterion(output, label)
+            loss = tb.criterion(output, target)
         if tb.scaler is not None:
             tb.scaler.scale(loss).backward()
             tb.scaler.unscale_(tb.optimizer)
         else:
             loss.backward()
-        if self.grad_clip:
-            torch.nn.utils.clip_grad_norm_(tb.network.parameters(), self.grad_clip)
+        if self.training.grad_clip:
+            torch.nn.utils.clip_grad_norm_(tb.network.parameters(), self.training.grad_clip)
         if tb.scaler is not None:
             tb.scaler.step(tb.optimizer)
             tb.scaler.update()
@@ -204,12 +194,26 @@ class SegmentationTrainer(Trainer):
         self._component_sums, self._component_count = {}, 0
         return out
 
+    def validation_network(self) -> nn.Module:
+        """The network validation runs: the evaluated weights, in the fast channels-last layout on the CPU."""
+        assert self.toolbox is not None
+        network = self.toolbox.eval_network()
+        if self.device.type == "cpu" and self.plan.spatial_dims in (2, 3):
+            from medseg.inference.fast_layout import channels_last_copy
+
+            return channels_last_copy(network, self.plan.spatial_dims).eval()
+        return network
+
     @override
     def validate(self) -> ValidationResult | None:
-        assert self.toolbox is not None
-        criterion = DiceCELoss(self.num_classes, region_based=self.region_based).to(self.device)
+        criterion = self.region_loss().to(self.device)
+        plan = self.plan
+
+        def loss_fn(logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+            return criterion(logits, loss_target(label, plan))
+
         with self._autocast():
             return validate_cases(
-                self.toolbox.eval_network(), self.val_data, self.val_patch_size or self.patch_size,
-                self.class_names, criterion, self.device, score=self.score_name, overlap=self.val_overlap,
+                self.validation_network(), self.val_data, plan.patch_size, self.class_names, loss_fn, self.device,
+                masks=lambda logits, label: class_masks(logits, label, plan), score=self.training.score,
             )

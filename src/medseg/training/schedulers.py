@@ -55,7 +55,14 @@ def build_lr_scheduler(optimizer: torch.optim.Optimizer, schedule: ScheduleName,
 
 
 def set_total_steps(scheduler: torch.optim.lr_scheduler.LRScheduler | None, total_steps: int) -> None:
-    """Change the length of a schedule built by :func:`build_lr_scheduler` (no-op for others)."""
-    for fn in getattr(scheduler, "lr_lambdas", []):
+    """Change the length of a schedule built by :func:`build_lr_scheduler` (no-op for others).
+
+    The optimiser's learning rates are updated at once to the new schedule's value at the current
+    step, so the very next optimiser step already uses them.
+    """
+    if not isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR):
+        return
+    for fn, group, base in zip(scheduler.lr_lambdas, scheduler.optimizer.param_groups, scheduler.base_lrs):
         if isinstance(fn, LRFactor):
             fn.total_steps = int(total_steps)
+            group["lr"] = base * fn(scheduler.last_epoch)

@@ -1,15 +1,17 @@
-"""Measure the seconds one training step of a planned U-Net takes, for budget-aware planning.
+"""Measure the seconds one training step of a planned network takes, for budget-aware planning.
 
-:func:`medseg.data.planning.plan` cannot build networks (data does not import nets), so it takes a
-``step_timer(candidate) -> seconds`` callable; :func:`step_timer_for` makes one that builds the
-dynamic U-Net of each candidate and times forward + backward + SGD update on random data.
+:func:`medseg.data.planning.plan` cannot build networks (it asks the registry questions only), so it
+takes a ``step_timer(candidate) -> seconds`` callable; :func:`step_timer_for` makes one that builds
+each candidate's network from the registry and times forward + loss + backward + SGD update on
+random data. One timing is the median of ``steps`` steps after a warm-up step; the planner combines
+several timings robustly (:mod:`medseg.data.planning.timing`).
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import torch
 
@@ -24,13 +26,12 @@ def _sync(device: torch.device) -> None:
 def measure_step_seconds(
     candidate: Candidate,
     in_channels: int,
-    out_channels: int,
-    spacing: Sequence[float],
+    out_channels: int = 3,
     steps: int = 3,
     device: str | torch.device = "cpu",
     clock: Callable[[], float] = time.perf_counter,
 ) -> float:
-    """Median seconds of ``steps`` training steps (after one warm-up step) of the candidate's U-Net.
+    """Median seconds of ``steps`` training steps (after one warm-up step) of the candidate's network.
 
     A step is forward, cross-entropy loss, backward and an SGD (Nesterov momentum) update on a random
     batch of ``candidate.batch_size`` patches of ``candidate.patch_size``.
@@ -40,16 +41,8 @@ def measure_step_seconds(
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     target = torch.device(device)
-    network = create_network(
-        "unet",
-        in_channels,
-        out_channels,
-        candidate.patch_size,
-        list(spacing),
-        features_base=candidate.features_base,
-        pool_strides=candidate.pool_strides,
-        conv_kernels=candidate.conv_kernels,
-    ).to(target)
+    network = create_network(candidate.network, in_channels, out_channels, candidate.patch_size,
+                             list(candidate.spacing), **candidate.params).to(target)
     network.train()
     optimiser = torch.optim.SGD(network.parameters(), lr=1e-3, momentum=0.99, nesterov=True)
     generator = torch.Generator().manual_seed(0)
@@ -75,16 +68,11 @@ def measure_step_seconds(
     return float(statistics.median(durations))
 
 
-def step_timer_for(
-    in_channels: int,
-    out_channels: int,
-    spacing: Sequence[float],
-    steps: int = 3,
-    device: str | torch.device = "cpu",
-) -> Callable[[Candidate], float]:
+def step_timer_for(in_channels: int, out_channels: int = 3, steps: int = 3,
+                   device: str | torch.device = "cpu") -> Callable[[Candidate], float]:
     """A ``step_timer`` for :func:`medseg.data.planning.plan` that measures real steps."""
 
     def timer(candidate: Candidate) -> float:
-        return measure_step_seconds(candidate, in_channels, out_channels, spacing, steps, device)
+        return measure_step_seconds(candidate, in_channels, out_channels, steps, device)
 
     return timer

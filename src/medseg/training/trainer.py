@@ -1,10 +1,12 @@
 """The generic :class:`Trainer`: a lifecycle with small overridable builders and named callback hooks.
 
 Subclasses (or presets) supply ``build_network(example_shape)`` and may override any other builder;
-behaviour around the loop (console, CSV, plots, previews, early stopping, tracking) is added with
-callbacks. Every epoch ends with an atomic ``latest`` checkpoint holding the complete state, so
-``recover_from(folder)`` + ``continue_training()`` reproduce an uninterrupted run bit for bit on CPU
-in deterministic mode.
+behaviour around the loop (console, CSV, plots, previews, early stopping, tracking, fitting a time
+budget) is added with callbacks. Every epoch ends with atomic checkpoints holding the complete state
+(``best`` first when the score improved, then ``latest``, so ``best`` is never older than what
+``latest`` knows), and ``recover_from(folder)`` + ``continue_training()`` reproduce an uninterrupted
+run bit for bit on CPU in deterministic mode. A run that fails before its first checkpoint removes
+its folder, so nothing half-made is picked up later.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -22,20 +25,14 @@ from torch import nn
 
 from medseg.io.state import CheckpointError, load_state, save_state
 from medseg.tracking.base import redact
-from medseg.training.callbacks.base import Callback
+from medseg.training.callback import Callback
 from medseg.training.ema import EMA
 from medseg.training.experiment import ExperimentFolder
 from medseg.training.rng import rng_state, seed_everything, set_rng_state
 from medseg.training.schedulers import build_lr_scheduler, set_total_steps
 from medseg.training.toolbox import TrainerToolbox
 
-CHECKPOINT_FORMAT = "medseg-checkpoint-1"
-#: A time-budgeted run re-fits its number of epochs to the measured epoch time after each of its
-#: first epochs (the first ones include worker start-up and warm-up, so one measurement is not enough).
-RECALIBRATION_EPOCHS = 3
-#: After those, the run is re-fitted whenever the last RECENT_EPOCHS epochs' pace would finish more
-#: than one epoch away from the budget (a shared machine slows down or speeds up mid-run).
-RECENT_EPOCHS = 5
+CHECKPOINT_FORMAT = "medseg-checkpoint-2"
 
 
 def _to_device(batch: Any, device: torch.device) -> Any:
@@ -58,10 +55,11 @@ class Trainer:
         device: where to train.
         callbacks: extra callbacks (the preset adds console/CSV/plots/previews/checkpoint ones).
         seed: seed for python/numpy/torch; with ``deterministic`` deterministic kernels are forced.
-        plan: a JSON-able description (the data Plan) embedded in every checkpoint.
+        name: the run's name (its folder is ``experiments_root/name/<timestamp-id>``).
+
+    The validation score is higher-is-better (mean foreground Dice, or the negated loss).
     """
 
-    #: Mean foreground Dice is higher-is-better; so is the negated loss. Either way: higher wins.
     def __init__(
         self,
         experiments_root: str | Path,
@@ -72,7 +70,6 @@ class Trainer:
         callbacks: list[Callback] | None = None,
         seed: int = 0,
         deterministic: bool = False,
-        plan: dict[str, Any] | None = None,
         name: str | None = None,
     ) -> None:
         self.experiments_root = Path(experiments_root)
@@ -82,7 +79,6 @@ class Trainer:
         self.callbacks: list[Callback] = list(callbacks or [])
         self.seed = seed
         self.deterministic = deterministic
-        self.plan = plan
         self.name = name or type(self).__name__
         self.logger = logging.getLogger(f"medseg.{self.name}")
         self.folder: ExperimentFolder | None = None
@@ -168,18 +164,14 @@ class Trainer:
         steps_per_epoch: int | None = None,
         val_every: int = 1,
         save_every: int = 0,
-        early_stop_tolerance: int | None = None,
-        time_budget_s: float | None = None,
     ) -> ExperimentFolder:
         """Train from scratch for ``num_epochs`` epochs; returns the experiment folder.
 
-        ``steps_per_epoch`` None = one pass over ``train_loader``; ``val_every`` validation period;
-        ``save_every`` > 0 keeps an extra checkpoint every that many epochs; ``early_stop_tolerance``
-        stops after that many validations without a new best score. ``time_budget_s`` makes the run
-        fit a wall-clock budget: ``num_epochs`` is then the first guess, re-fitted to the measured
-        epoch time after each of the first epochs, and the learning-rate schedule is stretched or
-        shrunk to match (so it still ends at its final value). Exact resume is guaranteed for runs
-        without a time budget; a time-budgeted run resumed after its first epochs is exact too.
+        ``steps_per_epoch`` None = one pass over ``train_loader``; ``val_every`` validation period
+        (callbacks may change it, e.g. to hold validation to a share of the time); ``save_every`` > 0
+        keeps an extra checkpoint every that many epochs. Early stopping and time budgets are
+        callbacks (:class:`~medseg.training.callbacks.EarlyStopping`,
+        :class:`~medseg.training.callbacks.TimeBudget`).
         """
         if num_epochs < 1:
             raise ValueError(f"num_epochs must be >= 1, got {num_epochs}")
@@ -187,19 +179,21 @@ class Trainer:
         self.num_epochs, self.steps_per_epoch = num_epochs, steps_per_epoch
         self.val_every, self.save_every = max(1, val_every), save_every
         self.train_kwargs = {"num_epochs": num_epochs, "steps_per_epoch": steps_per_epoch,
-                             "val_every": val_every, "save_every": save_every,
-                             "early_stop_tolerance": early_stop_tolerance, "time_budget_s": time_budget_s}
-        if early_stop_tolerance is not None:
-            from medseg.training.callbacks.early_stopping import EarlyStopping
-
-            self.callbacks.append(EarlyStopping(early_stop_tolerance))
+                             "val_every": self.val_every, "save_every": save_every}
         self.folder = ExperimentFolder.create(self.experiments_root, self.name)
-        if self.plan is not None:
-            (self.folder.root / "plan.json").write_text(json.dumps(redact(self.plan), indent=2), encoding="utf-8")
-        self.input_shape = self.example_shape()
-        self.toolbox = self.build_toolbox(self.input_shape, self.total_steps())
-        seed_everything(self.seed, self.deterministic)
-        self._run()
+        try:
+            description = self.describe()
+            if description is not None:
+                (self.folder.root / "plan.json").write_text(json.dumps(redact(description), indent=2),
+                                                            encoding="utf-8")
+            self.input_shape = self.example_shape()
+            self.toolbox = self.build_toolbox(self.input_shape, self.total_steps())
+            seed_everything(self.seed, self.deterministic)
+            self._run()
+        except BaseException:
+            if not self.folder.checkpoint("latest").is_file():
+                shutil.rmtree(self.folder.root, ignore_errors=True)
+            raise
         return self.folder
 
     def total_steps(self) -> int:
@@ -224,32 +218,15 @@ class Trainer:
                 if done >= self.steps_per_epoch:
                     return
 
-    def _recalibrate(self) -> None:
-        """Fit ``num_epochs`` (and the LR schedule) to the time budget from the epochs measured so far.
+    def set_num_epochs(self, num_epochs: int) -> None:
+        """Change the run's length; the learning-rate schedule is stretched or shrunk to match.
 
-        The first RECALIBRATION_EPOCHS epochs set the pace; after that the run is re-fitted only when
-        the recent pace would end more than one epoch before or after the budget, so the LR schedule
-        stays steady on a steady machine but a slowed-down run still ends on time.
+        The schedule keeps its position: from the next step on the learning rate is the schedule's
+        value at that step of the new length (so extending a finished poly run raises it from 0 again).
         """
-        budget = self.train_kwargs.get("time_budget_s")
-        if budget is None or self.epoch == 0:
-            return
-        elapsed = sum(row["epoch_time"] for row in self.history)
-        if self.epoch <= RECALIBRATION_EPOCHS:
-            per_epoch = elapsed / self.epoch
-            fitted = max(self.epoch, int(budget / per_epoch))
-        else:
-            recent = [row["epoch_time"] for row in self.history[-RECENT_EPOCHS:]]
-            per_epoch = max(sum(recent) / len(recent), 1e-9)
-            projected = elapsed + (self.num_epochs - self.epoch) * per_epoch
-            if abs(projected - budget) <= per_epoch:
-                return
-            fitted = self.epoch + int(max(budget - elapsed, 0.0) // per_epoch)
-        if fitted != self.num_epochs:
-            self.logger.info("time budget %.0f s: %.1f s/epoch -> %d epochs", budget, per_epoch, fitted)
-            self.num_epochs = fitted
-            self.train_kwargs["num_epochs"] = fitted
-            assert self.toolbox is not None
+        self.num_epochs = max(int(num_epochs), self.epoch)
+        self.train_kwargs["num_epochs"] = self.num_epochs
+        if self.toolbox is not None:
             set_total_steps(self.toolbox.scheduler, self.total_steps())
 
     def _run(self) -> None:
@@ -272,9 +249,12 @@ class Trainer:
                                      "lr": float(self.toolbox.optimizer.param_groups[0]["lr"])}
             row.update(self.epoch_metrics())
             result = None
+            row["val_time"] = 0.0
             if self.val_data is not None and ((self.epoch + 1) % self.val_every == 0 or
                                               self.epoch + 1 == self.num_epochs):
+                val_start = self.clock()
                 result = self.validate()
+                row["val_time"] = self.clock() - val_start
                 if result is not None:
                     row.update(result.row())
                     if result.score > self.best_score:
@@ -284,7 +264,6 @@ class Trainer:
             row["epoch_time"] = self.clock() - start
             self.history.append(row)
             self.epoch += 1
-            self._recalibrate()
             for cb in self.callbacks:
                 cb.on_epoch_end(self, row)
             self._save_checkpoints(improved=result is not None and self.best_epoch == self.epoch - 1)
@@ -306,18 +285,21 @@ class Trainer:
         }
 
     def checkpoint_metadata(self) -> dict[str, str]:
-        """String metadata of every checkpoint: format, trainer, plan and network description."""
-        return {"format": CHECKPOINT_FORMAT, "trainer": self.name, "plan": json.dumps(redact(self.plan)),
-                "network": json.dumps(redact(self.network_spec()))}
+        """String metadata of every checkpoint: format, trainer and the run's description (the Plan)."""
+        meta = {"format": CHECKPOINT_FORMAT, "trainer": self.name}
+        description = self.describe()
+        if description is not None:
+            meta["plan"] = json.dumps(redact(description))
+        return meta
 
-    def network_spec(self) -> dict[str, Any]:
-        """How to rebuild the network (presets record the registry name and parameters)."""
-        return {}
+    def describe(self) -> dict[str, Any] | None:
+        """The one description of the model embedded in every checkpoint (presets: the Plan)."""
+        return None
 
     def _save_checkpoints(self, improved: bool) -> None:
         assert self.folder is not None
         state, meta = self.checkpoint_state(), self.checkpoint_metadata()
-        kinds = ["latest"] + (["best"] if improved else [])
+        kinds = (["best"] if improved else []) + ["latest"]
         if self.save_every and self.epoch % self.save_every == 0:
             kinds.append(f"epoch-{self.epoch:04d}")
         for kind in kinds:
@@ -337,12 +319,6 @@ class Trainer:
         self.train_kwargs = kwargs
         self.num_epochs, self.steps_per_epoch = kwargs["num_epochs"], kwargs["steps_per_epoch"]
         self.val_every, self.save_every = max(1, kwargs["val_every"]), kwargs["save_every"]
-        if kwargs.get("early_stop_tolerance") is not None and not any(
-            cb.key() == "EarlyStopping" for cb in self.callbacks
-        ):
-            from medseg.training.callbacks.early_stopping import EarlyStopping
-
-            self.callbacks.append(EarlyStopping(kwargs["early_stop_tolerance"]))
         seed_everything(self.seed, self.deterministic)
         self.input_shape = self.example_shape()
         self.toolbox = self.build_toolbox(self.input_shape, self.total_steps())
@@ -357,11 +333,15 @@ class Trainer:
         self.stop_requested = False
 
     def continue_training(self, num_epochs: int | None = None) -> ExperimentFolder:
-        """Continue a recovered run up to its planned (or a new, larger) number of epochs."""
+        """Continue a recovered run up to its planned (or a new) number of epochs.
+
+        A new ``num_epochs`` re-fits the learning-rate schedule to the new length
+        (:meth:`set_num_epochs`): extending a finished poly-decay run continues at the stretched
+        schedule's learning rate, not at 0.
+        """
         if self.toolbox is None or self.folder is None:
             raise RuntimeError("call recover_from(folder) before continue_training()")
-        if num_epochs is not None:
-            self.num_epochs = num_epochs
-            self.train_kwargs["num_epochs"] = num_epochs
+        if num_epochs is not None and num_epochs != self.num_epochs:
+            self.set_num_epochs(num_epochs)
         self._run()
         return self.folder

@@ -61,28 +61,23 @@ def as_validation_case(item: Any) -> tuple[str, torch.Tensor, torch.Tensor]:
     return case_id, torch.as_tensor(image), torch.as_tensor(label)
 
 
-def labels_from_logits(logits: torch.Tensor) -> torch.Tensor:
-    """Argmax for softmax outputs, threshold 0 for a single sigmoid channel. Keeps a channel axis."""
-    if logits.shape[1] == 1:
-        return (logits > 0).long()
-    return logits.argmax(1, keepdim=True)
-
-
-def dice_counts(pred: torch.Tensor, ref: torch.Tensor, classes: Sequence[int]) -> torch.Tensor:
-    """``(len(classes), 3)`` tensor of (intersection, |pred|, |ref|) per class."""
-    rows = []
-    for c in classes:
-        p, r = pred == c, ref == c
-        rows.append(torch.stack([(p & r).sum(), p.sum(), r.sum()]))
-    return torch.stack(rows).double()
+def mask_counts(pred: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """``(K, 3)`` tensor of (intersection, |pred|, |ref|) per mask of ``(K, *spatial)`` boolean masks."""
+    axes = tuple(range(1, pred.ndim))
+    return torch.stack([(pred & ref).sum(axes), pred.sum(axes), ref.sum(axes)], 1).double()
 
 
 def dice_from_counts(counts: torch.Tensor) -> list[float]:
-    """Dice per row of :func:`dice_counts`; both empty counts as 1.0 (perfect agreement)."""
-    out = []
-    for inter, p, r in counts.tolist():
-        out.append(1.0 if p + r == 0 else 2 * inter / (p + r))
-    return out
+    """Dice per row of :func:`mask_counts`, by the metrics' one rule (both masks empty: 1.0)."""
+    from medseg.metrics.overlap import ConfusionCounts
+    from medseg.metrics.overlap import dice_from_counts as dice_rule
+
+    tp, p, r = counts[:, 0], counts[:, 1], counts[:, 2]
+    return [float(v) for v in dice_rule(ConfusionCounts(tp, p - tp, r - tp, torch.zeros_like(tp)))]
+
+
+MasksFn = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @torch.no_grad()
@@ -91,15 +86,20 @@ def validate_cases(
     cases: Iterable[Any],
     patch_size: Sequence[int],
     class_names: dict[int, str],
-    criterion: nn.Module | None,
+    criterion: LossFn | None,
     device: torch.device,
     *,
+    masks: MasksFn,
     score: ScoreName = "dice",
     overlap: float = 0.5,
     window_batch_size: int = 4,
     infer: Callable[..., torch.Tensor] | None = None,
 ) -> ValidationResult:
-    """Predict every case with a Gaussian sliding window and measure Dice per foreground class."""
+    """Predict every case with a Gaussian sliding window and measure Dice per class (or region).
+
+    ``masks(logits, label)`` gives the predicted and reference masks, one per entry of
+    ``class_names`` in key order (:func:`medseg.training.targets.class_masks` for a Plan).
+    """
     from medseg.inference import sliding_window_inference
 
     infer = infer or sliding_window_inference
@@ -117,17 +117,26 @@ def validate_cases(
         label_b = label[None].to(device)
         if criterion is not None:
             losses.append(float(criterion(logits, label_b)))
-        pred = labels_from_logits(logits)[0].cpu()
-        counts = dice_counts(pred, label.cpu(), classes)
+        pred_masks, ref_masks = masks(logits, label_b[0])
+        counts = mask_counts(pred_masks.cpu(), ref_masks.cpu())
         totals += counts
         result = CaseResult(case_id, dict(zip([class_names[c] for c in classes], dice_from_counts(counts))))
         results.append(result)
         if worst is None or result.mean < worst.mean:
             worst = result
-            worst_arrays = {"image": image[0].numpy(), "label": label[0].numpy(), "prediction": pred[0].numpy()}
+            worst_arrays = {"image": image[0].numpy(), "label": _paint(ref_masks, classes),
+                            "prediction": _paint(pred_masks, classes)}
     names = [class_names[c] for c in classes]
     class_dice = {n: float(np.mean([r.dice[n] for r in results])) for n in names} if results else {}
     accumulated = dict(zip(names, dice_from_counts(totals)))
     mean_loss = float(np.mean(losses)) if losses else float("nan")
     value = float(np.mean(list(class_dice.values()))) if score == "dice" else -mean_loss
     return ValidationResult(value, mean_loss, results, class_dice, accumulated, worst, worst_arrays)
+
+
+def _paint(masks: torch.Tensor, classes: Sequence[int]) -> Any:
+    """A label map of the masks (later classes painted over earlier ones), for previews."""
+    out = torch.zeros(masks.shape[1:], dtype=torch.int16)
+    for value, mask in zip(classes, masks.cpu(), strict=True):
+        out[mask] = int(value) + (1 if 0 in classes else 0)
+    return out.numpy()

@@ -17,6 +17,7 @@ from typing import Literal
 from torch.utils.data import Dataset
 from typing_extensions import override
 
+from medseg.config.plan import RegionSpec
 from medseg.core.errors import DatasetError, MedsegError
 from medseg.data.case import Case
 from medseg.data.folds import (
@@ -62,6 +63,11 @@ class CaseDataset(Dataset[Case], ABC):
     @property
     def labels(self) -> dict[int, str] | None:
         """Label value -> name (0 is the background), when known."""
+        return None
+
+    @property
+    def regions(self) -> list[RegionSpec] | None:
+        """Regions (unions of label values, nnU-Net's region format) when the format declares them."""
         return None
 
     def __len__(self) -> int:
@@ -207,6 +213,11 @@ class SubsetCaseDataset(CaseDataset):
     @override
     def labels(self) -> dict[int, str] | None:
         return self.parent.labels
+
+    @property
+    @override
+    def regions(self) -> list[RegionSpec] | None:
+        return self.parent.regions
 
     @override
     def __len__(self) -> int:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from typing_extensions import override
 
+from medseg.config.plan import RegionSpec
 from medseg.core.errors import DatasetError
 from medseg.data.case import Case
 from medseg.data.datasets.base import CaseDataset
@@ -48,6 +49,11 @@ class ConcatCaseDataset(CaseDataset):
     @override
     def labels(self) -> dict[int, str] | None:
         return next((d.labels for d in self.datasets if d.labels is not None), None)
+
+    @property
+    @override
+    def regions(self) -> list[RegionSpec] | None:
+        return next((d.regions for d in self.datasets if d.regions is not None), None)
 
     @override
     def __len__(self) -> int:

@@ -10,6 +10,9 @@ import os
 import re
 from pathlib import Path
 
+from typing_extensions import override
+
+from medseg.config.plan import RegionSpec
 from medseg.core.errors import DatasetError
 from medseg.data.datasets.files import CaseFiles, FileCaseDataset
 from medseg.data.datasets.paths import indexed_names, is_hidden, load_json_object, natural_key, require_key
@@ -20,8 +23,10 @@ _CHANNEL_FILE = re.compile(r"^(?P<case>.+)_(?P<channel>\d{4})$")
 class NNUNetDataset(FileCaseDataset):
     """The training cases of an nnU-Net raw dataset folder (``root/dataset.json``), read lazily.
 
-    Region-based label entries (a list of values) are kept in ``description`` but left out of
-    ``labels``, which maps each integer value to its name.
+    ``labels`` maps each integer value to its name. When an entry is a list of values (nnU-Net's
+    region format, with ``regions_class_order``), every non-background entry becomes one of
+    :attr:`regions` (an integer entry is a one-label region and still names its value); values no
+    entry names are discovered from the data.
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -31,6 +36,7 @@ class NNUNetDataset(FileCaseDataset):
         channels = indexed_names(require_key(meta, "channel_names", dict, source), "channel_names", source)
         ending = require_key(meta, "file_ending", str, source)
         raw_labels = require_key(meta, "labels", dict, source)
+        self._regions = _regions(raw_labels, meta.get("regions_class_order"), source)
         labels = {int(v): str(k) for k, v in raw_labels.items() if isinstance(v, int) and not isinstance(v, bool)}
         cases = _scan(root, ending, len(channels))
         expected = meta.get("numTraining")
@@ -38,6 +44,31 @@ class NNUNetDataset(FileCaseDataset):
             raise DatasetError(f"{source}: numTraining is {expected} but {root / 'imagesTr'} holds {len(cases)} cases")
         self.description = meta
         super().__init__(cases, name=str(root), channel_names=channels, labels=labels)
+
+    @property
+    @override
+    def regions(self) -> list[RegionSpec] | None:
+        return None if self._regions is None else [r.model_copy() for r in self._regions]
+
+
+def _regions(raw: dict[str, object], order: object, source: Path) -> list[RegionSpec] | None:
+    """nnU-Net's region entries as RegionSpecs (``None`` when every entry is a single value)."""
+    if not any(isinstance(v, list) for v in raw.values()):
+        return None
+    regions: list[RegionSpec] = []
+    for name, value in raw.items():
+        items: list[object] = list(value) if isinstance(value, list) else [value]
+        values = [v for v in items if isinstance(v, int) and not isinstance(v, bool)]
+        if len(values) != len(items) or not values:
+            raise DatasetError(f"{source}: labels['{name}'] must be an integer or a list of integers, got {value!r}")
+        if values == [0]:
+            continue
+        regions.append(RegionSpec(name=str(name), labels=values))
+    if order is not None:
+        if not isinstance(order, list) or len(order) != len(regions) or not all(isinstance(v, int) for v in order):
+            raise DatasetError(f"{source}: regions_class_order must list one integer per region ({len(regions)})")
+        regions = [r.model_copy(update={"paint": int(v)}) for r, v in zip(regions, order)]
+    return regions
 
 
 def _scan(root: Path, ending: str, n_channels: int) -> list[CaseFiles]:

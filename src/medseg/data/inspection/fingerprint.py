@@ -13,10 +13,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from typing_extensions import override
 
+from medseg.config.plan import RegionSpec
 from medseg.core.atomic import write_bytes_atomic
 from medseg.core.errors import DatasetError
 
-FINGERPRINT_VERSION = 1
+#: 2: labels hold every value found in the data (declared names kept), regions are recorded
+FINGERPRINT_VERSION = 2
 
 
 class Box(BaseModel):
@@ -118,6 +120,7 @@ class Fingerprint(BaseModel):
     spatial_dims: int
     channel_names: list[str]
     labels: dict[int, str]
+    regions: list[RegionSpec] | None = None
     cases: list[CaseFingerprint]
     summary: DatasetSummary
     _samples: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)

@@ -39,11 +39,21 @@ def _run_cases(dataset: Any, workers: int, max_locations: int, max_intensities: 
 
 
 def _names(dataset: Any, channels: int, classes: set[int]) -> tuple[list[str], dict[int, str]]:
+    """Channel names, and a name for every label value: the dataset's, else discovered in the data.
+
+    Values found in the labels but not declared get ``label<value>`` (``foreground`` when the data
+    are binary, e.g. 0/255 masks); declared values absent from the data are kept (a class may be
+    missing from a small dataset), which the planner reports.
+    """
     channel_names = getattr(dataset, "channel_names", None) or [f"channel{i}" for i in range(channels)]
-    labels = getattr(dataset, "labels", None)
-    if not labels:
-        labels = {v: ("background" if v == 0 else f"label{v}") for v in sorted(classes | {0})}
-    return [str(c) for c in channel_names], {int(k): str(v) for k, v in labels.items()}
+    declared = {int(k): str(v) for k, v in (getattr(dataset, "labels", None) or {}).items()}
+    values = sorted(set(classes) | set(declared) | {0})
+    binary = len(values) == 2 and not ((set(values) - {0}) & set(declared))
+    labels = {}
+    for v in values:
+        default = "background" if v == 0 else ("foreground" if binary else f"label{v}")
+        labels[v] = declared.get(v, default)
+    return [str(c) for c in channel_names], labels
 
 
 def _with_progress(results: Iterator[CaseResult], total: int, progress: bool) -> Iterator[CaseResult]:
@@ -86,6 +96,7 @@ def inspect(
         "case_ids": getattr(dataset, "case_ids", None),
         "channel_names": getattr(dataset, "channel_names", None),
         "labels": getattr(dataset, "labels", None),
+        "regions": [r.model_dump() for r in getattr(dataset, "regions", None) or []],
     }
     cache_file = None
     if cache_dir is not None:
@@ -109,6 +120,7 @@ def inspect(
         spatial_dims=len(cases[0].shape),
         channel_names=channel_names,
         labels=labels,
+        regions=getattr(dataset, "regions", None),
         cases=cases,
         summary=summarise(cases, samples, channels),
     )

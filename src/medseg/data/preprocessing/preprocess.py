@@ -25,6 +25,7 @@ PREPROCESSING_FIELDS = (
     "spatial_dims",
     "channel_names",
     "labels",
+    "unlisted_labels",
     "target_spacing",
     "orientation",
     "crop_to_nonzero",

@@ -1,6 +1,7 @@
 """Preprocessing of one case in memory, and its exact inverse for predictions.
 
-The steps, in order: reorient (``plan.orientation``) -> crop to the nonzero box
+The steps, in order: label values -> training indices (``plan.labels``, :mod:`medseg.config.labels`)
+-> reorient (``plan.orientation``) -> crop to the nonzero box
 (``plan.crop_to_nonzero``) -> normalise each channel (``plan.normalization``) -> resample to
 ``plan.target_spacing`` (``plan.resampling``). Every shape and box is recorded in the case's
 ``properties`` so that :func:`invert_preprocessing` can take a prediction back to the original grid.
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from medseg.config.labels import encode_labels
 from medseg.config.plan import Plan
 from medseg.core.errors import DatasetError
 from medseg.data.case import Case
@@ -62,23 +64,12 @@ def class_locations(label: np.ndarray, case_id: str, limit: int = MAX_LOCATIONS)
     return out
 
 
-def _label_dtype(label: np.ndarray) -> type[np.integer[Any]]:
-    return np.int16 if label.size == 0 or int(label.max()) <= np.iinfo(np.int16).max else np.int32
-
-
 def _check_case(case: Case, plan: Plan) -> None:
     channels = case.image.num_channels
     if channels != len(plan.channel_names):
         raise DatasetError(
             f"case {case.case_id}: {channels} image channels, the plan expects {len(plan.channel_names)}"
         )
-    if case.label is not None:
-        allowed = set(plan.labels.values())
-        unknown = sorted(set(np.unique(case.label.array).tolist()) - allowed)
-        if unknown:
-            raise DatasetError(
-                f"case {case.case_id}: label values {unknown} are not in the plan's labels {sorted(allowed)}"
-            )
 
 
 def preprocess_case(case: Case, plan: Plan) -> PreprocessedArrays:
@@ -117,8 +108,7 @@ def preprocess_case(case: Case, plan: Plan) -> PreprocessedArrays:
     props["shape_after_resampling"] = new_shape
     locations: dict[int, np.ndarray] = {}
     if label is not None:
-        label = crop_to_box(np.rint(label) if label.dtype.kind == "f" else label, box)
-        label = label.astype(_label_dtype(label), copy=False)
+        label = crop_to_box(encode_labels(label, plan, case.case_id), box)
         label = resample_label(label, new_shape, res.label_mode, res.separate_z_axis, res.separate_z_order)
         locations = class_locations(label, case.case_id)
         values, counts = np.unique(label, return_counts=True)

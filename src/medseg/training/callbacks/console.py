@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from typing_extensions import override
 
-from medseg.training.callbacks.base import Callback
+from medseg.training.callback import Callback
 
 if TYPE_CHECKING:
     from medseg.training.trainer import Trainer

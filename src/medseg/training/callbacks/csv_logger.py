@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
 
 from medseg.core.atomic import atomic_open
-from medseg.training.callbacks.base import Callback
+from medseg.training.callback import Callback
 
 if TYPE_CHECKING:
     from medseg.training.trainer import Trainer
@@ -28,3 +28,25 @@ class CSVLogger(Callback):
             writer.writeheader()
             for row in trainer.history:
                 writer.writerow({k: row.get(k, "") for k in columns})
+
+
+class ValidationCasesCSV(Callback):
+    """Writes ``validation/cases.csv`` after each validation: one row per case, Dice per class, worst first.
+
+    Columns: ``case_id``, ``dice_<class>`` for every class (or region), ``mean``, ``epoch``.
+    """
+
+    @override
+    def on_validation_end(self, trainer: Trainer, result: Any) -> None:
+        assert trainer.folder is not None
+        cases = sorted(result.cases, key=lambda c: c.mean)
+        if not cases:
+            return
+        names = list(cases[0].dice)
+        columns = ["case_id", *(f"dice_{n}" for n in names), "mean", "epoch"]
+        with atomic_open(trainer.folder.root / "validation" / "cases.csv", "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(columns)
+            for case in cases:
+                writer.writerow([case.case_id, *(f"{case.dice[n]:.6f}" for n in names), f"{case.mean:.6f}",
+                                 trainer.epoch])

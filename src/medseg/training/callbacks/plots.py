@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from typing_extensions import override
 
-from medseg.training.callbacks.base import Callback
+from medseg.training.callback import Callback
 
 if TYPE_CHECKING:
     from medseg.training.trainer import Trainer

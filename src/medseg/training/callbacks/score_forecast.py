@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
 
-from medseg.training.callbacks.base import Callback
+from medseg.training.callback import Callback
 from medseg.training.score_prediction import ScorePrediction, predict_scores
 
 if TYPE_CHECKING:

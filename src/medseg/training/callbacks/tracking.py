@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from typing_extensions import override
 
 from medseg.tracking.base import Frontend
-from medseg.training.callbacks.base import Callback
+from medseg.training.callback import Callback
 
 if TYPE_CHECKING:
     from medseg.training.trainer import Trainer
@@ -23,7 +23,7 @@ class TrackingCallback(Callback):
     def on_train_start(self, trainer: Trainer) -> None:
         assert trainer.folder is not None
         params = {"trainer": trainer.name, "folder": str(trainer.folder.root), "seed": trainer.seed,
-                  **trainer.train_kwargs, "network": trainer.network_spec(), "plan": trainer.plan or {}}
+                  **trainer.train_kwargs, "plan": trainer.describe() or {}}
         self.frontend.start(trainer.folder.root.name, params)
 
     @override

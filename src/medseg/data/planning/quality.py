@@ -1,0 +1,85 @@
+"""The planner's model of quality versus budget: expected Dice of a candidate trained for ``steps``.
+
+``expected = d_max * capacity(width) * context(receptive field, patch vs object) * training(steps, passes)``
+
+* ``capacity = 1 - c_w * exp(-width / k_w)``: narrow networks lose a little, wide ones saturate.
+* ``context = prod_a min(1, seen_a / object_a) ** (gamma * w_a)``: per axis, the part of the median
+  foreground object (its bounding box, in mm) that the network can relate in one view, i.e. the
+  smaller of its receptive field and its patch; ``w_a`` weights axes by resolution (finest spacing /
+  spacing, normalised to sum 1), so a 5 mm slice axis matters less than a 1 mm one; slice-wise (2D)
+  candidates on 3D data see one slice along axis 0.
+* ``training = 1 / (1 + (s0 / steps) ** alpha + (p0 / passes) ** alpha)``: saturates in optimiser
+  steps *and* in passes over the data (``passes = steps * batch * min(1, patch / median case) / cases``),
+  smoothly: one fewer step costs a little, never everything (the former feasibility threshold made
+  the choice collapse on a slower machine, see docs/benchmarks.md).
+
+The constants are fitted by ``bench/training/calibrate_planner.py`` on real learning curves (final Dice
+of complete schedules of several lengths, widths, depths and patches on Task04 hippocampus and DRIVE);
+the fit and its residuals are in docs/benchmarks.md. The model only has to rank candidates: the
+trainer refits the schedule to the real pace during training.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from medseg.data.planning.candidates import Candidate
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """What the model needs to know about the data, in the candidate's own axes."""
+
+    num_cases: int
+    median_case_voxels: float
+    object_mm: list[float]
+    spacing: list[float]
+
+
+@dataclass(frozen=True)
+class QualityModel:
+    """The constants of the module docstring's formula (defaults: the calibrated values)."""
+
+    d_max: float = 0.9
+    c_w: float = 0.3
+    k_w: float = 8.0
+    gamma: float = 0.3
+    s0: float = 60.0
+    p0: float = 1.0
+    alpha: float = 1.0
+
+    def capacity(self, width: int) -> float:
+        """The width factor."""
+        return 1.0 - self.c_w * math.exp(-max(width, 1) / self.k_w)
+
+    def context(self, seen_voxels: Sequence[float], data: DataShape) -> float:
+        """The receptive-field/patch factor (``seen_voxels`` per axis of ``data.spacing``)."""
+        finest = min(data.spacing)
+        weights = [finest / s for s in data.spacing]
+        total = sum(weights)
+        factor = 1.0
+        for seen, spacing, obj, w in zip(seen_voxels, data.spacing, data.object_mm, weights, strict=True):
+            fraction = min(1.0, seen * spacing / max(obj, spacing))
+            factor *= fraction ** (self.gamma * w / total)
+        return factor
+
+    def training(self, steps: float, passes: float) -> float:
+        """The convergence factor."""
+        if steps <= 0 or passes <= 0:
+            return 0.0
+        return 1.0 / (1.0 + (self.s0 / steps) ** self.alpha + (self.p0 / passes) ** self.alpha)
+
+    def expected(self, candidate: Candidate, steps: float, data: DataShape) -> float:
+        """Expected mean foreground Dice of ``candidate`` trained for ``steps`` optimiser steps."""
+        seen = [min(rf, p) for rf, p in zip(candidate.receptive_field(), candidate.patch_size, strict=True)]
+        if candidate.slices:
+            seen = [1.0, *seen]
+        coverage = min(1.0, math.prod(candidate.patch_size) / max(data.median_case_voxels, 1.0))
+        passes = steps * candidate.batch_size * coverage / max(data.num_cases, 1)
+        return (self.d_max * self.capacity(candidate.features_base) * self.context(seen, data)
+                * self.training(steps, passes))
+
+
+DEFAULT_MODEL = QualityModel()

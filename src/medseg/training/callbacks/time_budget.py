@@ -1,0 +1,76 @@
+"""Fit a run to a wall-clock budget: the number of epochs (and the LR schedule) follow the real pace.
+
+After each epoch the remaining budget is divided by the measured cost of an epoch: its training time
+(the mean of the last ``RECENT_EPOCHS`` epochs, so a machine that slows down or speeds up mid-run is
+followed) plus validation spread over ``val_every`` epochs, keeping back one validation for the final
+epoch (which always validates). The run is re-fitted after each of the first ``WARMUP_EPOCHS`` epochs
+(start-up and warm-up make the first ones unrepresentative), later only when the projected end is
+more than one epoch away from the budget, so the schedule stays steady on a steady machine. Both
+directions: a run that goes faster than planned is extended, a slower one shortened; the learning
+rate schedule is stretched or shrunk with it (:meth:`Trainer.set_num_epochs`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from typing_extensions import override
+
+from medseg.training.callback import Callback
+
+if TYPE_CHECKING:
+    from medseg.training.trainer import Trainer
+
+WARMUP_EPOCHS = 3
+RECENT_EPOCHS = 5
+
+
+def epoch_costs(history: list[dict[str, float]], val_every: int) -> tuple[float, float]:
+    """``(training seconds per epoch, validation seconds per validation)`` from the recent history."""
+    recent = history[-RECENT_EPOCHS:]
+    train = [row["epoch_time"] - row.get("val_time", 0.0) for row in recent]
+    vals = [row["val_time"] for row in history if row.get("val_time", 0.0) > 0][-RECENT_EPOCHS:]
+    return sum(train) / len(train), (sum(vals) / len(vals) if vals else 0.0)
+
+
+class TimeBudget(Callback):
+    """Keep the whole training loop within ``budget_s`` seconds (see the module docstring)."""
+
+    def __init__(self, budget_s: float) -> None:
+        if budget_s <= 0:
+            raise ValueError(f"time budget must be positive, got {budget_s}")
+        self.budget_s = float(budget_s)
+
+    def fitted_epochs(self, trainer: Trainer) -> int:
+        """The number of epochs that ends the run closest to, but within, the budget."""
+        elapsed = sum(row["epoch_time"] for row in trainer.history)
+        train, val = epoch_costs(trainer.history, trainer.val_every)
+        per_epoch = max(train + val / max(1, trainer.val_every), 1e-9)
+        remaining = self.budget_s - elapsed - val
+        return trainer.epoch + max(0, math.floor(remaining / per_epoch))
+
+    @override
+    def on_epoch_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        if trainer.epoch == 0 or trainer.stop_requested:
+            return
+        fitted = self.fitted_epochs(trainer)
+        if trainer.epoch > WARMUP_EPOCHS:
+            train, val = epoch_costs(trainer.history, trainer.val_every)
+            per_epoch = train + val / max(1, trainer.val_every)
+            if abs(fitted - trainer.num_epochs) * per_epoch <= per_epoch:
+                return
+        fitted = max(fitted, trainer.epoch)
+        if fitted != trainer.num_epochs:
+            trainer.logger.info("time budget %.0f s: %d -> %d epochs", self.budget_s, trainer.num_epochs, fitted)
+            trainer.set_num_epochs(fitted)
+        if fitted <= trainer.epoch:
+            trainer.stop_requested = True
+
+    @override
+    def state_dict(self) -> dict[str, Any]:
+        return {"budget_s": self.budget_s}
+
+    @override
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.budget_s = float(state["budget_s"])
