@@ -51,3 +51,31 @@ def test_deep_supervision_wrapper_is_weighted_sum_over_downsampled_targets() -> 
     t1 = F.interpolate(target.float(), size=(4, 4, 4), mode="nearest-exact").long()
     expected = w[0] * base(outs[0], target) + w[1] * base(outs[1], t1)
     assert torch.allclose(wrapped, expected)
+
+
+def test_activation_is_derived_as_before_when_not_given() -> None:
+    assert DiceCELoss(1).activation == "sigmoid"
+    assert DiceCELoss(3, region_based=True).activation == "sigmoid"
+    assert DiceCELoss(3).activation == "softmax"
+    assert DiceCELoss(3, "sigmoid").num_classes == 3
+
+
+def test_region_based_dice_ce_takes_one_float_channel_per_region() -> None:
+    regions = (torch.rand(2, 3, 6, 6, 6) > 0.5).float()
+    logits = torch.randn(2, 3, 6, 6, 6)
+    value = DiceCELoss(3, region_based=True)(logits, regions)
+    probs = torch.sigmoid(logits)
+    dims = (0, 2, 3, 4)
+    dice = ((2 * (probs * regions).sum(dims) + 1e-5) / (probs.sum(dims) + regions.sum(dims) + 1e-5)).mean()
+    expected = 1 - dice + F.binary_cross_entropy_with_logits(logits, regions)
+    assert torch.allclose(value, expected, atol=1e-6)
+    assert torch.allclose(DiceCELoss(3, region_based=True)(logits, regions.long()), value)  # integer 0/1 alike
+
+
+def test_deep_supervision_keeps_multichannel_float_targets() -> None:
+    regions = (torch.rand(1, 2, 8, 8) > 0.5).float()
+    outs = [torch.randn(1, 2, 8, 8), torch.randn(1, 2, 4, 4)]
+    base = DiceCELoss(2, "sigmoid")
+    wrapped = DeepSupervisionWrapper(base, weights=[0.7, 0.3])(outs, regions)
+    small = regions[:, :, 1::2, 1::2]  # nearest-exact picks the second voxel of each pair
+    assert torch.allclose(wrapped, 0.7 * base(outs[0], regions) + 0.3 * base(outs[1], small))

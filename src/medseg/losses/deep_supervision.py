@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from medseg.losses.dtm import SpacingAware
+
 
 def deep_supervision_weights(num_outputs: int, drop_lowest: bool = True) -> list[float]:
     """Weights ``2^-i`` normalised to sum 1; the lowest resolution gets 0 when ``drop_lowest``.
@@ -24,17 +26,29 @@ def deep_supervision_weights(num_outputs: int, drop_lowest: bool = True) -> list
 
 
 def downsample_target(target: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
-    """Nearest-neighbour resize of an integer target ``(B, 1, *spatial)`` to ``shape``."""
+    """Nearest-neighbour resize of a target to ``shape``: labels ``(B, 1)`` or binary regions ``(B, C)``.
+
+    Every channel is resized alike and the dtype is kept, so an integer label map stays integer and
+    a float multi-channel region target stays 0/1 float.
+    """
     if tuple(target.shape[2:]) == tuple(shape):
         return target
     return F.interpolate(target.float(), size=tuple(shape), mode="nearest-exact").to(target.dtype)
+
+
+def scaled_spacing(spacing: Sequence[float], full: Sequence[int], shape: Sequence[int]) -> tuple[float, ...]:
+    """The voxel spacing of a grid of ``shape`` covering the same extent as ``full`` at ``spacing``."""
+    return tuple(float(s) * f / n for s, f, n in zip(spacing, full, shape))
 
 
 class DeepSupervisionWrapper(nn.Module):
     """Wrap any ``loss(output, target)`` to accept a list of outputs, highest resolution first.
 
     Targets for the lower resolutions are made by nearest-neighbour downsampling of the full target.
-    ``last_components`` reports the wrapped loss's components at full resolution.
+    A loss that computes distance maps (:class:`~medseg.losses.dtm.SpacingAware`) is given the
+    spacing of each lower resolution (the full-resolution spacing times the downsampling factor per
+    axis), so its maps stay in mm. ``last_components`` reports the wrapped loss's components at full
+    resolution.
     """
 
     def __init__(self, loss: nn.Module, weights: Sequence[float] | None = None) -> None:
@@ -55,7 +69,12 @@ class DeepSupervisionWrapper(nn.Module):
         for i, (output, weight) in enumerate(zip(outputs, weights)):
             if weight == 0:
                 continue
-            term = weight * self.loss(output, downsample_target(target, output.shape[2:]))
+            small = downsample_target(target, output.shape[2:])
+            if isinstance(self.loss, SpacingAware):
+                spacing = scaled_spacing(self.loss.distance_spacing, target.shape[2:], output.shape[2:])
+                term = weight * self.loss(output, small, spacing=spacing)
+            else:
+                term = weight * self.loss(output, small)
             if i == 0:
                 components = dict(getattr(self.loss, "last_components", {}))
             total = term if total is None else total + term

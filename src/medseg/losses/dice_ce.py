@@ -1,78 +1,86 @@
-"""Dice + cross-entropy, the default segmentation loss (softmax for several classes, sigmoid for one).
+"""Dice + cross-entropy, the default segmentation loss (registered as ``dice_ce``).
 
 Decisions:
-* ``num_classes`` counts the *output channels*. One output channel means a binary task: Dice + BCE on
-  a sigmoid. Several channels: softmax Dice (background excluded from the Dice term, as nnU-Net) +
-  cross-entropy.
-* ``region_based=True`` treats every channel as an independent sigmoid region (BraTS-style
-  overlapping regions); the target must then be a multi-channel binary tensor.
-* Dice is the *batch* Dice (summed over the batch and space before the ratio), nnU-Net's default,
-  which is stable for patches that contain no foreground.
+* ``activation`` is ``"softmax"`` (classes; target ``(B, 1)`` labels) or ``"sigmoid"`` (one binary
+  channel per output; target ``(B, C)``). Left ``None`` it is derived as before: sigmoid for one
+  output channel or ``region_based=True``, softmax otherwise.
+* Softmax: cross-entropy over all classes + Dice without the background (nnU-Net), unless
+  ``include_background``. Sigmoid: binary cross-entropy (mean over every element) + Dice of every
+  channel.
+* Dice is the *batch* Dice (summed over the batch and space before the ratio, nnU-Net's default),
+  stable for patches without foreground; ``batch_dice=False`` takes the mean of per-sample Dice.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from typing_extensions import override
+
+from medseg.losses.base import Activation, SegmentationLoss, check_number, one_hot
+from medseg.losses.registry import register_loss
+from medseg.metrics.soft_dice import soft_dice
+
+__all__ = ["DiceCELoss", "cross_entropy", "dice_loss", "one_hot", "soft_dice_per_channel"]
 
 
 def soft_dice_per_channel(probs: torch.Tensor, onehot: torch.Tensor, smooth: float = 1e-5) -> torch.Tensor:
     """Batch soft Dice per channel of ``(B, C, *spatial)`` probabilities vs a binary target."""
-    axes = [0, *range(2, probs.ndim)]
-    intersection = (probs * onehot).sum(axes)
-    denominator = probs.sum(axes) + onehot.sum(axes)
-    return (2 * intersection + smooth) / (denominator + smooth).clamp_min(1e-8)
+    return soft_dice(probs, onehot, smooth, batch_dice=True)
 
 
-def one_hot(target: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """``(B, 1, *spatial)`` integer labels -> ``(B, num_classes, *spatial)`` float one-hot."""
-    labels = target[:, 0].long()
-    return F.one_hot(labels, num_classes).movedim(-1, 1).to(torch.float32)
+def dice_loss(probs: torch.Tensor, target: torch.Tensor, smooth: float, batch_dice: bool) -> torch.Tensor:
+    """``1 - mean Dice`` over channels (and samples unless ``batch_dice``) of probabilities vs binary target."""
+    return 1 - soft_dice(probs, target, smooth, batch_dice=batch_dice).mean()
 
 
-class DiceCELoss(nn.Module):
-    """``weight_dice * (1 - Dice) + weight_ce * CE`` with the variant chosen from the number of classes.
+def cross_entropy(loss: SegmentationLoss, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """CE over the classes (softmax) or mean BCE over every element (sigmoid) of float32 logits."""
+    if loss.softmax:
+        return F.cross_entropy(logits.float(), target[:, 0].long())
+    return F.binary_cross_entropy_with_logits(logits.float(), loss.binary_target(target))
 
-    After each call, :attr:`last_components` holds the value of each term (for the plots).
+
+@register_loss("dice_ce")
+class DiceCELoss(SegmentationLoss):
+    """``weight_dice * (1 - Dice) + weight_ce * CE``; the default loss.
+
+    Reference: Isensee et al., nnU-Net, Nature Methods 2021 (Dice + CE, batch Dice).
     """
 
     def __init__(
         self,
-        num_classes: int,
-        *,
+        out_channels: int,
+        activation: Activation | None = None,
         region_based: bool = False,
+        *,
         weight_dice: float = 1.0,
         weight_ce: float = 1.0,
         smooth: float = 1e-5,
-        ignore_background_in_dice: bool = True,
+        include_background: bool = False,
+        batch_dice: bool = True,
     ) -> None:
-        super().__init__()
-        if num_classes < 1:
-            raise ValueError(f"num_classes must be >= 1, got {num_classes}")
-        self.num_classes = num_classes
-        self.sigmoid = num_classes == 1 or region_based
-        self.region_based = region_based
-        self.weight_dice = weight_dice
-        self.weight_ce = weight_ce
-        self.smooth = smooth
-        self.ignore_background_in_dice = ignore_background_in_dice
-        self.last_components: dict[str, float] = {}
+        if activation is None:
+            activation = "sigmoid" if out_channels == 1 or region_based else "softmax"
+        super().__init__(out_channels, activation, include_background)
+        self.weight_dice = check_number("weight_dice", weight_dice, low=0)
+        self.weight_ce = check_number("weight_ce", weight_ce, low=0)
+        self.smooth = check_number("smooth", smooth, low=0)
+        self.batch_dice = bool(batch_dice)
 
+    @property
+    def num_classes(self) -> int:
+        """The number of output channels (the name this class used before the registry)."""
+        return self.out_channels
+
+    @override
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Loss of ``(B, C, *spatial)`` logits against ``(B, 1, *spatial)`` labels (or regions)."""
-        logits = logits.float()
-        if self.sigmoid:
-            binary = target.float() if self.region_based else (target > 0).float()
-            if binary.shape[1] != logits.shape[1]:
-                raise ValueError(f"target has {binary.shape[1]} channels, logits {logits.shape[1]}")
-            ce = F.binary_cross_entropy_with_logits(logits, binary)
-            dice = soft_dice_per_channel(torch.sigmoid(logits), binary, self.smooth).mean()
-        else:
-            ce = F.cross_entropy(logits, target[:, 0].long())
-            probs = torch.softmax(logits, 1)
-            per_class = soft_dice_per_channel(probs, one_hot(target, self.num_classes), self.smooth)
-            dice = (per_class[1:] if self.ignore_background_in_dice else per_class).mean()
-        loss = self.weight_dice * (1 - dice) + self.weight_ce * ce
-        self.last_components = {"dice_loss": float(1 - dice.detach()), "ce": float(ce.detach())}
-        return loss
+        """Loss of ``(B, C, *spatial)`` logits against the target (see :mod:`medseg.losses.base`)."""
+        self.check_shapes(logits, target)
+        ce = cross_entropy(self, logits, target)
+        probs = self.probabilities(logits)
+        binary = self.binary_target(target)
+        dice = dice_loss(self.overlap_channels(probs), self.overlap_channels(binary), self.smooth, self.batch_dice)
+        self.report({"dice_loss": dice, "ce": ce})
+        return self.weight_dice * dice + self.weight_ce * ce
+
