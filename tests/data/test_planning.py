@@ -197,9 +197,8 @@ def test_time_budget_without_a_timer_is_an_error() -> None:
 
 
 def test_measure_step_seconds_times_real_steps_with_the_given_clock() -> None:
-    from medseg.training.step_timing import measure_step_seconds
-
     from medseg.nets import network_entry
+    from medseg.training.step_timing import measure_step_seconds
 
     ticks = iter([0.0, 0.5, 1.0, 1.25, 2.0, 2.75])
     candidate = Candidate.build(network_entry("unet"), 8, [8, 8, 8], 2, [1.0, 1.0, 1.0])
