@@ -1,19 +1,31 @@
-"""Case previews: input, label, prediction, expected overlay and actual overlay.
+"""Case previews: input, label, prediction, expected overlay and actual overlay, with a class legend.
 
-2D cases give one row; 3D cases give three rows, the slices through the foreground's centre of mass
-in the three planes (the label's foreground, or the prediction's when the label is empty). Figures
-are built with ``matplotlib.figure.Figure`` (no pyplot state), so nothing leaks and no display is
-needed.
+2D cases give one row; 3D cases give three rows, the planes through the foreground's centre of mass
+(the label's foreground, or the prediction's when the label is empty). Background (0) is never
+coloured and every class keeps its colour of :mod:`medseg.viz.colors`. Figures are built with
+``matplotlib.figure.Figure`` (no pyplot state), so nothing leaks and no display is needed.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-PLANES = ("axial", "coronal", "sagittal")
+from medseg.viz.colors import class_names_of, present_values
+from medseg.viz.inputs import ArrayLike, prepare_case
+from medseg.viz.legend import add_class_legend, legend_entries
+from medseg.viz.output import save_figure
+from medseg.viz.overlay import label_rgba, overlay
+from medseg.viz.slicing import plane, plane_aspect, plane_title
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+HEADERS = ("input", "label", "prediction", "expected overlay", "actual overlay")
 
 
 def foreground_centre(*masks: np.ndarray) -> tuple[int, ...]:
@@ -25,56 +37,48 @@ def foreground_centre(*masks: np.ndarray) -> tuple[int, ...]:
     return tuple(s // 2 for s in masks[0].shape)
 
 
-def slices_through(volume: np.ndarray, centre: tuple[int, ...]) -> list[np.ndarray]:
-    """The three orthogonal slices of a (z, y, x) volume through ``centre``."""
-    z, y, x = centre
-    return [volume[z], volume[:, y], volume[:, :, x]]
-
-
-def _overlay(ax: object, image: np.ndarray, mask: np.ndarray, num_labels: int) -> None:
-    ax.imshow(image, cmap="gray")  # type: ignore[attr-defined]
-    masked = np.ma.masked_where(mask == 0, mask)
-    ax.imshow(masked, cmap="tab10", vmin=0, vmax=max(9, num_labels), alpha=0.5, interpolation="nearest")  # type: ignore[attr-defined]
-
-
-def save_case_preview(image: np.ndarray, label: np.ndarray, prediction: np.ndarray, path: str | Path,
-                      title: str = "") -> Path:
-    """Write a preview PNG of one case (spatial arrays, no channel axis; image may be (C, ...)->first channel)."""
+def preview_figure(image: ArrayLike, label: ArrayLike, prediction: ArrayLike, *, title: str = "",
+                   class_names: Mapping[int, str] | None = None, spacing: Sequence[float] | None = None,
+                   channel: int | None = None) -> Figure:
+    """The preview of one case as a Figure (not saved); see the module docstring."""
     from matplotlib.figure import Figure
 
-    image = np.asarray(image, dtype=np.float32)
-    if image.ndim == label.ndim + 1:
-        image = image[0]
-    num_labels = int(max(label.max(initial=0), prediction.max(initial=0)))
-    if image.ndim == 3:
-        centre = foreground_centre(label, prediction)
-        rows = list(zip(slices_through(image, centre), slices_through(label, centre),
-                        slices_through(prediction, centre)))
-        names = [f"{p} ({'zyx'[i]}={centre[i]})" for i, p in enumerate(PLANES)]
+    case = prepare_case(image, label, prediction, spacing, channel)
+    assert case.label is not None and case.prediction is not None
+    rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, str, int | None]]
+    if case.ndim == 3:
+        centre = foreground_centre(case.label, case.prediction)
+        rows = [(case.picture_plane(a, centre[a]), plane(case.label, a, centre[a]),
+                 plane(case.prediction, a, centre[a]), plane_title(a, centre[a]), a) for a in range(3)]
     else:
-        rows, names = [(image, label, prediction)], [""]
-    fig = Figure(figsize=(12, 2.6 * len(rows)))
-    axes = fig.subplots(len(rows), 5, squeeze=False)
-    headers = ["input", "label", "prediction", "expected overlay", "actual overlay"]
-    for r, (img, lab, pred) in enumerate(rows):
-        axes[r][0].imshow(img, cmap="gray")
-        axes[r][1].imshow(lab, cmap="tab10", vmin=0, vmax=max(9, num_labels), interpolation="nearest")
-        axes[r][2].imshow(pred, cmap="tab10", vmin=0, vmax=max(9, num_labels), interpolation="nearest")
-        _overlay(axes[r][3], img, lab, num_labels)
-        _overlay(axes[r][4], img, pred, num_labels)
-        for c in range(5):
-            axes[r][c].set_xticks([])
-            axes[r][c].set_yticks([])
+        rows = [(case.picture_plane(None), case.label, case.prediction, "", None)]
+    present = present_values(case.label, case.prediction)
+    entries = legend_entries(class_names_of(class_names, present), present)
+    fig = Figure(figsize=(12, 2.6 * len(rows) + 0.3 * -(-len(entries) // 6) + 0.5), layout="constrained")
+    axes = fig.subplots(len(rows), len(HEADERS), squeeze=False)
+    for r, (pic, lab, pred, name, axis) in enumerate(rows):
+        aspect = plane_aspect(case.spacing, axis)
+        panels = [overlay(pic, None), label_rgba(lab), label_rgba(pred), overlay(pic, lab),
+                  overlay(pic, pred)]
+        for c, panel in enumerate(panels):
+            ax = axes[r][c]
+            ax.set_facecolor("black")
+            ax.imshow(panel, aspect=aspect, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
             if r == 0:
-                axes[r][c].set_title(headers[c], fontsize=9)
-        if names[r]:
-            axes[r][0].set_ylabel(names[r], fontsize=8)
+                ax.set_title(HEADERS[c], fontsize=9)
+        if name:
+            axes[r][0].set_ylabel(name, fontsize=8)
+    add_class_legend(fig, entries, loc="outside lower center")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".tmp-{out.name}")
-    fig.savefig(tmp, dpi=80, format="png")
-    os.replace(tmp, out)
-    return out
+    return fig
+
+
+def save_case_preview(image: ArrayLike, label: ArrayLike, prediction: ArrayLike, path: str | os.PathLike[str],
+                      title: str = "", *, class_names: Mapping[int, str] | None = None,
+                      spacing: Sequence[float] | None = None, dpi: int = 80) -> Path:
+    """Write a preview PNG of one case (spatial label maps; the image may be ``(C, ...)``)."""
+    return save_figure(preview_figure(image, label, prediction, title=title, class_names=class_names,
+                                      spacing=spacing), path, dpi=dpi)
