@@ -8,7 +8,7 @@ import pytest
 
 from medseg.cli.main import main
 
-TRAINING_KEYS = ("amp, augmentation, batch_size, deterministic, device, early_stopping, ema, ema_decay, epochs, "
+TRAINING_KEYS = ("amp, augmentation, batch_size, composite_weighting, deterministic, device, early_stopping, ema, ema_decay, epochs, "
                  "folds, foreground_oversampling, grad_clip, loss, loss_params, lr, lr_scheduler, n_folds, optimizer, "
                  "planned_steps, score, seed, step_seconds, steps_per_epoch, time_budget_s, val_max_share, "
                  "warmup_epochs, weight_decay, workers")
@@ -51,7 +51,8 @@ BAD_FLAGS = [
     (["--amp", "fp8"], "command line: key 'training.amp' = 'fp8' is invalid; valid choices: 'off', 'fp16' or 'bf16'"),
     (["--lr-scheduler", "step"], "command line: key 'training.lr_scheduler' = 'step' is invalid; valid choices: "
      "'poly', 'cosine' or 'constant'"),
-    (["--loss", "focal"], "command line: key 'training.loss' = 'focal' is invalid; valid choices: 'dice_ce'"),
+    (["--loss", "focal"], "training.loss: unknown loss 'focal'; valid: boundary, ce_weighted, cldice, dice, dice_ce, "
+     "dice_focal, dice_weighted, gsl, hausdorff_dt, tversky"),
     (["--epochs", "0"], "command line: key 'training.epochs' = 0 is invalid; valid choices: a number >= 1"),
     (["--patch-size", "0", "16", "16"],
      "command line: key 'spatial_config.patch_size.0' = 0 is invalid; valid choices: a number > 0"),

@@ -54,7 +54,7 @@ def test_report_renders_with_all_images_and_sortable_tables(work_dir: Path, tmp_
     html = report.read_text(encoding="utf-8")
     probe = report.with_name("probe.html")
     probe.write_text(html.replace("</body>", PROBE, 1), encoding="utf-8")
-    done = _chromium(binary, tmp_path / "profile-dom", probe.as_uri(), "--dump-dom")
+    done = _chromium(binary, tmp_path / "profile-dom", probe.as_uri(), "--dump-dom", "--virtual-time-budget=10000")
     console = [line for line in done.stderr.splitlines() if CONSOLE.search(line)]
     assert not console, console
     body = _body(done.stdout)
@@ -82,7 +82,7 @@ def test_the_browser_checks_do_catch_broken_images_and_script_errors(tmp_path: P
     broken = tmp_path / "broken.html"
     body = '<img src="data:image/png;base64,AAAA" alt="broken"><script>undefinedFunction();</script>'
     broken.write_text(page("broken", "negative control", [("x", "x", body)]), encoding="utf-8")
-    done = _chromium(binary, tmp_path / "profile", broken.as_uri(), "--dump-dom")
+    done = _chromium(binary, tmp_path / "profile", broken.as_uri(), "--dump-dom", "--virtual-time-budget=10000")
     attributes = _body(done.stdout)
     assert 'data-images-ok="false"' in attributes and 'data-images-broken="1"' in attributes
     assert any("undefinedFunction" in line for line in done.stderr.splitlines() if CONSOLE.search(line))

@@ -24,6 +24,7 @@ FLAG_KEYS: dict[str, str] = {
     "epochs": "training.epochs",
     "steps_per_epoch": "training.steps_per_epoch",
     "loss": "training.loss",
+    "composite_weighting": "training.composite_weighting",
     "optimizer": "training.optimizer",
     "lr": "training.lr",
     "lr_scheduler": "training.lr_scheduler",
@@ -63,7 +64,9 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     """Trainer flags (each overrides one training.* or model.* key)."""
     parser.add_argument("--epochs", type=int, help="epochs per fold (training.epochs)")
     parser.add_argument("--steps-per-epoch", type=int, help="optimiser steps per epoch")
-    parser.add_argument("--loss", help="loss name (training.loss)")
+    parser.add_argument("--loss", help="loss name (training.loss; docs/losses.md lists them)")
+    parser.add_argument("--composite-weighting", help="alpha schedule of a composite loss: constant, linear, "
+                        "step or cosine (training.composite_weighting)")
     parser.add_argument("--optimizer", help="sgd, adamw or adam")
     parser.add_argument("--lr", type=float, help="peak learning rate")
     parser.add_argument("--lr-scheduler", help="poly, cosine or constant")

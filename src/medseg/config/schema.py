@@ -85,6 +85,8 @@ class Model(_Section):
 class Training(_Section):
     """Loss, optimiser, schedule, sampling, augmentation, folds and hardware.
 
+    ``loss`` is a registered loss (docs/losses.md) with ``loss_params``; ``composite_weighting`` is the
+    alpha schedule of a composite (region + distance/topology) loss: null, a name or ``{name, params}``.
     ``val_max_share``: validation is held to this share of the training time (validating every k-th
     epoch; 1.0 = every epoch). ``early_stopping``: stop after that many validations without a better
     score. ``deterministic``: deterministic kernels, so a resumed run is bit-identical on the CPU.
@@ -100,6 +102,7 @@ class Training(_Section):
     augmentation: dict[str, Any] | None = None
     loss: str = "dice_ce"
     loss_params: dict[str, Any] = Field(default_factory=dict)
+    composite_weighting: str | dict[str, Any] | None = None
     optimizer: OptimizerName = "sgd"
     lr: float | None = Field(default=None, gt=0)
     weight_decay: float | None = Field(default=None, ge=0)

@@ -28,8 +28,10 @@ def _network(config: Config) -> None:
 
 
 def _loss(config: Config) -> None:
-    if config.training.loss != "dice_ce":
-        raise ConfigError(f"config key 'training.loss' = {config.training.loss!r} is invalid; valid choices: dice_ce")
+    from medseg.losses import check_loss
+
+    t = config.training
+    check_loss(t.loss, t.loss_params, t.composite_weighting)
 
 
 def _metrics(config: Config) -> None:

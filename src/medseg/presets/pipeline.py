@@ -143,6 +143,21 @@ def fold_split(dataset: CaseDataset, config: Config, work_dir: str | Path, fold:
     return train_set, val_set
 
 
+def class_frequencies(cases: Any, plan: Any) -> list[float]:
+    """Share of the training voxels per network output (class, or region) from the cached cases."""
+    totals = np.zeros(plan.num_classes)
+    for i in range(len(cases)):
+        for index, count in cases.properties(i).get("class_voxel_counts", {}).items():
+            if int(index) < plan.num_classes:
+                totals[int(index)] += count
+    share = totals / max(totals.sum(), 1.0)
+    if plan.regions is not None:
+        return [float(share[idx].sum()) for idx in plan.region_indices()]
+    if plan.network.activation == "sigmoid":
+        return [float(share[1:].sum())]
+    return [float(v) for v in share]
+
+
 def _callbacks(config: Config, resume_with_epochs: bool) -> list[Any]:
     from medseg.training.callbacks import EarlyStopping, TimeBudget, ValidationShare
 
@@ -177,14 +192,15 @@ def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: F
     t = config.training
     steps_per_epoch = t.steps_per_epoch
     epochs = max(1, math.ceil(total_steps(config) / steps_per_epoch))
-    sampler = RandomROIDataset(PreprocessedDataset(cache, train_set.case_ids), plan.patch_size,
+    train_cases = PreprocessedDataset(cache, train_set.case_ids)
+    sampler = RandomROIDataset(train_cases, plan.patch_size,
                                steps_per_epoch * plan.batch_size, foreground_oversampling=plan.foreground_oversampling,
                                seed=t.seed)
     augmentation = build_augmentation(plan.augmentation or None, plan.spatial_dims)
     loader = make_loader(sampler, plan.batch_size, workers=t.workers, augmentation=augmentation, seed=t.seed)
     trainer = SegmentationTrainer(work / "experiments", loader, PreprocessedDataset(cache, val_set.case_ids),
                                   plan=plan, training=t, callbacks=_callbacks(config, resume and t.epochs is not None),
-                                  name=run_name(fold))
+                                  name=run_name(fold), class_frequencies=class_frequencies(train_cases, plan))
     if resume:
         trainer.recover_from(latest_experiment(work, fold))
         folder = trainer.continue_training(epochs if t.epochs is not None else None)

@@ -15,7 +15,7 @@ a twin Predictor subclass, register it (:func:`medseg.nets.register_network`) an
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from typing_extensions import override
 
 from medseg.config.plan import Plan
 from medseg.config.schema import Training
-from medseg.losses import DeepSupervisionWrapper, DiceCELoss
+from medseg.losses import DeepSupervisionWrapper, build_loss, set_loss_progress
 from medseg.training.callback import Callback
 from medseg.training.device import resolve_device
 from medseg.training.ema import EMA
@@ -56,6 +56,8 @@ class SegmentationTrainer(Trainer):
         plan: the Plan (see the module docstring).
         training: the ``training`` config section (optimiser, schedule, loss, EMA, ...).
         callbacks: extra callbacks; ``transparency=False`` drops the default console/CSV/plots set.
+        class_frequencies: share of training voxels per output (class, or region) for the
+            class-weighted losses (the pipeline computes them from the preprocessed training cases).
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class SegmentationTrainer(Trainer):
         callbacks: list[Callback] | None = None,
         transparency: bool = True,
         name: str | None = None,
+        class_frequencies: Sequence[float] | None = None,
     ) -> None:
         self.training = training or Training()
         all_callbacks = (default_callbacks() if transparency else []) + list(callbacks or [])
@@ -77,6 +80,7 @@ class SegmentationTrainer(Trainer):
                          deterministic=self.training.deterministic, name=name)
         self.plan = plan
         self.class_names = plan.class_names
+        self.class_frequencies = list(class_frequencies) if class_frequencies is not None else None
         self.last_components: dict[str, float] = {}
         self._component_sums: dict[str, float] = {}
         self._component_count = 0
@@ -128,8 +132,11 @@ class SegmentationTrainer(Trainer):
                                   self.training.warmup_epochs * per_epoch)
 
     def region_loss(self) -> nn.Module:
-        """The loss on one output (no deep supervision)."""
-        return DiceCELoss(self.plan.out_channels, region_based=self.plan.network.activation == "sigmoid")
+        """The configured loss on one output (deep supervision wraps it): ``training.loss`` by name."""
+        t = self.training
+        return build_loss(t.loss, out_channels=self.plan.out_channels, activation=self.plan.network.activation,
+                          spacing=self.plan.target_spacing, class_frequencies=self.class_frequencies,
+                          params=t.loss_params, composite_weighting=t.composite_weighting)
 
     @override
     def build_criterion(self) -> nn.Module:
@@ -188,6 +195,11 @@ class SegmentationTrainer(Trainer):
         return float(loss.detach())
 
     @override
+    def begin_epoch(self) -> None:
+        if self.toolbox is not None:
+            set_loss_progress(self.toolbox.criterion, self.epoch, self.num_epochs)
+
+    @override
     def epoch_metrics(self) -> dict[str, float]:
         n = max(1, self._component_count)
         out = {f"train_{k}": v / n for k, v in self._component_sums.items()}
@@ -207,6 +219,7 @@ class SegmentationTrainer(Trainer):
     @override
     def validate(self) -> ValidationResult | None:
         criterion = self.region_loss().to(self.device)
+        set_loss_progress(criterion, self.epoch, self.num_epochs)
         plan = self.plan
 
         def loss_fn(logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:

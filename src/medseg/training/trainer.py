@@ -152,6 +152,9 @@ class Trainer:
         """Validate on ``val_data``; returns a result whose ``score`` is higher-is-better, or None."""
         return None
 
+    def begin_epoch(self) -> None:
+        """Called at the start of every epoch, before the callbacks (presets tell the loss its progress)."""
+
     def epoch_metrics(self) -> dict[str, float]:
         """Extra per-epoch values for the metrics row (e.g. loss components); presets override."""
         return {}
@@ -234,6 +237,7 @@ class Trainer:
             cb.on_train_start(self)
         while self.epoch < self.num_epochs and not self.stop_requested:
             start = self.clock()
+            self.begin_epoch()
             for cb in self.callbacks:
                 cb.on_epoch_start(self)
             assert self.toolbox is not None
