@@ -155,7 +155,7 @@ def test_table_from_csv_and_dataframe(tmp_path: Path) -> None:
     assert isinstance(open_dataset(tmp_path / "cases.csv"), TableDataset)
 
 
-def test_folder_pairs_match_by_leading_number_and_scale_255(tmp_path: Path) -> None:
+def test_folder_pairs_match_by_leading_number_and_keep_label_values(tmp_path: Path) -> None:
     planar = np.arange(30, dtype=np.float32).reshape(5, 6)
     for n in (2, 10, 1):
         _write(tmp_path / "images" / f"{n}_training.nrrd", planar + n, spacing=(1.0, 1.0), origin=(0.0, 0.0))
@@ -166,8 +166,8 @@ def test_folder_pairs_match_by_leading_number_and_scale_255(tmp_path: Path) -> N
     assert ds.case_ids == ["1", "2", "10"]
     case = ds.case("10")
     np.testing.assert_array_equal(case.image.array[0], planar + 10)
-    np.testing.assert_array_equal(case.label.array[0], (planar > 12).astype(np.uint8))  # type: ignore[union-attr]
-    np.testing.assert_array_equal(case.mask.array[0], (planar > 3).astype(np.uint8))  # type: ignore[union-attr]
+    np.testing.assert_array_equal(case.label.array[0], (planar > 12).astype(np.uint8) * 255)  # type: ignore[union-attr]
+    np.testing.assert_array_equal(case.mask.array[0], (planar > 3).astype(np.uint8) * 255)  # type: ignore[union-attr]
     by_stem = FolderPairDataset(tmp_path / "images", match="stem")
     assert by_stem.case_ids == ["1_training", "2_training", "10_training"] and by_stem[0].label is None
     with pytest.raises(DatasetError, match=r"10_training.nrrd: no label file with key '10' in .*other"):

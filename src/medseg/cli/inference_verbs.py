@@ -51,15 +51,39 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.workers is not None:
         overrides["evaluation.workers"] = args.workers
     config = apply_overrides(config, overrides, source="command line") if overrides else config
-    result = make_evaluator(config).evaluate_folders(args.predictions, args.references)
+    evaluator = make_evaluator(config)
+    dataset = _reference_dataset(args.references)
+    if dataset is not None:
+        result = evaluator.evaluate_against_dataset(args.predictions, dataset, resample=args.resample)
+    else:
+        result = evaluator.evaluate_folders(args.predictions, args.references, resample=args.resample)
     result.to_csv(args.out)
     result.to_json(args.out.with_suffix(".json"))
     save_config(config, args.out.parent / "config.json")
     console = Console()
+    if evaluator.unmatched:
+        shown = ", ".join(evaluator.unmatched[:5]) + (" ..." if len(evaluator.unmatched) > 5 else "")
+        console.print(f"[yellow]{len(evaluator.unmatched)} prediction(s) have no reference and were not "
+                      f"scored: {shown}[/]")
     for name, value in result.mean_metrics.items():
         console.print(f"{name}: {value:.4f}")
     console.print(f"per-case metrics: {args.out}")
     return 0
+
+
+def _reference_dataset(path: Path) -> Any:
+    """The dataset at ``path`` when it is one (MSD, nnU-Net, paired folders, CSV), else None (a label folder)."""
+    from medseg.core.errors import DatasetError
+    from medseg.data.datasets.detect import open_dataset
+
+    if path.is_file() or (path.is_dir() and ((path / "dataset.json").is_file() or any(
+            p.is_dir() for p in path.iterdir()))):
+        try:
+            return open_dataset(path)
+        except DatasetError:
+            if path.is_file():
+                raise
+    return None
 
 
 def _region(text: str) -> tuple[str, list[int]]:
@@ -119,7 +143,10 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("evaluate", help="score predicted label maps against references", description=evaluate.__doc__)
     p.add_argument("predictions", type=Path, help="folder of predicted label maps")
-    p.add_argument("references", type=Path, help="folder of reference label maps (same file names)")
+    p.add_argument("references", type=Path, help="folder of reference label maps (matched by case id, any format), "
+                   "or a dataset (MSD/nnU-Net folder, paired image/label folders, CSV table)")
+    p.add_argument("--resample", action="store_true", help="resample predictions onto the reference grid "
+                   "(nearest neighbour) instead of refusing a grid mismatch")
     p.add_argument("-o", "--out", type=Path, required=True, help="CSV file of per-case metrics")
     p.add_argument("--metric", action="append", help="metric name, e.g. dice, hd95, nsd@2 (repeatable)")
     p.add_argument("--region", action="append", help="NAME=LABEL[,LABEL...], a union of labels (repeatable)")

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from medseg.config import Config, apply_overrides, load_config
+from medseg.config import Config, apply_overrides, load_config, with_network
 from medseg.core.errors import ConfigError
 
 #: argparse destination -> config key it overrides
@@ -131,4 +131,6 @@ def effective_config(args: argparse.Namespace, work_dir: Path | None = None) -> 
 
     config = load_config(path) if path is not None else Config()
     overrides = flag_overrides(args)
+    if "model.name" in overrides and isinstance(overrides["model.name"], str):
+        config = with_network(config, overrides["model.name"])
     return check_names(apply_overrides(config, overrides, source="command line") if overrides else config)

@@ -20,7 +20,7 @@ from medseg.cli.options import (
     add_train_flags,
     effective_config,
 )
-from medseg.config import Config, apply_overrides, save_config
+from medseg.config import Config, apply_overrides, load_config, save_config
 from medseg.core.errors import ConfigError
 
 
@@ -82,10 +82,12 @@ def train(args: argparse.Namespace) -> int:
         raise ConfigError(f"command line: --fold {args.fold!r} is invalid; valid choices: a fold number, 'all' or "
                           "'configured'")
     dataset = _dataset(config, args)
+    experiment = None
     for fold in folds:
         experiment = run(dataset, config, args.out, fold=fold, resume=args.resume)
         Console().print(f"fold {fold}: experiment folder {experiment}")
-    save_config(config, Path(args.out) / "config.json")
+    if experiment is not None:  # the config as trained (planned for the network when that changed)
+        save_config(load_config(experiment / "config.json"), Path(args.out) / "config.json")
     return 0
 
 

@@ -1,6 +1,6 @@
 """medseg.config: the typed config document and the Plan (one schema), load/save/validate."""
 
-from medseg.config.convert import PLAN_FIELDS, config_to_plan, plan_overrides, plan_to_config
+from medseg.config.convert import PLAN_FIELDS, config_to_plan, plan_overrides, plan_to_config, with_network
 from medseg.config.document import apply_overrides, dump_config, load_config, parse_config, save_config
 from medseg.config.plan import NetworkSpec, NormalizationSpec, Plan, ResamplingSpec, TrainingSpec
 from medseg.config.schema import (
@@ -19,5 +19,5 @@ __all__ = [
     "CONFIG_VERSION", "PLAN_FIELDS", "Config", "DatasetInfo", "Evaluation", "Inference", "Model",
     "NetworkSpec", "NormalizationSpec", "Plan", "Preprocessing", "ResamplingSpec", "SpatialConfig", "Training",
     "TrainingSpec", "apply_overrides", "config_to_plan", "dump_config", "load_config", "parse_config",
-    "plan_overrides", "plan_to_config", "save_config",
+    "plan_overrides", "plan_to_config", "save_config", "with_network",
 ]

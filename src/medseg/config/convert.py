@@ -106,6 +106,24 @@ def plan_to_config(plan: Plan, base: Config | None = None) -> Config:
     return Config.model_validate(data)
 
 
+#: Plan keys fitted to the network: a new ``model.name`` makes them undecided again (re-planned)
+NETWORK_FITTED = ("model.params", "model.deep_supervision", "spatial_config.patch_size", "training.batch_size",
+                  "training.step_seconds", "training.planned_steps")
+
+
+def with_network(config: Config, name: str) -> Config:
+    """``config`` with network ``name``; when that changes the network, the keys fitted to the old
+    one (``NETWORK_FITTED``) are cleared so that planning fits them to the new one."""
+    if config.model.name == name:
+        return config
+    data = config.model_dump()
+    data["model"]["name"] = name
+    for key in NETWORK_FITTED:
+        section, leaf = key.split(".")
+        data[section][leaf] = None
+    return Config.model_validate(data)
+
+
 def plan_overrides(config: Config) -> dict[str, Any]:
     """Planner overrides (Plan key -> value) for every Plan-held key set in ``config``."""
     out: dict[str, Any] = {}

@@ -19,6 +19,7 @@ import numpy as np
 
 from medseg.core.errors import DatasetError
 from medseg.core.parallel import parallel_map
+from medseg.evaluation.grids import prediction_on_reference_grid
 from medseg.evaluation.result import EvalResult
 
 MetricFn = Callable[[np.ndarray, np.ndarray, tuple[float, ...]], float]
@@ -68,6 +69,8 @@ class Evaluator:
                         if regions is not None else None)
         self.workers = workers
         self.progress = progress
+        #: case ids of predictions that had no reference in the last folder evaluation
+        self.unmatched: list[str] = []
 
     def evaluate_pairs(self, pairs: Iterable[Pair], total: int | None = None) -> EvalResult:
         """Evaluate ``(case_id, prediction, reference, spacing)`` tuples (label maps), streamed."""
@@ -86,27 +89,59 @@ class Evaluator:
                 bar.advance(task)
                 yield rows
 
-    def evaluate_folders(self, predictions: str | os.PathLike[str], references: str | os.PathLike[str]) -> EvalResult:
-        """Match files by name (any supported extension) and evaluate every pair."""
+    def evaluate_folders(self, predictions: str | os.PathLike[str], references: str | os.PathLike[str], *,
+                         resample: bool = False) -> EvalResult:
+        """Match files by case id (the name without its extension, whatever the format) and evaluate.
+
+        Every reference needs a prediction (else one-line error); predictions without a reference are
+        listed in :attr:`unmatched` (and not scored). Grids must match, or ``resample`` is needed
+        (:mod:`medseg.evaluation.grids`).
+        """
         from medseg.io import read_image
 
         pred_dir, ref_dir = Path(predictions), Path(references)
         for d in (pred_dir, ref_dir):
             if not d.is_dir():
                 raise DatasetError(f"{d}: folder does not exist")
-        refs = {_stem(p): p for p in sorted(ref_dir.iterdir()) if not p.name.startswith(".")}
-        preds = {_stem(p): p for p in sorted(pred_dir.iterdir()) if not p.name.startswith(".")}
+        refs = _by_case_id(ref_dir)
+        preds = _by_case_id(pred_dir)
         missing = sorted(set(refs) - set(preds))
         if missing:
             raise DatasetError(f"{pred_dir}: no prediction for {len(missing)} reference(s), e.g. '{missing[0]}'")
+        self.unmatched = sorted(set(preds) - set(refs))
 
         def pairs() -> Iterator[Pair]:
             for case_id, ref_path in refs.items():
-                ref = read_image(ref_path)
-                pred = read_image(preds[case_id])
-                yield case_id, pred.array[0], ref.array[0], ref.geometry.array_spacing
+                ref = read_image(ref_path, is_label=True)
+                pred = read_image(preds[case_id], is_label=True)
+                array = prediction_on_reference_grid(pred, ref, case_id, resample, str(preds[case_id]))
+                yield case_id, array, ref.array[0], ref.geometry.array_spacing
 
         return self.evaluate_pairs(pairs(), total=len(refs))
+
+    def evaluate_against_dataset(self, predictions: str | os.PathLike[str], dataset: Iterable[Any], *,
+                                 resample: bool = False) -> EvalResult:
+        """Evaluate the prediction files of a folder against a dataset's labels (matched by case id)."""
+        from medseg.io import read_image
+
+        pred_dir = Path(predictions)
+        if not pred_dir.is_dir():
+            raise DatasetError(f"{pred_dir}: folder does not exist")
+        preds = _by_case_id(pred_dir)
+        cases = [case for case in dataset if case.label is not None]
+        missing = sorted({c.case_id for c in cases} - set(preds))
+        if missing:
+            raise DatasetError(f"{pred_dir}: no prediction for {len(missing)} labelled case(s), e.g. '{missing[0]}'")
+        self.unmatched = sorted(set(preds) - {c.case_id for c in cases})
+
+        def pairs() -> Iterator[Pair]:
+            for case in cases:
+                pred = read_image(preds[case.case_id], is_label=True)
+                array = prediction_on_reference_grid(pred, case.label, case.case_id, resample,
+                                                     str(preds[case.case_id]))
+                yield case.case_id, array, case.label.array[0], case.label.geometry.array_spacing
+
+        return self.evaluate_pairs(pairs(), total=len(cases))
 
     def evaluate_dataset(self, dataset: Iterable[Any], predictions: Mapping[str, np.ndarray]) -> EvalResult:
         """Evaluate a dataset of cases against predicted label maps keyed by case id."""
@@ -130,9 +165,17 @@ class Evaluator:
         return self.evaluate_pairs(pairs())
 
 
-def _stem(path: Path) -> str:
-    name = path.name
-    for suffix in (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".png", ".tif", ".tiff", ".gif", ".bmp"):
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return path.stem
+def _by_case_id(folder: Path) -> dict[str, Path]:
+    """Case id (file name without its image extension) -> file, for the image files of ``folder``."""
+    from medseg.io.readers import READ_SUFFIXES, suffix_of
+
+    out: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        suffix = suffix_of(path)
+        if path.name.startswith(".") or suffix not in READ_SUFFIXES:
+            continue
+        case_id = path.name[: -len(suffix)]
+        if case_id in out:
+            raise DatasetError(f"{path}: case id '{case_id}' is also the name of {out[case_id].name} (ambiguous)")
+        out[case_id] = path
+    return out

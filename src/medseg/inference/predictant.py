@@ -1,7 +1,8 @@
 """parse_predictant: turn whatever a user hands the Predictor into a stream of cases.
 
 Accepted: an image file path; a folder of images (``CASE.nii.gz`` or nnU-Net-style
-``CASE_0000.nii.gz, CASE_0001...`` channel files); a list of paths; a tensor or array
+``CASE_0000.nii.gz, CASE_0001...`` channel files); a DICOM series folder (one case, named after the
+folder) or a folder of such folders (one case each); a list of paths; a tensor or array
 ``(C, *spatial)`` (one case, identity geometry with the plan's spacing) or ``(B, C, *spatial)``; or
 a dataset / iterable of :class:`~medseg.data.case.Case`.
 """
@@ -47,9 +48,24 @@ def _cases_from_folder(folder: Path) -> Iterator[Case]:
         m = _CHANNEL.match(stem)
         groups.setdefault(m.group("case") if m else stem, []).append(f)
     if not groups:
-        raise MedsegError(f"{folder}: no images found (looked for {', '.join(IMAGE_SUFFIXES)})")
+        yield from _dicom_cases(folder)
+        return
     for case_id, files in groups.items():
         yield _case_from_files(case_id, files)
+
+
+def _dicom_cases(folder: Path) -> Iterator[Case]:
+    from medseg.io.dicom import list_dicom_series
+
+    if list_dicom_series(folder):
+        yield Case(folder.name, read_image(folder))
+        return
+    series = [d for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")
+              and list_dicom_series(d)]
+    if not series:
+        raise MedsegError(f"{folder}: no images found (looked for {', '.join(IMAGE_SUFFIXES)} files and DICOM series)")
+    for sub in series:
+        yield Case(sub.name, read_image(sub))
 
 
 def _cases_from_array(array: np.ndarray, spacing: Sequence[float] | None) -> Iterator[Case]:

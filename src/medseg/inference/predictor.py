@@ -51,8 +51,13 @@ def check_same_plan(first: Path, plan: Plan, other: Path, other_plan: Plan) -> N
     ours, theirs = plan.model_dump(exclude={"reasons", "training"}), other_plan.model_dump(exclude={"reasons", "training"})
     for key in ours:
         if ours[key] != theirs[key]:
-            raise CheckpointError(f"{other}: its Plan differs from {first}'s in '{key}' ({theirs[key]!r} vs "
-                                  f"{ours[key]!r}); an ensemble needs checkpoints of one Plan")
+            raise CheckpointError(f"{other}: its Plan differs from {first}'s in '{key}' ({_short(theirs[key])} vs "
+                                  f"{_short(ours[key])}); they must share one Plan (an ensemble, a resumed run)")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def find_checkpoint(source: str | os.PathLike[str], kind: str = "best") -> Path:

@@ -80,8 +80,10 @@ def open_dataset(config: Config, source: str | Path | None = None) -> CaseDatase
     return opener[config.dataset_info.format](path)
 
 
-def analyze(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progress: bool = True) -> Config:
-    """Fingerprint + plan (keys set in ``config`` win); the completed config is written to ``work_dir``."""
+def analyze(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progress: bool = True,
+            save: bool = True) -> Config:
+    """Fingerprint + plan (keys set in ``config`` win); the completed config is written to ``work_dir``
+    (unless ``save`` is off: a larger command saves it when all of it succeeded)."""
     from medseg.data.inspection import inspect
     from medseg.data.planning import plan as make_plan
     from medseg.training.step_timing import step_timer_for
@@ -95,7 +97,8 @@ def analyze(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progr
         timer = step_timer_for(len(fingerprint.channel_names), device=budget.device)
     plan = make_plan(fingerprint, budget, overrides=plan_overrides(config), step_timer=timer)
     result = plan_to_config(plan, config)
-    save_config(result, work / CONFIG_NAME)
+    if save:
+        save_config(result, work / CONFIG_NAME)
     return result
 
 
@@ -186,6 +189,8 @@ def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: F
     from medseg.presets.segmentation import SegmentationTrainer
 
     work = Path(work_dir)
+    if not planned(config):
+        config = analyze(dataset, config, work, progress=progress, save=False)
     plan = config_to_plan(config)
     cache = preprocess(dataset, config, work, progress=progress)
     train_set, val_set = fold_split(dataset, config, work, fold)
@@ -202,7 +207,12 @@ def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: F
                                   plan=plan, training=t, callbacks=_callbacks(config, resume and t.epochs is not None),
                                   name=run_name(fold), class_frequencies=class_frequencies(train_cases, plan))
     if resume:
-        trainer.recover_from(latest_experiment(work, fold))
+        from medseg.inference.predictor import check_same_plan, read_plan
+
+        run = latest_experiment(work, fold)
+        latest = run / "checkpoints" / "latest.safetensors"
+        check_same_plan(latest, read_plan(latest), work / CONFIG_NAME, plan)
+        trainer.recover_from(run)
         folder = trainer.continue_training(epochs if t.epochs is not None else None)
     else:
         folder = trainer.train(epochs, steps_per_epoch=steps_per_epoch)
@@ -263,7 +273,7 @@ def run_all(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progr
     """analyze (if the Plan is incomplete) -> preprocess -> per fold: train, predict, evaluate -> CV summary."""
     work = Path(work_dir)
     if not planned(config):
-        config = analyze(dataset, config, work, progress=progress)
+        config = analyze(dataset, config, work, progress=progress, save=False)
     folds: list[Fold] = ["all"] if config.training.folds == "all" else list(config.training.folds)
     summary: dict[str, Any] = {"folds": {}}
     for fold in folds:

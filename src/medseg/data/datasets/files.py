@@ -20,6 +20,7 @@ from medseg.data.case import Case
 from medseg.data.datasets.base import CaseDataset
 from medseg.data.datasets.grid import Grid, check_case_grids, read_grid
 from medseg.io import Image, read_image
+from medseg.io.grid_align import align_array, axis_map
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,8 @@ class CaseFiles:
 class FileCaseDataset(CaseDataset):
     """Cases read lazily from files; ``dataset[i]`` stacks the channel files and validates the grids.
 
-    ``channel_names`` (when given) fixes how many channels each case must have. With
-    ``binary_255_labels`` a label or mask whose values are exactly ``{0, 255}`` becomes ``{0, 1}``
-    (the way 2D image sets store binary masks).
+    ``channel_names`` (when given) fixes how many channels each case must have. Label values are
+    kept as stored (the planner discovers them and maps them to classes).
     """
 
     def __init__(
@@ -52,7 +52,6 @@ class FileCaseDataset(CaseDataset):
         name: str,
         channel_names: Sequence[str] | None = None,
         labels: Mapping[int, str] | None = None,
-        binary_255_labels: bool = False,
     ) -> None:
         self.name = name
         self.files = list(cases)
@@ -65,7 +64,6 @@ class FileCaseDataset(CaseDataset):
         self._ids = [c.case_id for c in self.files]
         self._channel_names = list(channel_names) if channel_names is not None else None
         self._labels = dict(labels) if labels is not None else None
-        self.binary_255_labels = binary_255_labels
 
     @property
     @override
@@ -95,8 +93,8 @@ class FileCaseDataset(CaseDataset):
     def load_case(self, index: int) -> Case:
         files = self.files[index]
         images = [read_image(p) for p in files.images]
-        label = self._read_label(files.label)
-        mask = self._read_label(files.mask)
+        label = _onto(self._read_label(files.label), images[0])
+        mask = _onto(self._read_label(files.mask), images[0])
         check_case_grids(
             files.case_id,
             [Grid.of_image(p, im) for p, im in zip(files.images, images)],
@@ -125,14 +123,20 @@ class FileCaseDataset(CaseDataset):
     def _read_label(self, path: Path | None) -> Image | None:
         if path is None:
             return None
-        label = read_image(path, is_label=True)
-        if self.binary_255_labels:
-            values = np.unique(label.array)
-            if values.size == 2 and values[0] == 0 and values[1] == 255:
-                label = label.with_array((label.array // 255).astype(np.uint8))
+        return read_image(path, is_label=True)
+
+
+def _onto(label: Image | None, image: Image) -> Image | None:
+    """``label`` on the image's grid when it stores the same voxels in another axis order (else as is)."""
+    if label is None or (label.geometry.is_close(image.geometry) and label.spatial_shape == image.spatial_shape):
         return label
+    mapping = axis_map(label.geometry, label.spatial_shape, image.geometry, image.spatial_shape)
+    if mapping is None:
+        return label  # the grid check that follows names the mismatch
+    return Image(align_array(label.array, *mapping), image.geometry, label.meta)
 
 
 def missing_files(cases: Sequence[CaseFiles]) -> list[Path]:
-    """The files listed by ``cases`` that do not exist."""
-    return [p for c in cases for p in c.all_paths() if not p.is_file()]
+    """The files listed by ``cases`` that do not exist (an image may be a DICOM series folder)."""
+    missing = [p for c in cases for p in c.images if not (p.is_file() or p.is_dir())]
+    return missing + [p for c in cases for p in (c.label, c.mask) if p is not None and not p.is_file()]

@@ -3,8 +3,8 @@
 The key is the first group of the regular expression ``match`` searched in the file name; the
 default, the leading number, pairs DRIVE's ``images/21_training.tif`` with ``1st_manual/21_manual1.gif``
 and ``mask/21_training_mask.gif``, and ISBI 2012's ``image/3.png`` with ``label/3.png``. ``match="stem"``
-pairs files by their whole name without suffix. Binary labels and masks stored as ``{0, 255}`` are
-read as ``{0, 1}``.
+pairs files by their whole name without suffix. Label values are kept as stored (``{0, 255}``
+masks stay 0/255: the planner discovers the values and maps them to classes and back).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class FolderPairDataset(FileCaseDataset):
             orphans = sorted(set(others or {}) - set(images), key=natural_key)
             if others and orphans:
                 raise DatasetError(f"{others[orphans[0]]}: no image in {images_dir} has the key '{orphans[0]}'")
-        super().__init__(cases, name=str(images_dir), binary_255_labels=True)
+        super().__init__(cases, name=str(images_dir))
 
 
 def _keyed(folder: Path, match: str) -> dict[str, Path]:

@@ -15,6 +15,7 @@ import numpy as np
 
 from medseg.core.errors import DatasetError, ImageReadError
 from medseg.io import Geometry, Image, read_image
+from medseg.io.grid_align import axis_map
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ def read_grid(path: Path, *, is_label: bool = False) -> Grid:
     """
     import SimpleITK as sitk
 
+    if path.is_dir():  # a DICOM series: its geometry comes from the slices' position tags
+        return Grid.of_image(path, read_image(path, is_label=is_label))
     if not path.is_file():
         raise ImageReadError(f"{path}: file does not exist")
     reader = sitk.ImageFileReader()
@@ -96,6 +99,8 @@ def check_case_grids(
 
 
 def _same_grid(case_id: str, role: str, ref: Grid, other: Grid) -> None:
+    if role != "channel file" and axis_map(other.geometry, other.shape, ref.geometry, ref.shape) is not None:
+        return  # the same voxels stored in another axis order or direction: aligned exactly when loaded
     if other.shape != ref.shape:
         raise DatasetError(
             f"case {case_id}: {role} {other.path} has shape {other.shape} but image {ref.path} has {ref.shape}"

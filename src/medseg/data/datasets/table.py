@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 
 
 class TableDataset(FileCaseDataset):
-    """Cases listed in a table; ``image_columns`` default to every column whose name starts with "image"."""
+    """Cases listed in a table; ``image_columns`` default to every column whose name starts with "image".
+
+    The rest of a column's name names the channel (``image_ct``: a CT channel, normalised with
+    Hounsfield-unit rules); an image cell may name a DICOM series folder."""
 
     def __init__(
         self,
@@ -65,7 +68,16 @@ class TableDataset(FileCaseDataset):
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
             raise DatasetError(f"{source}: listed file {missing[0]} does not exist{more}")
-        super().__init__(cases, name=source)
+        super().__init__(cases, name=source, channel_names=_channel_names(columns))
+
+
+def _channel_names(columns: Sequence[str]) -> list[str] | None:
+    """Channel names from the image columns: ``image_ct`` -> ``ct`` (so CT is normalised as CT), ``image_t2``
+    -> ``t2``; ``None`` when a column gives no name (``image``, ``image0``)."""
+    names = [c[len("image"):].lstrip("_- ") if c.lower().startswith("image") else c for c in columns]
+    if any(not n or n.isdigit() for n in names):
+        return None
+    return names
 
 
 def _is_empty(value: Any) -> bool:
