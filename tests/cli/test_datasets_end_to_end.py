@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 import SimpleITK as sitk
 from PIL import Image as PILImage
 
