@@ -11,6 +11,7 @@ from rich.console import Console
 from medseg.cli.options import add_config_options, add_inference_flags, effective_config
 from medseg.config import Config, apply_overrides, save_config
 from medseg.core.errors import ConfigError
+from medseg.training import distributed
 
 
 def _experiments(args: argparse.Namespace, config: Config) -> list[Path]:
@@ -33,6 +34,10 @@ def predict(args: argparse.Namespace) -> int:
     config = effective_config(args, args.work)
     sources = _experiments(args, config)
     labels = run(config, sources, args.input, args.out)
+    if distributed.world_size() > 1:  # the ranks predicted their share of the cases
+        distributed.barrier()
+        if not distributed.is_main():
+            return 0
     save_config(config, args.out / "config.json")
     Console().print(f"{len(labels)} prediction(s) from {len(sources)} model(s) written to {args.out}")
     return 0

@@ -42,12 +42,17 @@ def _demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``medseg`` command; user errors print one line and exit with status 2."""
+    from medseg.training import distributed
+
     args = build_parser().parse_args(argv)
+    distributed.init_from_env()  # under torchrun: join the process group (train, run-all, predict)
     try:
         return int(args.func(args))
     except MedsegError as exc:
         print(f"medseg: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        distributed.shutdown()
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from medseg.cli.options import (
 )
 from medseg.config import Config, apply_overrides, load_config, save_config
 from medseg.core.errors import ConfigError
+from medseg.training import distributed
 
 
 def _with_workers(config: Config, args: argparse.Namespace, *keys: str) -> Config:
@@ -86,7 +87,7 @@ def train(args: argparse.Namespace) -> int:
     for fold in folds:
         experiment = run(dataset, config, args.out, fold=fold, resume=args.resume)
         Console().print(f"fold {fold}: experiment folder {experiment}")
-    if experiment is not None:  # the config as trained (planned for the network when that changed)
+    if experiment is not None and distributed.is_main():  # the config as trained (re-planned for a new network)
         save_config(load_config(experiment / "config.json"), Path(args.out) / "config.json")
     return 0
 
@@ -98,8 +99,9 @@ def run_all(args: argparse.Namespace) -> int:
     config = _with_workers(_with_source(effective_config(args, args.out), args), args, "preprocessing.workers",
                            "evaluation.workers")
     summary = run_pipeline(_dataset(config, args), config, args.out)
-    Console().print_json(json.dumps(summary["mean"]))
-    Console().print(f"cross-validation summary: {Path(args.out) / 'evaluation' / 'cv_summary.json'}")
+    if distributed.is_main():
+        Console().print_json(json.dumps(summary["mean"]))
+        Console().print(f"cross-validation summary: {Path(args.out) / 'evaluation' / 'cv_summary.json'}")
     return 0
 
 

@@ -20,6 +20,7 @@ from medseg.core.vocab import (
     CheckpointKind,
     DatasetFormat,
     DeviceName,
+    Layout,
     OptimizerName,
     ScheduleName,
     ScoreName,
@@ -90,6 +91,9 @@ class Training(_Section):
     ``val_max_share``: validation is held to this share of the training time (validating every k-th
     epoch; 1.0 = every epoch). ``early_stopping``: stop after that many validations without a better
     score. ``deterministic``: deterministic kernels, so a resumed run is bit-identical on the CPU.
+    ``layout``: the training network's memory layout: ``channels_last`` (instance norms as their equal
+    group norms, :mod:`medseg.inference.fast_layout`), ``plain``, or ``auto`` (the measured fastest on
+    the device, docs/benchmarks.md "Training steps").
 
     ``batch_size``, ``foreground_oversampling``, ``augmentation``, ``step_seconds``,
     ``planned_steps`` and ``time_budget_s`` are Plan facts; the rest configures the trainer.
@@ -112,6 +116,7 @@ class Training(_Section):
     steps_per_epoch: int = Field(default=50, ge=1)
     grad_clip: float | None = Field(default=12.0, gt=0)
     amp: AmpMode = "off"
+    layout: Layout = "auto"
     ema: bool = False
     ema_decay: float = Field(default=0.999, gt=0.0, lt=1.0)
     score: ScoreName = "dice"

@@ -20,6 +20,7 @@ NormalizationScheme = Literal["ct", "zscore", "zscore_nonzero", "minmax", "none"
 LabelResampling = Literal["linear_per_label", "nearest"]
 Activation = Literal["softmax", "sigmoid", "none"]
 DeviceName = Literal["auto", "cpu", "cuda"]
+Layout = Literal["auto", "plain", "channels_last"]
 
 
 def choices(vocabulary: object) -> tuple[str, ...]:

@@ -190,17 +190,21 @@ class Predictor:
         return Image(labels[None], case.image.geometry, meta)
 
     def predict(self, predictant: Any, output_dir: str | os.PathLike[str] | None = None,
-                suffix: str | None = None) -> Iterator[tuple[str, Image]]:
+                suffix: str | None = None, shard: tuple[int, int] = (0, 1)) -> Iterator[tuple[str, Image]]:
         """Predict every case of ``predictant`` (see :func:`parse_predictant`), writing when asked.
 
         Written files take the input's format (``suffix`` None: PNG for 2D rasters, the input's own
         extension for volumes; :mod:`medseg.io.naming`), named by case id (ids that would leave
-        ``output_dir`` are refused).
+        ``output_dir`` are refused). ``shard = (k, n)`` predicts only every n-th case from the k-th
+        (ranks of ``torchrun ... -m medseg predict`` split the cases this way).
         """
         from medseg.inference.predictant import parse_predictant
         from medseg.io.naming import output_path
 
-        for case in parse_predictant(predictant, spacing=self.plan.target_spacing):
+        index, count = shard
+        for i, case in enumerate(parse_predictant(predictant, spacing=self.plan.target_spacing)):
+            if i % count != index:
+                continue
             result = self.predict_case(case)
             if output_dir is not None:
                 write_image(result, output_path(output_dir, case.case_id, result.meta.get("source"), suffix))

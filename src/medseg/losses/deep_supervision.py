@@ -66,8 +66,10 @@ class DeepSupervisionWrapper(nn.Module):
             raise ValueError(f"{len(outputs)} outputs but only {len(weights)} weights")
         total: torch.Tensor | None = None
         components: dict[str, float] = {}
+        unused: list[torch.Tensor] = []
         for i, (output, weight) in enumerate(zip(outputs, weights)):
             if weight == 0:
+                unused.append(output)
                 continue
             small = downsample_target(target, output.shape[2:])
             if isinstance(self.loss, SpacingAware):
@@ -80,5 +82,7 @@ class DeepSupervisionWrapper(nn.Module):
             total = term if total is None else total + term
         if total is None:
             raise ValueError("all deep-supervision weights are zero")
+        for output in unused:  # zero-weight heads stay in the graph (a zero gradient), as DDP requires
+            total = total + 0.0 * output.float().mean()
         self.last_components = components
         return total

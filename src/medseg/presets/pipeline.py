@@ -31,6 +31,7 @@ from medseg.core.errors import ConfigError, DatasetError
 from medseg.data.datasets.base import CaseDataset
 from medseg.data.planning import Budget
 from medseg.presets.experiments import latest_experiment, run_name, trained_experiments
+from medseg.training import distributed
 
 CONFIG_NAME = "config.json"
 #: epochs run when neither ``training.epochs`` nor a planned number of steps is known
@@ -135,7 +136,7 @@ def fold_split(dataset: CaseDataset, config: Config, work_dir: str | Path, fold:
     from medseg.data.folds import kfold_assignments, write_folds
 
     folds_file = Path(work_dir) / "folds.json"
-    if not folds_file.exists():
+    if not folds_file.exists():  # under torchrun, train() has written it on rank 0 before any rank reads
         write_folds(folds_file, kfold_assignments(dataset.case_ids, n_folds=config.training.n_folds,
                                                   seed=config.training.seed))
     train_set, val_set = dataset.with_folds_file(folds_file).fold(fold)
@@ -190,19 +191,25 @@ def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: F
 
     work = Path(work_dir)
     if not planned(config):
-        config = analyze(dataset, config, work, progress=progress, save=False)
+        config = distributed.broadcast(analyze(dataset, config, work, progress=progress, save=False)
+                                       if distributed.is_main() else None)
     plan = config_to_plan(config)
-    cache = preprocess(dataset, config, work, progress=progress)
+    cache = Path(work) / "preprocessed"
+    if distributed.is_main():  # one rank preprocesses and writes the folds, the others wait for them
+        preprocess(dataset, config, work, progress=progress)
+        fold_split(dataset, config, work, fold)
+    distributed.barrier()
     train_set, val_set = fold_split(dataset, config, work, fold)
+    rank_seed = config.training.seed + 1000 * distributed.rank()  # each rank samples its own patches
     t = config.training
     steps_per_epoch = t.steps_per_epoch
     epochs = max(1, math.ceil(total_steps(config) / steps_per_epoch))
     train_cases = PreprocessedDataset(cache, train_set.case_ids)
     sampler = RandomROIDataset(train_cases, plan.patch_size,
                                steps_per_epoch * plan.batch_size, foreground_oversampling=plan.foreground_oversampling,
-                               seed=t.seed)
+                               seed=rank_seed)
     augmentation = build_augmentation(plan.augmentation or None, plan.spatial_dims)
-    loader = make_loader(sampler, plan.batch_size, workers=t.workers, augmentation=augmentation, seed=t.seed)
+    loader = make_loader(sampler, plan.batch_size, workers=t.workers, augmentation=augmentation, seed=rank_seed)
     trainer = SegmentationTrainer(work / "experiments", loader, PreprocessedDataset(cache, val_set.case_ids),
                                   plan=plan, training=t, callbacks=_callbacks(config, resume and t.epochs is not None),
                                   name=run_name(fold), class_frequencies=class_frequencies(train_cases, plan))
@@ -216,7 +223,9 @@ def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: F
         folder = trainer.continue_training(epochs if t.epochs is not None else None)
     else:
         folder = trainer.train(epochs, steps_per_epoch=steps_per_epoch)
-    save_config(config, folder.root / CONFIG_NAME)
+    if distributed.is_main():
+        save_config(config, folder.root / CONFIG_NAME)
+    distributed.barrier()
     return folder.root
 
 
@@ -232,8 +241,13 @@ def make_predictor(config: Config, sources: list[Path]) -> Any:
                      blend=inf.blend)
 
 
-def predict(config: Config, sources: list[Path], predictant: Any, out_dir: str | Path) -> dict[str, np.ndarray]:
-    """Predict into ``out_dir`` (source geometry and file format), with ``inference.postprocessing``."""
+def predict(config: Config, sources: list[Path], predictant: Any, out_dir: str | Path, *,
+            shard: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
+    """Predict into ``out_dir`` (source geometry and file format), with ``inference.postprocessing``.
+
+    Under torchrun each rank predicts its share of the cases (``shard`` = (rank, ranks) by default;
+    ``(0, 1)`` predicts them all).
+    """
     from medseg.inference.postprocessing_strategy import PostprocessingStrategy
     from medseg.io.image import Image
     from medseg.io.naming import output_path
@@ -243,7 +257,8 @@ def predict(config: Config, sources: list[Path], predictant: Any, out_dir: str |
     strategy = (PostprocessingStrategy.load(config.inference.postprocessing)
                 if config.inference.postprocessing else None)
     labels: dict[str, np.ndarray] = {}
-    for case_id, image in predictor.predict(predictant):
+    shard = shard or (distributed.rank(), distributed.world_size())
+    for case_id, image in predictor.predict(predictant, shard=shard):
         array = image.array
         if strategy is not None:
             array = strategy.apply(array[0], image.geometry.array_spacing)[None]
@@ -278,16 +293,20 @@ def run_all(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progr
     summary: dict[str, Any] = {"folds": {}}
     for fold in folds:
         experiment = train(dataset, config, work, fold=fold, progress=progress)
+        if not distributed.is_main():  # under torchrun, rank 0 predicts and evaluates
+            continue
         _, val_set = fold_split(dataset, config, work, fold)
-        predicted = predict(config, [experiment], val_set, work / "predictions" / f"fold_{fold}")
+        predicted = predict(config, [experiment], val_set, work / "predictions" / f"fold_{fold}", shard=(0, 1))
         result = make_evaluator(config, progress=progress).evaluate_dataset(val_set, predicted)
         result.to_csv(work / "evaluation" / f"fold_{fold}.csv")
         summary["folds"][str(fold)] = {"experiment": str(experiment), "mean": result.mean_metrics}
     keys = sorted({k for f in summary["folds"].values() for k in f["mean"]})
     summary["mean"] = {k: float(np.nanmean([f["mean"].get(k, np.nan) for f in summary["folds"].values()]))
                        for k in keys}
-    write_text_atomic(work / "evaluation" / "cv_summary.json", json.dumps(summary, indent=2))
-    save_config(config, work / CONFIG_NAME)
+    if distributed.is_main():
+        write_text_atomic(work / "evaluation" / "cv_summary.json", json.dumps(summary, indent=2))
+        save_config(config, work / CONFIG_NAME)
+    distributed.barrier()
     return summary
 
 

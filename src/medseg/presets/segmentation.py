@@ -27,7 +27,7 @@ from medseg.config.plan import Plan
 from medseg.config.schema import Training
 from medseg.losses import DeepSupervisionWrapper, build_loss, set_loss_progress
 from medseg.training.callback import Callback
-from medseg.training.device import resolve_device
+from medseg.training.device import resolve_device, resolve_layout
 from medseg.training.ema import EMA
 from medseg.training.schedulers import build_lr_scheduler
 from medseg.training.targets import class_masks, loss_target
@@ -107,6 +107,19 @@ class SegmentationTrainer(Trainer):
                               spacing=self.plan.target_spacing, deep_supervision=net.deep_supervision,
                               **net.params)
 
+    @property
+    def layout(self) -> str:
+        """The memory layout the network trains in (``training.layout`` resolved for the device)."""
+        return resolve_layout(self.training.layout, self.device, self.plan.spatial_dims)
+
+    @override
+    def adapt_network(self, network: nn.Module) -> nn.Module:
+        if self.layout == "channels_last":
+            from medseg.inference.fast_layout import channels_last_copy
+
+            return channels_last_copy(network, self.plan.spatial_dims)
+        return network
+
     @override
     def describe(self) -> dict[str, Any]:
         return self.plan.model_dump(mode="json")
@@ -166,6 +179,8 @@ class SegmentationTrainer(Trainer):
         assert self.toolbox is not None
         image, label = (batch["image"], batch["label"]) if isinstance(batch, dict) else (batch[0], batch[1])
         target = loss_target(label, self.plan)
+        if self.layout == "channels_last":
+            image = image.contiguous(memory_format=torch.channels_last_3d if image.ndim == 5 else torch.channels_last)
         tb = self.toolbox
         tb.optimizer.zero_grad(set_to_none=True)
         with self._autocast():

@@ -6,6 +6,19 @@ import torch
 
 from medseg.core.errors import ConfigError
 
+#: ``layout: auto`` per device type: the layout measured fastest for training steps with an equal loss
+#: curve (bench/training/bench_training_step.py, docs/benchmarks.md "Training steps")
+AUTO_LAYOUT = {"cpu": "plain", "cuda": "plain"}
+
+
+def resolve_layout(layout: str, device: torch.device, spatial_dims: int) -> str:
+    """``plain`` or ``channels_last`` for ``training.layout`` on ``device`` (1-D/other nets: plain)."""
+    if spatial_dims not in (2, 3):
+        return "plain"
+    if layout == "auto":
+        return AUTO_LAYOUT.get(device.type, "plain")
+    return layout
+
 
 def resolve_device(name: str) -> torch.device:
     """The torch device for ``training.device``; asking for CUDA without a CUDA device is a ConfigError."""

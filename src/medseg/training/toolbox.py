@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from medseg.training.distributed import unwrap
 from medseg.training.ema import EMA
 
 
@@ -23,13 +24,16 @@ class TrainerToolbox:
     scaler: torch.amp.GradScaler | None = None
 
     def eval_network(self) -> nn.Module:
-        """The network to validate, save and predict with: the EMA weights when EMA is on."""
-        return self.ema.module if self.ema is not None else self.network
+        """The network to validate, save and predict with: the EMA weights when EMA is on.
+
+        Always the plain network (a DDP wrapper is taken off), so checkpoints load without it.
+        """
+        return self.ema.module if self.ema is not None else unwrap(self.network)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume (weights included)."""
         return {
-            "network": self.network.state_dict(),
+            "network": unwrap(self.network).state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "criterion": self.criterion.state_dict(),
@@ -39,7 +43,7 @@ class TrainerToolbox:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict`."""
-        self.network.load_state_dict(state["network"])
+        unwrap(self.network).load_state_dict(state["network"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler") is not None:
             self.scheduler.load_state_dict(state["scheduler"])

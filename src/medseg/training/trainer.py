@@ -25,6 +25,7 @@ from torch import nn
 
 from medseg.io.state import CheckpointError, load_state, save_state
 from medseg.tracking.base import redact
+from medseg.training import distributed
 from medseg.training.callback import Callback
 from medseg.training.ema import EMA
 from medseg.training.experiment import ExperimentFolder
@@ -102,6 +103,10 @@ class Trainer:
         """The one required override: a network for inputs of ``example_shape`` = (C, *spatial)."""
         raise NotImplementedError(f"{type(self).__name__} must implement build_network(example_shape)")
 
+    def adapt_network(self, network: nn.Module) -> nn.Module:
+        """The built network as it trains (presets choose the memory layout here); default unchanged."""
+        return network
+
     def build_optimizer(self, network: nn.Module) -> torch.optim.Optimizer:
         """SGD, lr 1e-2, momentum 0.99, Nesterov, weight decay 3e-5 (nnU-Net's defaults)."""
         return torch.optim.SGD(network.parameters(), lr=1e-2, momentum=0.99, nesterov=True, weight_decay=3e-5)
@@ -132,14 +137,16 @@ class Trainer:
 
     def build_toolbox(self, example_shape: tuple[int, ...], total_steps: int) -> TrainerToolbox:
         """Assemble the toolbox from the builders."""
-        network = self.build_network(example_shape).to(self.device)
+        network = self.adapt_network(self.build_network(example_shape).to(self.device))
+        ema = self.build_ema(network)
+        network = distributed.wrap(network, self.device)  # DDP under torchrun, else unchanged
         optimizer = self.build_optimizer(network)
         return TrainerToolbox(
             network=network,
             optimizer=optimizer,
             scheduler=self.build_scheduler(optimizer, total_steps),
             criterion=self.build_criterion().to(self.device),
-            ema=self.build_ema(network),
+            ema=ema,
             scaler=self.build_scaler(),
         )
 
@@ -183,10 +190,11 @@ class Trainer:
         self.val_every, self.save_every = max(1, val_every), save_every
         self.train_kwargs = {"num_epochs": num_epochs, "steps_per_epoch": steps_per_epoch,
                              "val_every": self.val_every, "save_every": save_every}
-        self.folder = ExperimentFolder.create(self.experiments_root, self.name)
+        root = ExperimentFolder.create(self.experiments_root, self.name).root if distributed.is_main() else None
+        self.folder = ExperimentFolder(Path(distributed.broadcast(str(root) if root else None)))
         try:
             description = self.describe()
-            if description is not None:
+            if description is not None and distributed.is_main():
                 (self.folder.root / "plan.json").write_text(json.dumps(redact(description), indent=2),
                                                             encoding="utf-8")
             self.input_shape = self.example_shape()
@@ -194,7 +202,7 @@ class Trainer:
             seed_everything(self.seed, self.deterministic)
             self._run()
         except BaseException:
-            if not self.folder.checkpoint("latest").is_file():
+            if distributed.is_main() and not self.folder.checkpoint("latest").is_file():
                 shutil.rmtree(self.folder.root, ignore_errors=True)
             raise
         return self.folder
@@ -232,13 +240,27 @@ class Trainer:
         if self.toolbox is not None:
             set_total_steps(self.toolbox.scheduler, self.total_steps())
 
+    def _sync_control(self) -> None:
+        """Every rank takes rank 0's decisions on the run's length, validation period and stop."""
+        if not distributed.is_distributed():
+            return
+        num_epochs, val_every, stop = distributed.broadcast((self.num_epochs, self.val_every, self.stop_requested))
+        if num_epochs != self.num_epochs:
+            self.set_num_epochs(num_epochs)
+        self.val_every, self.stop_requested = val_every, stop
+        self.train_kwargs["val_every"] = val_every
+
     def _run(self) -> None:
-        for cb in self.callbacks:
+        # rank 0 alone validates, writes checkpoints and runs the callbacks (logs, plots, tracking,
+        # budgets); the others train and take its decisions (_sync_control)
+        main = distributed.is_main()
+        callbacks = self.callbacks if main else []
+        for cb in callbacks:
             cb.on_train_start(self)
         while self.epoch < self.num_epochs and not self.stop_requested:
             start = self.clock()
             self.begin_epoch()
-            for cb in self.callbacks:
+            for cb in callbacks:
                 cb.on_epoch_start(self)
             assert self.toolbox is not None
             self.toolbox.network.train()
@@ -246,7 +268,7 @@ class Trainer:
             for batch in self._batches():
                 loss = self.train_step(_to_device(batch, self.device))
                 losses.append(loss)
-                for cb in self.callbacks:
+                for cb in callbacks:
                     cb.on_train_batch_end(self, loss)
             row: dict[str, float] = {"epoch": float(self.epoch),
                                      "train_loss": float(sum(losses) / max(1, len(losses))),
@@ -254,8 +276,8 @@ class Trainer:
             row.update(self.epoch_metrics())
             result = None
             row["val_time"] = 0.0
-            if self.val_data is not None and ((self.epoch + 1) % self.val_every == 0 or
-                                              self.epoch + 1 == self.num_epochs):
+            if main and self.val_data is not None and ((self.epoch + 1) % self.val_every == 0 or
+                                                       self.epoch + 1 == self.num_epochs):
                 val_start = self.clock()
                 result = self.validate()
                 row["val_time"] = self.clock() - val_start
@@ -263,15 +285,17 @@ class Trainer:
                     row.update(result.row())
                     if result.score > self.best_score:
                         self.best_score, self.best_epoch = float(result.score), self.epoch
-                    for cb in self.callbacks:
+                    for cb in callbacks:
                         cb.on_validation_end(self, result)
             row["epoch_time"] = self.clock() - start
             self.history.append(row)
             self.epoch += 1
-            for cb in self.callbacks:
+            for cb in callbacks:
                 cb.on_epoch_end(self, row)
-            self._save_checkpoints(improved=result is not None and self.best_epoch == self.epoch - 1)
-        for cb in self.callbacks:
+            if main:
+                self._save_checkpoints(improved=result is not None and self.best_epoch == self.epoch - 1)
+            self._sync_control()
+        for cb in callbacks:
             cb.on_train_end(self)
 
     # ------------------------------------------------------------------ checkpoints
