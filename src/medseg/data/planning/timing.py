@@ -7,8 +7,11 @@ shared machine single timings vary 2-3x). So:
    median of several steps (the step timer's job).
 2. *Fit*: ``log(seconds) = a + b * log(cost)`` by Theil-Sen (the median of pairwise slopes), which a
    minority of outliers cannot move; every candidate gets a predicted time.
-3. *Confirm*: the finalists are measured too; a measurement within ``AGREEMENT`` of its prediction
-   is kept, otherwise it is measured once more and the median of (prediction, both timings) is used.
+3. *Confirm*: the finalists are measured too and the line is refitted with every timing. A finalist
+   whose timing agrees with the line (within ``AGREEMENT``) is scored by the line — less noisy than
+   any single timing, so two runs on one machine score alike; one that disagrees is measured once
+   more and scored by the median of (line, both timings): a real outlier (a network that is slower
+   than its cost says) still counts.
 """
 
 from __future__ import annotations
@@ -86,15 +89,19 @@ class StepTimeModel:
         predicted = self.predicted(candidate)
         first = self.measure(candidate)
         if 1 / AGREEMENT <= first / predicted <= AGREEMENT:
-            result = first
-        else:
-            second = self.measure(candidate)
-            result = float(statistics.median([predicted, first, second]))
+            self.refit()
+            return self.predicted(candidate)
+        second = self.measure(candidate)
+        result = float(statistics.median([predicted, first, second]))
         self.confirmed[key] = result
         return result
 
+    def refit(self) -> None:
+        """Fit the line again through every candidate measured so far."""
+        self.fit([])
+
     def seconds(self, candidate: Candidate) -> float:
-        """The best estimate: a confirmed time, else the fitted prediction."""
+        """The best estimate: a confirmed outlier's time, else the fitted line's."""
         return self.confirmed.get(_key(candidate), self.predicted(candidate))
 
 
