@@ -83,6 +83,30 @@ class Model(_Section):
     activation: Literal["softmax", "sigmoid"] | None = None
 
 
+class Curriculum(_Section):
+    """The 3-stage curriculum of the MSD framework (seed 003), in shares of the run's epochs.
+
+    Stage 1 (``foreground``): every patch holds foreground. Stage 2 (``rare_class``): patches forced
+    to a class chosen by inverse class frequency. Stage 3 (the rest): online hard-example mining —
+    every ``ohem_refresh`` epochs, ``ohem_pool`` x (patches per epoch) candidate patches are scored
+    with the current network and the hardest ``ohem_keep`` share is trained on.
+    """
+
+    foreground: float = Field(default=0.3, ge=0.0, le=1.0)
+    rare_class: float = Field(default=0.3, ge=0.0, le=1.0)
+    ohem_pool: int = Field(default=4, ge=1)
+    ohem_keep: float = Field(default=0.25, gt=0.0, le=1.0)
+    ohem_refresh: int = Field(default=5, ge=1)
+
+    @field_validator("rare_class")
+    @classmethod
+    def _shares_fit(cls, value: float, info: ValidationInfo) -> float:
+        first = info.data.get("foreground", 0.3)
+        if first + value > 1.0 + 1e-9:
+            raise ValueError(f"foreground ({first}) + rare_class ({value}) must not exceed 1 (the rest is OHEM)")
+        return value
+
+
 class Training(_Section):
     """Loss, optimiser, schedule, sampling, augmentation, folds and hardware.
 
@@ -91,6 +115,9 @@ class Training(_Section):
     ``val_max_share``: validation is held to this share of the training time (validating every k-th
     epoch; 1.0 = every epoch). ``early_stopping``: stop after that many validations without a better
     score. ``deterministic``: deterministic kernels, so a resumed run is bit-identical on the CPU.
+    ``curriculum``: the 3-stage curriculum (:class:`Curriculum`; null = off). ``label_probabilities``
+    (label value -> weight) chooses which class a foreground-forced patch holds;
+    ``rare_class_oversampling`` chooses it by inverse class frequency instead.
     ``layout``: the training network's memory layout: ``channels_last`` (instance norms as their equal
     group norms, :mod:`medseg.inference.fast_layout`), ``plain``, or ``auto`` (the measured fastest on
     the device, docs/benchmarks.md "Training steps").
@@ -122,6 +149,9 @@ class Training(_Section):
     score: ScoreName = "dice"
     val_max_share: float = Field(default=0.15, gt=0.0, le=1.0)
     early_stopping: int | None = Field(default=None, ge=1)
+    curriculum: Curriculum | None = None
+    label_probabilities: dict[int, float] | None = None
+    rare_class_oversampling: bool = False
     deterministic: bool = False
     n_folds: int = Field(default=5, ge=2)
     folds: list[int] | Literal["all"] = Field(default_factory=lambda: [0])

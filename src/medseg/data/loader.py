@@ -33,6 +33,7 @@ import torch
 import torch.multiprocessing as mp
 
 from medseg.data.sampling.random_roi import RandomROIDataset
+from medseg.data.sampling.stages import DEFAULT_STAGE, SamplingStage
 
 Batch = dict[str, torch.Tensor]
 Augmentation = Callable[[Batch], Any]
@@ -46,14 +47,14 @@ def batch_seed(seed: int, epoch: int, index: int) -> int:
 
 
 def make_batch(dataset: RandomROIDataset, augmentation: Augmentation | None, seed: int, batch_size: int,
-               epoch: int, index: int) -> Batch:
+               epoch: int, index: int, stage: SamplingStage = DEFAULT_STAGE) -> Batch:
     """Batch ``index`` of ``epoch``: its samples stacked, then augmented with generators seeded for it.
 
     The global generators are restored afterwards, so calling this in the training process (no
     workers) leaves the training's random streams alone.
     """
     start = index * batch_size
-    samples = [dataset[(epoch, i)] for i in range(start, min(start + batch_size, len(dataset)))]
+    samples = [dataset[(epoch, i, stage)] for i in range(start, min(start + batch_size, len(dataset)))]
     batch = {key: torch.stack([s[key] for s in samples]) for key in samples[0]}
     if augmentation is None:
         return batch
@@ -74,15 +75,15 @@ def make_batch(dataset: RandomROIDataset, augmentation: Augmentation | None, see
 
 def _worker_loop(dataset: RandomROIDataset, augmentation: Augmentation | None, seed: int, batch_size: int,
                  slots: list[Batch], tasks: Any, results: Any) -> None:
-    """A worker: take ``(generation, epoch, batch, slot)`` tasks until ``None``; fill the slot."""
+    """A worker: take ``(generation, epoch, batch, slot, stage)`` tasks until ``None``; fill the slot."""
     torch.set_num_threads(1)
     while True:
         task = tasks.get()
         if task is None:
             return
-        generation, epoch, index, slot = task
+        generation, epoch, index, slot, stage = task
         try:
-            batch = make_batch(dataset, augmentation, seed, batch_size, epoch, index)
+            batch = make_batch(dataset, augmentation, seed, batch_size, epoch, index, stage)
             count = next(iter(batch.values())).shape[0]
             for key, target in slots[slot].items():
                 if tuple(batch[key].shape[1:]) != tuple(target.shape[1:]) or batch[key].dtype != target.dtype:
@@ -149,13 +150,14 @@ class PatchLoader:
     def __iter__(self) -> Iterator[Batch]:
         """The batches of the dataset's current epoch, in order."""
         epoch = int(self.dataset.epoch)
+        stage = getattr(self.dataset, "stage", DEFAULT_STAGE)
         if self.workers == 0:
             return (self._deliver(make_batch(self.dataset, self.augmentation, self.seed, self.batch_size,
-                                             epoch, b)) for b in range(len(self)))
-        first = self._start(epoch) if not self._processes else None
+                                             epoch, b, stage)) for b in range(len(self)))
+        first = self._start(epoch, stage) if not self._processes else None
         self._reclaim()
         self._generation += 1
-        return self._iterate(self._generation, epoch, first)
+        return self._iterate(self._generation, epoch, first, stage)
 
     def close(self) -> None:
         """Stop the workers (also done when the loader is garbage-collected or at exit)."""
@@ -176,9 +178,9 @@ class PatchLoader:
             out[key] = part
         return out
 
-    def _start(self, epoch: int) -> Batch:
+    def _start(self, epoch: int, stage: SamplingStage) -> Batch:
         """Make the epoch's first batch here, size the slots after it, start the workers; return it."""
-        first = make_batch(self.dataset, self.augmentation, self.seed, self.batch_size, epoch, 0)
+        first = make_batch(self.dataset, self.augmentation, self.seed, self.batch_size, epoch, 0, stage)
         shapes = {k: ((self.batch_size, *v.shape[1:]), v.dtype) for k, v in first.items()}
         count = self.workers * self.prefetch_factor
         self._slots = [{k: torch.empty(shape, dtype=dtype).share_memory_() for k, (shape, dtype) in shapes.items()}
@@ -227,7 +229,7 @@ class PatchLoader:
             self._in_flight -= 1
             return result
 
-    def _iterate(self, generation: int, epoch: int, first: Batch | None) -> Iterator[Batch]:
+    def _iterate(self, generation: int, epoch: int, first: Batch | None, stage: SamplingStage) -> Iterator[Batch]:
         total = len(self)
         submitted = 0 if first is None else 1
 
@@ -235,7 +237,7 @@ class PatchLoader:
             nonlocal submitted
             while self._free and submitted < total:
                 slot = self._free.pop()
-                self._tasks[submitted % self.workers].put((generation, epoch, submitted, slot))
+                self._tasks[submitted % self.workers].put((generation, epoch, submitted, slot, stage))
                 self._in_flight += 1
                 submitted += 1
 

@@ -51,6 +51,10 @@ def _regions(config: Config) -> None:
     if not labels:
         return
     values = sorted(labels.values())
+    for value in config.training.label_probabilities or {}:
+        if value not in values or value == 0:
+            raise ConfigError(f"config key 'training.label_probabilities' names label value {value}, which is not a "
+                              f"foreground value of dataset_info.labels; valid values: {[v for v in values if v]}")
     for key, regions in (("evaluation.regions", config.evaluation.regions or {}),
                          ("dataset_info.regions", {r.name: r.labels for r in config.dataset_info.regions or []})):
         for name, members in regions.items():

@@ -162,11 +162,21 @@ def class_frequencies(cases: Any, plan: Any) -> list[float]:
     return [float(v) for v in share]
 
 
+def _label_indices(probabilities: dict[int, float] | None, plan: Any) -> dict[int, float] | None:
+    """``training.label_probabilities`` (by label value) keyed by training index, as the sampler counts."""
+    if probabilities is None:
+        return None
+    index = {v: i for i, v in enumerate(plan.label_values)}
+    return {index[v]: p for v, p in probabilities.items() if v in index}
+
+
 def _callbacks(config: Config, resume_with_epochs: bool) -> list[Any]:
-    from medseg.training.callbacks import EarlyStopping, TimeBudget, ValidationShare
+    from medseg.training.callbacks import Curriculum, EarlyStopping, TimeBudget, ValidationShare
 
     train = config.training
     out: list[Any] = []
+    if train.curriculum is not None:
+        out.append(Curriculum(**train.curriculum.model_dump()))
     if train.time_budget_s is not None and train.epochs is None and not resume_with_epochs:
         out.append(TimeBudget(train.time_budget_s))
     if train.val_max_share < 1.0:
@@ -207,7 +217,8 @@ def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: F
     train_cases = PreprocessedDataset(cache, train_set.case_ids)
     sampler = RandomROIDataset(train_cases, plan.patch_size,
                                steps_per_epoch * plan.batch_size, foreground_oversampling=plan.foreground_oversampling,
-                               seed=rank_seed)
+                               label_probabilities=_label_indices(t.label_probabilities, plan),
+                               rare_class_oversampling=t.rare_class_oversampling, seed=rank_seed)
     augmentation = build_augmentation(plan.augmentation or None, plan.spatial_dims)
     loader = make_loader(sampler, plan.batch_size, workers=t.workers, augmentation=augmentation, seed=rank_seed)
     trainer = SegmentationTrainer(work / "experiments", loader, PreprocessedDataset(cache, val_set.case_ids),

@@ -18,6 +18,9 @@ class Callback:
 
     #: Key under which the callback's state is stored in checkpoints (defaults to the class name).
     name: str = ""
+    #: Under DDP, callbacks run on rank 0 only (logs, files, budgets); one that changes what every rank
+    #: trains on (a curriculum) sets this.
+    all_ranks: bool = False
 
     def key(self) -> str:
         """Unique name of this callback in a checkpoint."""

@@ -92,6 +92,8 @@ class Trainer:
         self.best_score = -math.inf
         self.best_epoch = -1
         self.history: list[dict[str, float]] = []
+        #: values callbacks add to the current epoch's metrics row (e.g. the curriculum stage)
+        self.epoch_info: dict[str, float] = {}
         self.stop_requested = False
         self.train_kwargs: dict[str, Any] = {}
         self.input_shape: tuple[int, ...] = ()
@@ -254,11 +256,12 @@ class Trainer:
         # rank 0 alone validates, writes checkpoints and runs the callbacks (logs, plots, tracking,
         # budgets); the others train and take its decisions (_sync_control)
         main = distributed.is_main()
-        callbacks = self.callbacks if main else []
+        callbacks = self.callbacks if main else [cb for cb in self.callbacks if cb.all_ranks]
         for cb in callbacks:
             cb.on_train_start(self)
         while self.epoch < self.num_epochs and not self.stop_requested:
             start = self.clock()
+            self.epoch_info = {}
             self.begin_epoch()
             for cb in callbacks:
                 cb.on_epoch_start(self)
@@ -274,6 +277,7 @@ class Trainer:
                                      "train_loss": float(sum(losses) / max(1, len(losses))),
                                      "lr": float(self.toolbox.optimizer.param_groups[0]["lr"])}
             row.update(self.epoch_metrics())
+            row.update(self.epoch_info)
             result = None
             row["val_time"] = 0.0
             if main and self.val_data is not None and ((self.epoch + 1) % self.val_every == 0 or

@@ -18,7 +18,7 @@ from medseg.data.planning.quality import DEFAULT_MODEL, DataShape, QualityModel
 from medseg.data.planning.timing import StepTimeModel, StepTimer, probe_set
 
 TRAIN_FRACTION = 0.8
-MEASURE_FRACTION = 0.15
+MEASURE_FRACTION = 0.08
 MIN_FIELD_FRACTION = 0.5
 FINALISTS = 3
 TIE = 0.003
@@ -68,7 +68,7 @@ def choose_candidate(candidates: Sequence[Candidate], budget_s: float, timer: St
                    reasons)
     pool = _filter(pool, lambda c: field_reaches(c, data_for(c)),
                    f"reach {MIN_FIELD_FRACTION:.0%} of the object with their receptive field", reasons)
-    times = StepTimeModel(timer)
+    times = StepTimeModel(timer, limit_s=MEASURE_FRACTION * budget_s)
     times.fit(probe_set(pool))
 
     def evaluate(cand: Candidate) -> tuple[float, int]:
@@ -78,7 +78,7 @@ def choose_candidate(candidates: Sequence[Candidate], budget_s: float, timer: St
 
     ranked = sorted(pool, key=lambda c: -evaluate(c)[0])
     for cand in ranked[:FINALISTS]:
-        if times.spent > MEASURE_FRACTION * budget_s:
+        if times.exhausted:
             reasons.append(f"budget: stopped confirming after {times.spent:.1f} s ({MEASURE_FRACTION:.0%} of the budget)")
             break
         times.confirm(cand)

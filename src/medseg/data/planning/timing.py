@@ -3,10 +3,13 @@
 Measuring all candidates costs too much and one noisy measurement must not decide a plan (on a
 shared machine single timings vary 2-3x). So:
 
-1. *Probe*: measure a few candidates spread over the cost range (``PROBES``), each timing itself a
-   median of several steps (the step timer's job).
+1. *Probe*: measure a few candidates spread over the cost range (``PROBES``), cheapest first, each
+   timing itself a median of several steps (the step timer's job). Probing stops once it has used
+   its share of the budget (``limit_s``; at least two probes are always measured), so a machine 5x
+   slower than usual spends the same seconds measuring, not 5x more.
 2. *Fit*: ``log(seconds) = a + b * log(cost)`` by Theil-Sen (the median of pairwise slopes), which a
-   minority of outliers cannot move; every candidate gets a predicted time.
+   minority of outliers cannot move, with the slope held to ``[MIN_SLOPE, MAX_SLOPE]`` (time grows
+   with work: from overhead-bound to compute-bound); every candidate gets a predicted time.
 3. *Confirm*: the finalists are measured too and the line is refitted with every timing. A finalist
    whose timing agrees with the line (within ``AGREEMENT``) is scored by the line — less noisy than
    any single timing, so two runs on one machine score alike; one that disagrees is measured once
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
 from collections.abc import Callable, Sequence
 
 from medseg.data.planning.candidates import Candidate
@@ -25,6 +29,10 @@ from medseg.data.planning.candidates import Candidate
 StepTimer = Callable[[Candidate], float]
 PROBES = 6
 AGREEMENT = 1.5
+MIN_SLOPE = 0.2
+MAX_SLOPE = 1.1
+#: what one timing costs, in step times (network build and warm-up step included), for the bookkeeping
+STEPS_PER_TIMING = 5
 
 
 def probe_set(candidates: Sequence[Candidate], probes: int = PROBES) -> list[Candidate]:
@@ -50,8 +58,9 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
 class StepTimeModel:
     """Measured and predicted seconds per step of candidates (see the module docstring)."""
 
-    def __init__(self, timer: StepTimer) -> None:
+    def __init__(self, timer: StepTimer, limit_s: float = float("inf")) -> None:
         self.timer = timer
+        self.limit_s = limit_s
         self.measured: dict[str, list[float]] = {}
         self.confirmed: dict[str, float] = {}
         self._by_key: dict[str, Candidate] = {}
@@ -61,21 +70,32 @@ class StepTimeModel:
 
     def measure(self, candidate: Candidate) -> float:
         """One timing of ``candidate`` (recorded; ``spent`` counts what measuring cost)."""
+        start = time.perf_counter()
         seconds = float(self.timer(candidate))
+        self.spent += max(time.perf_counter() - start, seconds * STEPS_PER_TIMING)
         key = _key(candidate)
         self._by_key[key] = candidate
         self.measured.setdefault(key, []).append(seconds)
-        self.spent += seconds * 6
         return seconds
 
+    @property
+    def exhausted(self) -> bool:
+        """Whether measuring has used its share of the budget."""
+        return self.spent >= self.limit_s
+
     def fit(self, probes: Sequence[Candidate]) -> None:
-        """Measure ``probes`` and fit the log-log line."""
-        for cand in probes:
+        """Measure ``probes`` (cheapest first, within the limit) and fit the log-log line."""
+        for cand in sorted(probes, key=lambda c: c.cost()):
+            if len(self.measured) >= 2 and self.exhausted:
+                break
             if _key(cand) not in self.measured:
                 self.measure(cand)
         points = [(math.log(max(self._by_key[k].cost(), 1.0)), math.log(max(statistics.median(t), 1e-6)))
                   for k, t in self.measured.items()]
-        self.intercept, self.slope = theil_sen([p[0] for p in points], [p[1] for p in points])
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        _, slope = theil_sen(xs, ys)
+        self.slope = min(MAX_SLOPE, max(MIN_SLOPE, slope if len(points) > 1 else 0.6))
+        self.intercept = float(statistics.median(y - self.slope * x for x, y in points))
 
     def predicted(self, candidate: Candidate) -> float:
         """Seconds per step from the fitted line."""

@@ -16,8 +16,6 @@ nnU-Net does the same in the end (it pads with -1 and maps -1 to 0).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -27,17 +25,9 @@ from medseg.core.errors import ConfigError, DatasetError
 from medseg.data.preprocessing.store import PreprocessedDataset
 from medseg.data.sampling.mapped import MappedArrays
 from medseg.data.sampling.patch import extract_patch, start_range
+from medseg.data.sampling.stages import DEFAULT_STAGE, PatchDraw, SamplingStage
 
-SampleKey = int | tuple[int, int]
-
-
-@dataclass(frozen=True)
-class PatchDraw:
-    """Where one patch comes from: the case, the start corner and the class it was forced to hold."""
-
-    case_index: int
-    start: tuple[int, ...]
-    forced_class: int | None
+SampleKey = int | tuple[int, int] | tuple[int, int, SamplingStage]
 
 
 class RandomROIDataset(Dataset[dict[str, torch.Tensor]]):
@@ -50,8 +40,9 @@ class RandomROIDataset(Dataset[dict[str, torch.Tensor]]):
     ``patch_size`` has one entry per spatial axis of the cache, or one fewer: then 2D patches are
     cut from single slices along the first axis (a 2D network on 3D data). ``label_probabilities``
     maps foreground label -> relative probability of being the forced class. ``dataset[i]`` uses the
-    current epoch (:meth:`set_epoch`); ``dataset[(e, i)]`` names the epoch explicitly (the loader's
-    sampler does this so that persistent workers follow the epoch).
+    current epoch (:meth:`set_epoch`); ``dataset[(e, i)]`` names the epoch explicitly and
+    ``dataset[(e, i, stage)]`` the :class:`~medseg.data.sampling.stages.SamplingStage` too (the
+    loader does this so that persistent workers follow the epoch and a curriculum's stage).
     """
 
     def __init__(
@@ -76,6 +67,8 @@ class RandomROIDataset(Dataset[dict[str, torch.Tensor]]):
         self.foreground_oversampling = float(foreground_oversampling)
         self.seed = int(seed)
         self.epoch = 0
+        self.stage = DEFAULT_STAGE
+        self.rare_class_oversampling = bool(rare_class_oversampling)
         self._shapes = [
             list(preprocessed.properties(i)["shape_after_resampling"]) for i in range(len(preprocessed))
         ]
@@ -84,6 +77,7 @@ class RandomROIDataset(Dataset[dict[str, torch.Tensor]]):
             raise ConfigError(f"patch_size: {self.patch_size} does not fit the cache's {ndim}D cases")
         self._counts = [self._class_counts(i) for i in range(len(preprocessed))]
         self._weights = self._class_weights(label_probabilities, rare_class_oversampling)
+        self._rare_weights = self._class_weights(None, True)
         self._image_paths = [preprocessed.image_path(i) for i in range(len(preprocessed))]
         self._label_paths = [preprocessed.label_path(i) for i in range(len(preprocessed))]
         self._location_paths: dict[tuple[int, int], str | None] = {}
@@ -120,18 +114,32 @@ class RandomROIDataset(Dataset[dict[str, torch.Tensor]]):
         """Select the epoch whose samples ``dataset[i]`` returns (and the loader's sampler yields)."""
         self.epoch = int(epoch)
 
+    def set_stage(self, stage: SamplingStage) -> None:
+        """Select how the next epochs draw their patches (the loader passes it on to its workers)."""
+        self.stage = stage
+
     def _patch_shape(self) -> list[int]:
         ndim = len(self._shapes[0])
         return [1, *self.patch_size] if len(self.patch_size) == ndim - 1 else list(self.patch_size)
 
     def draw(self, key: SampleKey) -> PatchDraw:
         """Draw (without reading any array) where sample ``key`` comes from."""
-        epoch, index = key if isinstance(key, tuple) else (self.epoch, key)
+        if isinstance(key, tuple):
+            epoch, index = key[0], key[1]
+            stage = key[2] if len(key) == 3 else self.stage
+        else:
+            epoch, index, stage = self.epoch, key, self.stage
+        if stage.draws:  # hard examples: a fresh permutation of them every epoch
+            order = np.random.default_rng([self.seed, int(epoch), 0x0E]).permutation(len(stage.draws))
+            return stage.draws[int(order[int(index) % len(stage.draws)])]
         rng = np.random.default_rng([self.seed, int(epoch), int(index)])
         case = int(rng.integers(len(self._shapes)))
         shape, patch = self._shapes[case], self._patch_shape()
         ranges = [start_range(d, p) for d, p in zip(shape, patch, strict=True)]
-        forced = self._forced_class(case, rng) if rng.random() < self.foreground_oversampling else None
+        share = self.foreground_oversampling if stage.foreground_oversampling is None else stage.foreground_oversampling
+        rare = self.rare_class_oversampling if stage.rare_class_oversampling is None else stage.rare_class_oversampling
+        weights = self._rare_weights if rare else self._weights
+        forced = self._forced_class(case, rng, weights) if rng.random() < share else None
         if forced is None:
             start = tuple(int(rng.integers(lo, hi + 1)) for lo, hi in ranges)
             return PatchDraw(case, start, None)
@@ -154,17 +162,21 @@ class RandomROIDataset(Dataset[dict[str, torch.Tensor]]):
                                f"stored locations of class {value}")
         return self._maps.get(path)
 
-    def _forced_class(self, case: int, rng: np.random.Generator) -> int | None:
-        present = [k for k in self._counts[case] if self._weights.get(k, 0.0) > 0]
+    def _forced_class(self, case: int, rng: np.random.Generator, class_weights: dict[int, float]) -> int | None:
+        present = [k for k in self._counts[case] if class_weights.get(k, 0.0) > 0]
         if not present:
             return None
-        weights = np.array([self._weights[k] for k in present], dtype=np.float64)
+        weights = np.array([class_weights[k] for k in present], dtype=np.float64)
         return present[int(rng.choice(len(present), p=weights / weights.sum()))]
 
     @override
     def __getitem__(self, key: SampleKey) -> dict[str, torch.Tensor]:
-        """The patch of sample ``key`` (an index in the current epoch, or ``(epoch, index)``)."""
-        where = self.draw(key)
+        """The patch of sample ``key`` (an index in the current epoch, ``(epoch, index)``, or
+        ``(epoch, index, stage)``)."""
+        return self.patch(self.draw(key))
+
+    def patch(self, where: PatchDraw) -> dict[str, torch.Tensor]:
+        """The image and label patch a draw names (no augmentation)."""
         patch = self._patch_shape()
         label_path = self._label_paths[where.case_index]
         assert label_path is not None  # checked in __init__ through class_voxel_counts

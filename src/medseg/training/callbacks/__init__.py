@@ -1,8 +1,9 @@
 """Training callbacks with named hooks and their own state."""
 
 from medseg.training.callback import Callback
+from medseg.training.callbacks.curriculum import Curriculum
 from medseg.training.callbacks.early_stopping import EarlyStopping
 from medseg.training.callbacks.time_budget import TimeBudget
 from medseg.training.callbacks.validation_share import ValidationShare
 
-__all__ = ["Callback", "EarlyStopping", "TimeBudget", "ValidationShare"]
+__all__ = ["Callback", "Curriculum", "EarlyStopping", "TimeBudget", "ValidationShare"]
