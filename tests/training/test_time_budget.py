@@ -14,7 +14,7 @@ from medseg.training.callbacks.validation_share import validation_period
 from medseg.training.validation import CaseResult, ValidationResult
 
 sys.path.insert(0, str(Path(__file__).parent))
-from resume_job import TinyTrainer, make_data, tiny_plan  # noqa: E402
+from resume_job import TinyTrainer, make_data, tiny_plan
 
 
 class Clock:

@@ -74,7 +74,7 @@ def train(args: argparse.Namespace) -> int:
     """``medseg train -o WORK --fold K``: train one fold (or ``all`` cases, or every configured fold)."""
     from medseg.presets.pipeline import train as run
 
-    config = _with_source(effective_config(args, args.out), args)
+    config = _with_workers(_with_source(effective_config(args, args.out), args), args, "preprocessing.workers")
     if args.fold == "configured":
         folds: list[Any] = ["all"] if config.training.folds == "all" else list(config.training.folds)
     elif args.fold == "all" or args.fold.isdigit():
@@ -130,6 +130,7 @@ def register(sub: Any) -> None:
     p.add_argument("--data", type=Path, help="dataset (default: dataset_info.source)")
     p.add_argument("--fold", default="configured", help="a fold number, 'all' (every case), or 'configured'")
     p.add_argument("--resume", action="store_true", help="continue the fold's latest experiment folder")
+    p.add_argument("--workers", type=int, help="cases preprocessed in parallel (when the cache is missing)")
     add_config_options(p)
     add_plan_flags(p)
     add_train_flags(p)

@@ -118,6 +118,9 @@ class Training(_Section):
     ``curriculum``: the 3-stage curriculum (:class:`Curriculum`; null = off). ``label_probabilities``
     (label value -> weight) chooses which class a foreground-forced patch holds;
     ``rare_class_oversampling`` chooses it by inverse class frequency instead.
+    ``pretrained_weights``: start from a medseg checkpoint, an experiment folder or a plain state_dict
+    (layer by layer, :mod:`medseg.training.transfer`), with ``pretrained_channels`` for another number
+    of input channels; ``freeze_encoder_epochs``: keep the encoder fixed for that many epochs.
     ``layout``: the training network's memory layout: ``channels_last`` (instance norms as their equal
     group norms, :mod:`medseg.inference.fast_layout`), ``plain``, or ``auto`` (the measured fastest on
     the device, docs/benchmarks.md "Training steps").
@@ -150,6 +153,9 @@ class Training(_Section):
     val_max_share: float = Field(default=0.15, gt=0.0, le=1.0)
     early_stopping: int | None = Field(default=None, ge=1)
     curriculum: Curriculum | None = None
+    pretrained_weights: str | None = None
+    pretrained_channels: Literal["average", "first", "repeat"] = "average"
+    freeze_encoder_epochs: int = Field(default=0, ge=0)
     label_probabilities: dict[int, float] | None = None
     rare_class_oversampling: bool = False
     deterministic: bool = False

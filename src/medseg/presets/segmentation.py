@@ -114,10 +114,33 @@ class SegmentationTrainer(Trainer):
 
     @override
     def adapt_network(self, network: nn.Module) -> nn.Module:
+        if self.training.pretrained_weights:
+            network = self._load_pretrained(network)
         if self.layout == "channels_last":
             from medseg.inference.fast_layout import channels_last_copy
 
             return channels_last_copy(network, self.plan.spatial_dims)
+        return network
+
+    def _load_pretrained(self, network: nn.Module) -> nn.Module:
+        import json
+
+        from medseg.training.transfer import load_pretrained, read_weights
+
+        assert self.training.pretrained_weights is not None
+        report = load_pretrained(network, read_weights(self.training.pretrained_weights),
+                                 self.training.pretrained_channels)
+        self.logger.info(report.summary())
+        if self.epoch == 0 and any(type(cb).__name__ == "ConsoleCallback" for cb in self.callbacks):
+            from rich.console import Console
+
+            Console().print(f"{report.summary()} from {self.training.pretrained_weights}")
+        self.transfer_report = report
+        if self.folder is not None and self.epoch == 0:
+            from medseg.core.atomic import write_text_atomic
+
+            write_text_atomic(self.folder.root / "transfer.json",
+                              json.dumps({"source": self.training.pretrained_weights, **report.to_dict()}, indent=2))
         return network
 
     @override
@@ -193,6 +216,11 @@ class SegmentationTrainer(Trainer):
             tb.scaler.unscale_(tb.optimizer)
         else:
             loss.backward()
+        if self.epoch < self.training.freeze_encoder_epochs:  # frozen: no update, no decay, no momentum
+            from medseg.training.transfer import encoder_parameters
+
+            for p in encoder_parameters(tb.network):
+                p.grad = None
         if self.training.grad_clip:
             torch.nn.utils.clip_grad_norm_(tb.network.parameters(), self.training.grad_clip)
         if tb.scaler is not None:

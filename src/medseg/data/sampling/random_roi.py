@@ -16,6 +16,7 @@ nnU-Net does the same in the end (it pads with -1 and maps -1 to 0).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+
 import numpy as np
 import torch
 from torch.utils.data import Dataset
