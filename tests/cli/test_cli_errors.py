@@ -50,7 +50,7 @@ BAD_FLAGS = [
      "command line: key 'training.optimizer' = 'rmsprop' is invalid; valid choices: 'sgd', 'adamw' or 'adam'"),
     (["--amp", "fp8"], "command line: key 'training.amp' = 'fp8' is invalid; valid choices: 'off', 'fp16' or 'bf16'"),
     (["--lr-scheduler", "step"], "command line: key 'training.lr_scheduler' = 'step' is invalid; valid choices: "
-     "'poly', 'cosine' or 'constant'"),
+     "'poly', 'cosine', 'constant' or 'onecycle'"),
     (["--loss", "focal"], "training.loss: unknown loss 'focal'; valid: boundary, ce_weighted, cldice, dice, dice_ce, "
      "dice_focal, dice_weighted, gsl, hausdorff_dt, tversky"),
     (["--epochs", "0"], "command line: key 'training.epochs' = 0 is invalid; valid choices: a number >= 1"),

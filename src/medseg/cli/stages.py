@@ -105,6 +105,20 @@ def run_all(args: argparse.Namespace) -> int:
     return 0
 
 
+def lr_find(args: argparse.Namespace) -> int:
+    """``medseg lr-find -o WORK``: the learning-rate range test; plots loss against learning rate and
+    suggests one."""
+    from medseg.presets.pipeline import lr_find as run
+
+    config = _with_source(effective_config(args, args.out), args)
+    result = run(_dataset(config, args), config, args.out, steps=args.steps, start_lr=args.start_lr,
+                 end_lr=args.end_lr)
+    folder = Path(args.out) / "lr_find"
+    Console().print(f"suggested learning rate {result.suggestion:.3g} (train with --lr {result.suggestion:.3g}); "
+                    f"curve: {folder / 'lr_find.png'}, values: {folder / 'lr_find.csv'}")
+    return 0
+
+
 def register(sub: Any) -> None:
     """Add the pipeline verbs to the sub-command parser ``sub``."""
     p = sub.add_parser("analyze", help="fingerprint + plan a dataset -> WORK/config.json",
@@ -135,6 +149,18 @@ def register(sub: Any) -> None:
     add_plan_flags(p)
     add_train_flags(p)
     p.set_defaults(func=train)
+
+    p = sub.add_parser("lr-find", help="learning-rate range test: loss against learning rate, a suggestion",
+                       description=lr_find.__doc__)
+    p.add_argument("-o", "--out", type=Path, required=True, help="work folder (holds config.json)")
+    p.add_argument("--data", type=Path, help="dataset (default: dataset_info.source)")
+    p.add_argument("--steps", type=int, default=100, help="optimiser steps of the test (default: %(default)s)")
+    p.add_argument("--start-lr", type=float, default=1e-6, help="first learning rate (default: %(default)s)")
+    p.add_argument("--end-lr", type=float, default=10.0, help="last learning rate (default: %(default)s)")
+    add_config_options(p)
+    add_plan_flags(p)
+    add_train_flags(p)
+    p.set_defaults(func=lr_find)
 
     p = sub.add_parser("run-all", help="every stage end to end, with a cross-validation summary",
                        description=run_all.__doc__)

@@ -11,7 +11,7 @@ from typing import Literal, get_args
 
 DatasetFormat = Literal["auto", "msd", "nnunet", "table"]
 OptimizerName = Literal["sgd", "adamw", "adam"]
-ScheduleName = Literal["poly", "cosine", "constant"]
+ScheduleName = Literal["poly", "cosine", "constant", "onecycle"]
 AmpMode = Literal["off", "fp16", "bf16"]
 ScoreName = Literal["dice", "neg_loss"]
 BlendMode = Literal["gaussian", "hann", "constant"]

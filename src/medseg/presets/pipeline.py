@@ -240,6 +240,42 @@ def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: F
     return folder.root
 
 
+def lr_find(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: Fold = 0, steps: int = 100,
+            start_lr: float = 1e-6, end_lr: float = 10.0, progress: bool = True) -> Any:
+    """The learning-rate range test on ``fold``'s training patches; writes ``work_dir/lr_find/``.
+
+    Returns the :class:`~medseg.training.lr_finder.LRFinderResult` (``suggestion``: the learning rate
+    to pass as ``training.lr``). The weights it trains are thrown away.
+    """
+    from medseg.data.augmentation import build_augmentation
+    from medseg.data.loader import make_loader
+    from medseg.data.preprocessing import PreprocessedDataset
+    from medseg.data.sampling import RandomROIDataset
+    from medseg.presets.segmentation import SegmentationTrainer
+    from medseg.training.lr_finder import endless, lr_range_test, trainer_step
+
+    work = Path(work_dir)
+    if not planned(config):
+        config = analyze(dataset, config, work, progress=progress, save=False)
+    plan = config_to_plan(config)
+    cache = preprocess(dataset, config, work, progress=progress)
+    train_set, _ = fold_split(dataset, config, work, fold)
+    t = config.training
+    sampler = RandomROIDataset(PreprocessedDataset(cache, train_set.case_ids), plan.patch_size,
+                               t.steps_per_epoch * plan.batch_size, foreground_oversampling=plan.foreground_oversampling,
+                               seed=t.seed)
+    loader = make_loader(sampler, plan.batch_size, workers=t.workers,
+                         augmentation=build_augmentation(plan.augmentation or None, plan.spatial_dims), seed=t.seed)
+    trainer = SegmentationTrainer(work / "lr_find", loader, None, plan=plan, training=t, transparency=False)
+    trainer.steps_per_epoch, trainer.num_epochs = t.steps_per_epoch, 1
+    trainer.toolbox = trainer.build_toolbox((len(plan.channel_names), *plan.patch_size), steps)
+    result = lr_range_test(trainer_step(trainer), endless(loader, sampler), start_lr=start_lr, end_lr=end_lr,
+                           steps=steps)
+    result.to_csv(work / "lr_find" / "lr_find.csv")
+    result.plot(work / "lr_find" / "lr_find.png")
+    return result
+
+
 def make_predictor(config: Config, sources: list[Path]) -> Any:
     """A :class:`~medseg.inference.predictor.Predictor` with the config's inference settings."""
     from medseg.inference.predictor import Predictor

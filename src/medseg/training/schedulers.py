@@ -1,4 +1,10 @@
-"""Learning-rate schedules stepped once per optimiser step: poly, cosine or constant, with warm-up."""
+"""Learning-rate schedules stepped once per optimiser step: poly, cosine, constant or one-cycle.
+
+``onecycle`` is Smith's one-cycle policy as ``torch.optim.lr_scheduler.OneCycleLR`` runs it: the first
+``ONECYCLE_PCT`` of the steps rise from ``lr / ONECYCLE_DIV`` to ``lr`` (half a cosine), the rest fall
+to ``lr / ONECYCLE_DIV / ONECYCLE_FINAL_DIV`` (half a cosine); the factors match OneCycleLR's. The others take an optional linear
+warm-up first.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,24 @@ import torch
 
 from medseg.core.vocab import ScheduleName, choices
 
+ONECYCLE_PCT = 0.3
+ONECYCLE_DIV = 25.0
+ONECYCLE_FINAL_DIV = 1e4
+
 
 def lr_factor(step: int, total_steps: int, schedule: ScheduleName, warmup_steps: int = 0,
               power: float = 0.9, min_factor: float = 0.0) -> float:
     """Multiplier of the base learning rate at ``step`` (0-based)."""
+    if schedule == "onecycle":  # the phases of torch's OneCycleLR (cosine annealing, two phases)
+        first = 1.0 / ONECYCLE_DIV
+        last = first / ONECYCLE_FINAL_DIV
+        peak_step = ONECYCLE_PCT * total_steps - 1
+        s = min(step, total_steps - 1)
+        if s <= peak_step:
+            fraction, start, end = s / max(peak_step, 1e-9), first, 1.0
+        else:
+            fraction, start, end = (s - peak_step) / max(total_steps - 1 - peak_step, 1e-9), 1.0, last
+        return end + (start - end) / 2.0 * (1.0 + math.cos(math.pi * fraction))
     if warmup_steps > 0 and step < warmup_steps:
         return (step + 1) / warmup_steps
     span = max(1, total_steps - warmup_steps)
@@ -23,7 +43,7 @@ def lr_factor(step: int, total_steps: int, schedule: ScheduleName, warmup_steps:
     elif schedule == "constant":
         factor = 1.0
     else:
-        raise ValueError(f"unknown lr schedule '{schedule}' (valid: poly, cosine, constant)")
+        raise ValueError(f"unknown lr schedule '{schedule}' (valid: {', '.join(choices(ScheduleName))})")
     return max(min_factor, factor)
 
 
