@@ -18,6 +18,7 @@ from medseg.metrics._inputs import ArrayLike, as_mask_pair
 from medseg.metrics.lesion import lesion_wise_scores
 from medseg.metrics.surface_dice import normalized_surface_dice
 from medseg.metrics.surface_distance import average_symmetric_surface_distance, hausdorff_distance, hd95
+from medseg.metrics.topology import cldice
 
 
 class _OverlapMetric:
@@ -62,6 +63,7 @@ _METRICS: dict[str, Callable[..., float]] = {
     "lesion_hd95": partial(_lesion, "hd95"),
     "lesion_nsd": partial(_lesion, "nsd"),
     "lesion_detection_rate": partial(_lesion, "detection_rate"),
+    "cldice": cldice,
 }
 _WITH_TOLERANCE = {"nsd", "lesion_nsd"}
 
