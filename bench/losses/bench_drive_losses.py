@@ -1,0 +1,71 @@
+"""DRIVE vessels: Dice+CE vs clDice vs a composite region+boundary schedule, same steps, same seed.
+
+Run: .venv/bin/python bench/losses/bench_drive_losses.py [--steps 1500] [--work /tmp/medseg_drive_losses]
+
+The 20 DRIVE training images: a fixed split of 15 for training and 5 held out (the last 5 case ids).
+Every contender trains the same automatically planned network for the same number of optimiser steps
+from the same seed (steps, not seconds, so the comparison does not depend on the machine's load),
+then predicts the held-out images (mirror TTA) and is scored with Dice, clDice and HD95 of the
+vessels. Results are appended to ``bench/losses/results/drive_losses.jsonl`` and printed as a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("MEDSEG_SHARED_DATA", ROOT.parent / "shared" / "data"))
+RESULTS = Path(__file__).resolve().parent / "results" / "drive_losses.jsonl"
+CONTENDERS = {
+    "dice_ce": {"training.loss": "dice_ce"},
+    "cldice": {"training.loss": "cldice"},
+    "boundary (linear)": {"training.loss": "boundary", "training.composite_weighting": "linear"},
+}
+
+
+def main() -> None:
+    """Train and score every contender."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/medseg_drive_losses"))
+    parser.add_argument("--only", nargs="*")
+    args = parser.parse_args()
+
+    from medseg.config import Config, apply_overrides
+    from medseg.data.datasets.detect import open_dataset
+    from medseg.presets.pipeline import analyze, make_evaluator, predict, train
+
+    dataset = open_dataset(SHARED / "DRIVE")
+    ids = sorted(dataset.case_ids, key=int)
+    train_set, test_set = dataset.subset(ids[:15]), dataset.subset(ids[15:])
+    for name, settings in CONTENDERS.items():
+        if args.only and name not in args.only:
+            continue
+        work = args.work / name.split()[0]
+        if work.exists():
+            shutil.rmtree(work)
+        overrides = {"training.epochs": args.steps // 50, "training.steps_per_epoch": 50, "training.seed": 0,
+                     "training.n_folds": 5, "training.val_max_share": 0.1, "inference.checkpoint": "latest",
+                     "evaluation.metrics": ["dice", "cldice", "hd95"], **settings}
+        start = time.perf_counter()
+        config = analyze(train_set, apply_overrides(Config(), overrides), work, progress=False)
+        experiment = train(train_set, config, work, fold=0, progress=False)
+        seconds = time.perf_counter() - start
+        predicted = predict(config, [experiment], test_set, work / "test")
+        means = make_evaluator(config, progress=False).evaluate_dataset(test_set, predicted).mean_metrics
+        record = {"contender": name, "steps": args.steps, "train_seconds": round(seconds, 1),
+                  "patch": config.spatial_config.patch_size, "features": (config.model.params or {}).get("features_base"),
+                  **{k.split("/")[1]: v for k, v in means.items()}}
+        RESULTS.parent.mkdir(exist_ok=True)
+        with RESULTS.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
+        print(json.dumps(record), flush=True)
+
+
+if __name__ == "__main__":
+    main()
