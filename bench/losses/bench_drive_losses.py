@@ -1,10 +1,11 @@
 """DRIVE vessels: Dice+CE vs clDice vs a composite region+boundary schedule, same steps, same seed.
 
-Run: .venv/bin/python bench/losses/bench_drive_losses.py [--steps 1500] [--work /tmp/medseg_drive_losses]
+Run: .venv/bin/python bench/losses/bench_drive_losses.py [--budget 900] [--work /tmp/medseg_drive_losses]
 
 The 20 DRIVE training images: a fixed split of 15 for training and 5 held out (the last 5 case ids).
-Every contender trains the same automatically planned network for the same number of optimiser steps
-from the same seed (steps, not seconds, so the comparison does not depend on the machine's load),
+The plan is made once, for a ``--budget`` seconds run on this machine (``medseg analyze
+--time-budget``); every contender then trains that same network for the same planned number of
+optimiser steps from the same seed (steps, not seconds: the comparison does not depend on the load),
 then predicts the held-out images (mirror TTA) and is scored with Dice, clDice and HD95 of the
 vessels. Results are appended to ``bench/losses/results/drive_losses.jsonl`` and printed as a table.
 """
@@ -31,7 +32,7 @@ CONTENDERS = {
 def main() -> None:
     """Train and score every contender."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--budget", type=float, default=900.0, help="seconds the plan is made for")
     parser.add_argument("--work", type=Path, default=Path("/tmp/medseg_drive_losses"))
     parser.add_argument("--only", nargs="*")
     args = parser.parse_args()
@@ -43,22 +44,24 @@ def main() -> None:
     dataset = open_dataset(SHARED / "DRIVE")
     ids = sorted(dataset.case_ids, key=int)
     train_set, test_set = dataset.subset(ids[:15]), dataset.subset(ids[15:])
+    if args.work.exists():
+        shutil.rmtree(args.work)
+    base = {"training.seed": 0, "training.n_folds": 5, "training.val_max_share": 0.1, "inference.checkpoint": "latest",
+            "evaluation.metrics": ["dice", "cldice", "hd95"], "training.time_budget_s": args.budget}
+    planned = analyze(train_set, apply_overrides(Config(), base), args.work / "plan", progress=False)
+    steps = int(planned.training.planned_steps or 1000)
     for name, settings in CONTENDERS.items():
         if args.only and name not in args.only:
             continue
         work = args.work / name.split()[0]
-        if work.exists():
-            shutil.rmtree(work)
-        overrides = {"training.epochs": args.steps // 50, "training.steps_per_epoch": 50, "training.seed": 0,
-                     "training.n_folds": 5, "training.val_max_share": 0.1, "inference.checkpoint": "latest",
-                     "evaluation.metrics": ["dice", "cldice", "hd95"], **settings}
+        config = apply_overrides(planned, {"training.epochs": max(1, steps // 50), "training.time_budget_s": None,
+                                           **settings})
         start = time.perf_counter()
-        config = analyze(train_set, apply_overrides(Config(), overrides), work, progress=False)
         experiment = train(train_set, config, work, fold=0, progress=False)
         seconds = time.perf_counter() - start
         predicted = predict(config, [experiment], test_set, work / "test")
         means = make_evaluator(config, progress=False).evaluate_dataset(test_set, predicted).mean_metrics
-        record = {"contender": name, "steps": args.steps, "train_seconds": round(seconds, 1),
+        record = {"contender": name, "steps": max(1, steps // 50) * 50, "train_seconds": round(seconds, 1),
                   "patch": config.spatial_config.patch_size, "features": (config.model.params or {}).get("features_base"),
                   **{k.split("/")[1]: v for k, v in means.items()}}
         RESULTS.parent.mkdir(exist_ok=True)
