@@ -40,11 +40,14 @@ PREDICT_ALLOWANCE_S = 3600.0
 
 
 def interleave(plan: dict[int, tuple[str, ...]]) -> list[tuple[str, int]]:
-    """Budget rounds in increasing order, the peers of round ``i`` rotated by ``i``."""
+    """Budget rounds in increasing order, the peers of round ``i`` rotated by ``i`` (further where needed,
+    so that no peer runs twice in a row across the end of a round)."""
     cells: list[tuple[str, int]] = []
     for i, budget in enumerate(sorted(plan)):
         peers = list(plan[budget])
         k = i % len(peers)
+        if cells and len(peers) > 1 and peers[k] == cells[-1][0]:
+            k = (k + 1) % len(peers)
         cells.extend((peer, budget) for peer in peers[k:] + peers[:k])
     return cells
 
