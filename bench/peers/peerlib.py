@@ -144,7 +144,7 @@ class Outcome:
     seconds: float
 
 
-def run_until(cmd: Sequence[str], deadline: float, log: Path, env: Mapping[str, str] | None = None,
+def run_until(cmd: Sequence[Any], deadline: float, log: Path, env: Mapping[str, str] | None = None,
               cwd: Path | None = None) -> Outcome:
     """Run ``cmd`` (stdout and stderr to ``log``) until it exits or ``time.monotonic()`` passes ``deadline``.
 
@@ -187,7 +187,7 @@ def stop_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def run_checked(cmd: Sequence[str], log: Path, env: Mapping[str, str] | None = None,
+def run_checked(cmd: Sequence[Any], log: Path, env: Mapping[str, str] | None = None,
                 deadline: float | None = None, what: str = "") -> Outcome:
     """:func:`run_until` for a step that must finish (conversion, preprocessing, prediction)."""
     outcome = run_until(cmd, deadline if deadline is not None else time.monotonic() + 7 * 24 * 3600, log, env)

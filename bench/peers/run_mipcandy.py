@@ -20,7 +20,10 @@ this data and MIP Candy 1.1.3 + mipcandy-bundles 0.1.0 need changed, each change
   0.99, poly schedule, Dice+CE, EMA, ``torch.compile``). ``deep_supervision`` stays off: the
   bundle's U-Net has a single output (the flag would split the batch as scales). No time budget:
   the watchdog stops it; MIP Candy writes ``checkpoint_latest.pth`` every epoch and
-  ``checkpoint_best.pth`` when the validation score (negative loss) improves;
+  ``checkpoint_best.pth`` when the validation score (negative loss) improves. ``save_preview=False``:
+  the default preview of the best epoch's worst case crashes in MIP Candy's matplotlib 3D renderer
+  ("ValueError: Invalid RGBA argument: np.float64(0.0)" from ``visualize3d``) and ends the run;
+  previews are pictures for the user and do not change training;
 * prediction: the bundle's ``UNetPredictor.build_network`` calls ``load_state_dict`` on the
   example shape (an API mismatch with mipcandy 1.1.3's ``WithNetwork``), so the predictor is a
   ``Predictor`` subclass implementing ``build_network`` (the report's one required override) and
@@ -88,7 +91,9 @@ def train(out: Path, task: peerlib.Task) -> None:
                               DataLoader(val_set, batch_size=1), device=device)
     trainer.num_dims = 3
     trainer.num_classes = task.num_classes
-    trainer.train(EPOCHS, early_stop_tolerance=EARLY_STOP)
+    # save_preview=False: MIP Candy's 3D preview (matplotlib backend without plotly/pyvista) fails after the
+    # first best epoch ("ValueError: Invalid RGBA argument: np.float64(0.0)" in visualize3d), ending training
+    trainer.train(EPOCHS, early_stop_tolerance=EARLY_STOP, save_preview=False)
 
 
 def predict(out: Path, task: peerlib.Task, checkpoint: Path) -> None:
@@ -110,7 +115,7 @@ def predict(out: Path, task: peerlib.Task, checkpoint: Path) -> None:
             return Pad3d(16)
 
         def build_restoring_module(self, padding_module: nn.Module | None) -> nn.Module | None:
-            return Restore3d(padding_module)  # type: ignore[arg-type]
+            return Restore3d(padding_module)
 
     predictor = UNet3dPredictor(str(checkpoint.parent), (1, 16, 16, 16), checkpoint=checkpoint.name, device="cpu")
     normalise = zscore()
@@ -139,7 +144,7 @@ def main() -> int:
     report = peerlib.Report("mipcandy", peerlib.package_version("mipcandy"), task.name, args.budget,
                             len(task.train), len(task.test), args.smoke,
                             notes=f"report's 3D example: UNetTrainer.train({EPOCHS}, early_stop_tolerance={EARLY_STOP})"
-                                  ", z-score")
+                                  ", z-score, no preview")
 
     def run(report: peerlib.Report) -> None:
         report.wall_prep_s = 0.0  # the symlinks and inspect() run inside the training process

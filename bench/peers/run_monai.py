@@ -145,7 +145,7 @@ def train(out: Path, task: peerlib.Task) -> None:
                     val_outputs = sliding_window_inference(val_inputs, WINDOW, 4, model)
                     dice_metric(y_pred=[post_pred(i) for i in decollate_batch(val_outputs)],
                                 y=[post_label(i) for i in decollate_batch(val_labels)])
-                metric = dice_metric.aggregate().item()
+                metric = float(torch.as_tensor(dice_metric.aggregate()).item())
                 dice_metric.reset()
             if metric > best_metric:
                 best_metric = metric

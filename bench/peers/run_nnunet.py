@@ -117,7 +117,7 @@ def smoke_train(argv: list[str]) -> None:
         self.num_iterations_per_epoch, self.num_val_iterations_per_epoch = SMOKE_ITERATIONS
         original(self)
 
-    nnUNetTrainer.on_train_start = short_epochs  # type: ignore[method-assign]
+    nnUNetTrainer.on_train_start = short_epochs
     sys.argv = ["nnUNetv2_train", *argv]
     run_training_entry()
 
@@ -153,7 +153,7 @@ def main() -> int:
                             "nnUNetv2_plan_and_preprocess")
         report.wall_prep_s = round(time.monotonic() - start, 1)
         train_args = [dataset_id, configuration, "0", "-device", "cpu"]
-        cmd = ([sys.executable, __file__, "--smoke-train", *train_args] if args.smoke
+        cmd: list[Any] = ([sys.executable, __file__, "--smoke-train", *train_args] if args.smoke
                else [bin_dir / "nnUNetv2_train", *train_args])
         outcome = peerlib.run_until(cmd, deadline, log, env)
         report.wall_train_s, report.stopped_by = round(outcome.seconds, 1), outcome.stopped_by
