@@ -92,8 +92,6 @@ def load_average() -> float:
 
 def run_cell(peer: str, budget: int, args: argparse.Namespace, task: peerlib.Task) -> dict[str, Any]:
     """Run one cell and score it: the row for race.jsonl."""
-    from score import score_run
-
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = args.work / task.name / f"{peer}_{budget}s_{stamp}"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -126,15 +124,22 @@ def run_cell(peer: str, budget: int, args: argparse.Namespace, task: peerlib.Tas
     except peerlib.PeerError as exc:
         row["error"] = str(exc)
         return row
+    return collect(row, out, task)
+
+
+def collect(row: dict[str, Any], out: Path, task: peerlib.Task) -> dict[str, Any]:
+    """Merge a finished cell's ``run.json`` into its row and score its predictions (errors stay in the row)."""
+    from score import score_run
+
     report = peerlib.read_json(out / "run.json")
     row.update({k: v for k, v in report.items() if k not in row or v is not None})
-    if report.get("error") is None and "error" not in row and report:
+    if not report:
+        row["error"] = row.get("error") or f"no run.json: see {row.get('log')}"
+    elif not row.get("error"):
         try:
             row.update(score_run(out, task))
         except Exception as exc:  # recorded in the row: one failed cell must not end the race
             row["error"] = f"scoring failed: {exc}"
-    elif not report:
-        row["error"] = row.get("error") or f"no run.json: see {row.get('log')}"
     return row
 
 
@@ -152,11 +157,18 @@ def table(rows: list[dict[str, Any]]) -> str:
             _num(row.get("mean_fg_dice")), *[_num(dice.get(n)) for n in region_names],
             _secs(row.get("wall_budgeted_s")), _secs(row.get("wall_predict_s")),
             (row.get("stopped_by") or "-") + (" (smoke)" if row.get("smoke") else "")
+            + (" OVER BUDGET" if _over_budget(row) else "")
             + (f"  ERROR: {row['error']}" if row.get("error") else ""),
         ])
     widths = [max(len(line[i]) for line in lines) for i in range(len(head) - 1)]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=False)) + "  " + line[-1]
                      for line in lines)
+
+
+def _over_budget(row: dict[str, Any]) -> bool:
+    """Whether the budgeted wall time ran more than 5 % (and 10 s) past the budget."""
+    wall, budget = row.get("wall_budgeted_s"), row.get("budget_s")
+    return wall is not None and budget is not None and float(wall) > max(1.05 * float(budget), float(budget) + 10)
 
 
 def _num(v: Any) -> str:

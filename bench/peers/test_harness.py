@@ -85,27 +85,51 @@ def test_the_splits_are_fold_1_of_the_seeded_kfold_and_disjoint() -> None:
     assert task.test[0].image.is_file() and task.test[0].label.is_file() and mask is not None and mask.is_file()
 
 
-@needs_data
-def test_scoring_against_hand_computed_dice(tmp_path: Path) -> None:
+def _write_predictions(folder: Path, task: peerlib.Task) -> list[tuple[float, float]]:
+    """Reference labels as predictions, the second case without its posterior label; the expected Dice."""
     import SimpleITK as sitk
-    from score import score_run
 
-    task = peerlib.load_task("hippocampus", test_cases=2)
-    (tmp_path / "predictions").mkdir()
+    (folder / "predictions").mkdir(parents=True)
     expected = []
     for i, case in enumerate(task.test):
         ref = sitk.ReadImage(str(case.label))
         array = sitk.GetArrayFromImage(ref)
-        if i == 1:  # second case: posterior predicted as background -> anterior 1, posterior 0
+        if i == 1:  # posterior predicted as background -> anterior 1, posterior 0
             array = np.where(array == 2, 0, array)
         pred = sitk.GetImageFromArray(array.astype(np.uint8))
         pred.CopyInformation(ref)
-        sitk.WriteImage(pred, str(tmp_path / "predictions" / f"{case.case_id}.nii.gz"))
+        sitk.WriteImage(pred, str(folder / "predictions" / f"{case.case_id}.nii.gz"))
         expected.append((1.0, 1.0) if i == 0 else (1.0, 0.0))
+    return expected
+
+
+@needs_data
+def test_scoring_against_hand_computed_dice(tmp_path: Path) -> None:
+    from score import score_run
+
+    task = peerlib.load_task("hippocampus", test_cases=2)
+    expected = _write_predictions(tmp_path, task)
     scores = score_run(tmp_path, task)
     assert scores["dice"] == pytest.approx({"anterior": 1.0, "posterior": 0.5})
     assert scores["mean_fg_dice"] == pytest.approx(np.mean([np.mean(e) for e in expected]))  # 0.75
     assert scores["scored_cases"] == 2 and not scores["resampled"]
+
+
+@needs_data
+def test_a_finished_cell_is_merged_with_its_report_and_scored(tmp_path: Path) -> None:
+    task = peerlib.load_task("hippocampus", test_cases=2)
+    _write_predictions(tmp_path, task)
+    report = peerlib.Report("monai", "1.6.1", "hippocampus", 60, 10, 2, True, steps=9, stopped_by="watchdog",
+                            wall_prep_s=0.1, wall_train_s=60.0)
+    report.write(tmp_path)  # error: None, as a successful peer script writes it
+    row = race.collect({"peer": "monai", "budget_s": 60}, tmp_path, task)
+    assert row["mean_fg_dice"] == pytest.approx(0.75) and row["steps"] == 9 and not row.get("error")
+    failed = tmp_path / "failed"
+    failed.mkdir()
+    peerlib.Report("nnunet", "2.8.1", "hippocampus", 60, 10, 2, True, error="no checkpoint").write(failed)
+    row = race.collect({"peer": "nnunet"}, failed, task)
+    assert row["error"] == "no checkpoint" and "dice" not in row
+    assert race.collect({"peer": "x", "log": "L"}, tmp_path / "nothing", task)["error"] == "no run.json: see L"
 
 
 @needs_data
@@ -123,7 +147,10 @@ def test_table_lists_every_cell_with_errors_visible() -> None:
     rows = [{"peer": "nnunet", "version": "2.8.1", "task": "hippocampus", "budget_s": 900, "steps": 500,
              "mean_fg_dice": 0.8, "dice": {"anterior": 0.81, "posterior": 0.79}, "wall_budgeted_s": 899.0,
              "wall_predict_s": 120.0, "stopped_by": "watchdog"},
-            {"peer": "monai", "task": "hippocampus", "budget_s": 900, "error": "training failed: boom"}]
+            {"peer": "monai", "task": "hippocampus", "budget_s": 900, "error": "training failed: boom"},
+            {"peer": "medseg", "task": "drive", "budget_s": 180, "wall_budgeted_s": 556.0, "stopped_by": "own budget"}]
     text = race.table(rows)
     assert "0.8100" in text and "15 min" in text and "ERROR: training failed: boom" in text
+    lines = text.splitlines()
+    assert "OVER BUDGET" in lines[3] and "OVER BUDGET" not in lines[1]
     assert text.splitlines()[0].split()[:4] == ["peer", "version", "task", "budget"]
