@@ -204,6 +204,8 @@ def main() -> int:
         args.test_cases = args.test_cases or 3
     results = args.results or (args.work / "smoke.jsonl" if args.smoke else RESULTS)
     if args.show:
+        if not results.is_file():
+            raise SystemExit(f"race: error: {results}: no results yet (run the race first)")
         rows = [json.loads(ln) for ln in results.read_text(encoding="utf-8").splitlines() if ln.strip()]
         print(table(rows))
         return 0

@@ -4,8 +4,9 @@
 #   bash bench/peers/setup_venvs.sh [PEER ...]      # default: nnunet monai fastmonai mipcandy
 #
 # Venvs go to $PEER_VENVS (default /work/peer_venvs), outside the repository: never commit them.
-# Sizes on disk: nnunet and monai about 1.5 GB each (torch 2.13.0 CPU build), fastmonai and mipcandy
-# about 5.5 GB each (torch 2.14.1 with torchvision 0.29.1: CUDA builds, which run on the CPU).
+# Sizes on disk (about 21 GB in all): monai 1 GB (torch 2.13.0 CPU build); nnunet 6.4 GB, fastmonai 7.6 GB,
+# mipcandy 5.9 GB (torch 2.14.1 with torchvision 0.29.1: CUDA builds, which run on the CPU). nnU-Net needs
+# torchvision through dynamic-network-architectures -> timm, and torchvision 0.29 needs torch >= 2.14.
 # medseg itself needs no venv here: the race runs it with the interpreter of race.py (the project's venv).
 set -euo pipefail
 
@@ -39,7 +40,7 @@ df -h "$(dirname "$VENVS")" | tail -1
 mkdir -p "$VENVS"
 for peer in "${peers[@]}"; do
     case $peer in
-        nnunet)    make_venv nnunet "$PY311" torch==2.13.0 nnunetv2==2.8.1 ;;
+        nnunet)    make_venv nnunet "$PY311" "torch==2.14.1 torchvision==0.29.1" nnunetv2==2.8.1 ;;
         monai)     make_venv monai "$PY311" torch==2.13.0 monai==1.6.1 nibabel tqdm ;;
         fastmonai) make_venv fastmonai "$PY311" "torch==2.14.1 torchvision==0.29.1" fastmonai==0.12.0 ;;
         mipcandy)  make_venv mipcandy "$PY312" "torch==2.14.1 torchvision==0.29.1" mipcandy==1.1.3 mipcandy-bundles==0.1.0 ;;
