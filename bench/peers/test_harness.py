@@ -1,0 +1,156 @@
+"""Tests of the race harness itself (seconds; no peer venv needed).
+
+Run: PYTHONPATH=src MEDSEG_SHARED_DATA=../shared/data .venv/bin/python -m pytest bench/peers/test_harness.py -q
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import peerlib
+import race
+
+HAVE_DATA = (peerlib.shared_data() / "Task04_Hippocampus").is_dir()
+needs_data = pytest.mark.skipif(not HAVE_DATA, reason="shared data not found (set MEDSEG_SHARED_DATA)")
+
+
+def test_watchdog_stops_the_whole_process_group_at_the_deadline(tmp_path: Path) -> None:
+    # a leader that starts a child (like a peer's data-loader workers) and never ends
+    marker = tmp_path / "child.pid"
+    script = (f"import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']);"
+              f" open({str(marker)!r}, 'w').write(str(p.pid)); time.sleep(60)")
+    start = time.monotonic()
+    outcome = peerlib.run_until([sys.executable, "-c", script], start + 1.5, tmp_path / "log.txt")
+    assert outcome.stopped_by == "watchdog"
+    assert 1.4 < time.monotonic() - start < 1.5 + 5  # SIGTERM is enough for a sleeping python
+    child = int(marker.read_text())
+    time.sleep(0.2)
+    assert not _running(child)  # the worker was stopped too, not left running
+    assert "[watchdog] terminated" in (tmp_path / "log.txt").read_text()
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting for its reaper counts as ended)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "\nState:\tZ" in status.read_text())
+
+
+def test_a_process_that_ends_by_itself_is_reported_with_its_exit_code(tmp_path: Path) -> None:
+    outcome = peerlib.run_until([sys.executable, "-c", "import sys; print('hi'); sys.exit(3)"],
+                                time.monotonic() + 30, tmp_path / "log.txt")
+    assert (outcome.stopped_by, outcome.returncode) == ("finished", 3)
+    assert peerlib.last_line(tmp_path / "log.txt") == "hi"
+
+
+def test_cells_are_interleaved_and_cover_the_issue_budgets() -> None:
+    cells = race.interleave(race.BUDGETS["hippocampus"])
+    assert sorted(cells) == sorted([(p, 900) for p in race.PEERS] + [(p, 1800) for p in race.PEERS]
+                                   + [("nnunet", 3600), ("medseg", 3600)])
+    assert all(a[0] != b[0] for a, b in itertools.pairwise(cells))  # never one peer back to back
+    assert [b for _, b in cells] == sorted(b for _, b in cells)  # every peer's 15 min before anyone's 30
+    assert race.parse_cells(["nnunet:900", "medseg:60"]) == [("nnunet", 900), ("medseg", 60)]
+    with pytest.raises(SystemExit, match="cell 'nnunett:900' is invalid"):
+        race.parse_cells(["nnunett:900"])
+
+
+@needs_data
+def test_the_splits_are_fold_1_of_the_seeded_kfold_and_disjoint() -> None:
+    from medseg.data import MSDDataset
+    from medseg.data.folds import kfold_assignments
+
+    ids = MSDDataset(peerlib.shared_data() / "Task04_Hippocampus").case_ids
+    split = json.loads((peerlib.HERE / "split_hippocampus.json").read_text())
+    folds = kfold_assignments(ids, 5, seed=0)
+    assert sorted(split["test"]) == sorted(c for c, f in folds.items() if f == 1)
+    assert (len(split["train"]), len(split["test"])) == (166, 42)
+    assert not set(split["train"]) & set(split["test"]) and set(split["train"]) | set(split["test"]) == set(ids)
+    drive = json.loads((peerlib.HERE / "split_drive.json").read_text())
+    assert (len(drive["train"]), len(drive["test"])) == (15, 5) and not set(drive["train"]) & set(drive["test"])
+    task = peerlib.load_task("drive")
+    mask = task.test[0].mask
+    assert task.test[0].image.is_file() and task.test[0].label.is_file() and mask is not None and mask.is_file()
+
+
+def _write_predictions(folder: Path, task: peerlib.Task) -> list[tuple[float, float]]:
+    """Reference labels as predictions, the second case without its posterior label; the expected Dice."""
+    import SimpleITK as sitk
+
+    (folder / "predictions").mkdir(parents=True)
+    expected = []
+    for i, case in enumerate(task.test):
+        ref = sitk.ReadImage(str(case.label))
+        array = sitk.GetArrayFromImage(ref)
+        if i == 1:  # posterior predicted as background -> anterior 1, posterior 0
+            array = np.where(array == 2, 0, array)
+        pred = sitk.GetImageFromArray(array.astype(np.uint8))
+        pred.CopyInformation(ref)
+        sitk.WriteImage(pred, str(folder / "predictions" / f"{case.case_id}.nii.gz"))
+        expected.append((1.0, 1.0) if i == 0 else (1.0, 0.0))
+    return expected
+
+
+@needs_data
+def test_scoring_against_hand_computed_dice(tmp_path: Path) -> None:
+    from score import score_run
+
+    task = peerlib.load_task("hippocampus", test_cases=2)
+    expected = _write_predictions(tmp_path, task)
+    scores = score_run(tmp_path, task)
+    assert scores["dice"] == pytest.approx({"anterior": 1.0, "posterior": 0.5})
+    assert scores["mean_fg_dice"] == pytest.approx(np.mean([np.mean(e) for e in expected]))  # 0.75
+    assert scores["scored_cases"] == 2 and not scores["resampled"]
+
+
+@needs_data
+def test_a_finished_cell_is_merged_with_its_report_and_scored(tmp_path: Path) -> None:
+    task = peerlib.load_task("hippocampus", test_cases=2)
+    _write_predictions(tmp_path, task)
+    report = peerlib.Report("monai", "1.6.1", "hippocampus", 60, 10, 2, True, steps=9, stopped_by="watchdog",
+                            wall_prep_s=0.1, wall_train_s=60.0)
+    report.write(tmp_path)  # error: None, as a successful peer script writes it
+    row = race.collect({"peer": "monai", "budget_s": 60}, tmp_path, task)
+    assert row["mean_fg_dice"] == pytest.approx(0.75) and row["steps"] == 9 and not row.get("error")
+    failed = tmp_path / "failed"
+    failed.mkdir()
+    peerlib.Report("nnunet", "2.8.1", "hippocampus", 60, 10, 2, True, error="no checkpoint").write(failed)
+    row = race.collect({"peer": "nnunet"}, failed, task)
+    assert row["error"] == "no checkpoint" and "dice" not in row
+    assert race.collect({"peer": "x", "log": "L"}, tmp_path / "nothing", task)["error"] == "no run.json: see L"
+
+
+@needs_data
+def test_a_missing_prediction_is_an_error_not_a_score(tmp_path: Path) -> None:
+    from score import score_run
+
+    from medseg.core.errors import DatasetError
+
+    (tmp_path / "predictions").mkdir()
+    with pytest.raises(DatasetError, match="no prediction for"):
+        score_run(tmp_path, peerlib.load_task("hippocampus", test_cases=2))
+
+
+def test_table_lists_every_cell_with_errors_visible() -> None:
+    rows = [{"peer": "nnunet", "version": "2.8.1", "task": "hippocampus", "budget_s": 900, "steps": 500,
+             "mean_fg_dice": 0.8, "dice": {"anterior": 0.81, "posterior": 0.79}, "wall_budgeted_s": 899.0,
+             "wall_predict_s": 120.0, "stopped_by": "watchdog"},
+            {"peer": "monai", "task": "hippocampus", "budget_s": 900, "error": "training failed: boom"},
+            {"peer": "medseg", "task": "drive", "budget_s": 180, "wall_budgeted_s": 556.0, "stopped_by": "own budget"}]
+    text = race.table(rows)
+    assert "0.8100" in text and "15 min" in text and "ERROR: training failed: boom" in text
+    lines = text.splitlines()
+    assert "OVER BUDGET" in lines[3] and "OVER BUDGET" not in lines[1]
+    assert text.splitlines()[0].split()[:4] == ["peer", "version", "task", "budget"]
