@@ -28,13 +28,18 @@ def _experiments(args: argparse.Namespace, config: Config) -> list[Path]:
 
 def predict(args: argparse.Namespace) -> int:
     """``medseg predict INPUT -o OUT -e EXP``: label maps in the source geometry (several EXP = ensemble)."""
+    from medseg.presets.pipeline import make_predictor
     from medseg.presets.pipeline import predict as run
 
     config = effective_config(args, args.work)
     sources = _experiments(args, config)
-    labels = run(config, sources, args.input, args.out)
+    predictor = make_predictor(config, sources)
+    console = Console()
+    for choice in predictor.checkpoint_choices:
+        console.print(choice.describe(), style="yellow" if choice.fallback else None, soft_wrap=True, markup=False)
+    labels = run(config, sources, args.input, args.out, predictor=predictor)
     save_config(config, args.out / "config.json")
-    Console().print(f"{len(labels)} prediction(s) from {len(sources)} model(s) written to {args.out}")
+    console.print(f"{len(labels)} prediction(s) from {len(sources)} model(s) written to {args.out}")
     return 0
 
 

@@ -1,7 +1,9 @@
 """The ``medseg`` command: one verb per stage. Thin: parses arguments and calls the library.
 
 Flags override the config file; the effective config is saved with the results. A user error
-(:class:`~medseg.core.errors.MedsegError`) prints one line on stderr and exits with status 2.
+(:class:`~medseg.core.errors.MedsegError`) prints one line on stderr and exits with status 2, and so
+does an :class:`OSError` of the environment (a full disk, a read-only or missing folder:
+``medseg: error: PATH: No space left on device``); an interrupt (Ctrl-C) exits with 130.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from medseg.cli import inference_verbs, report_verb, stages, tools
+from medseg.core.atomic import os_error_line
 from medseg.core.errors import MedsegError
 
 #: the demo's default wall-clock budget: inside the 10 minutes promised, with room for start-up
@@ -40,14 +43,25 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(out=args.out, time_budget_s=args.time_budget)
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line (its lines joined with spaces), for the error line on stderr."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip()) or "unknown error"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``medseg`` command; user errors print one line and exit with status 2."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
     except MedsegError as exc:
-        print(f"medseg: error: {exc}", file=sys.stderr)
+        print(f"medseg: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the environment: disk full, read-only folder, file vanished, ...
+        print(f"medseg: error: {one_line(os_error_line(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("medseg: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ FLAG_KEYS: dict[str, str] = {
     "folds": "training.folds",
     "n_folds": "training.n_folds",
     "seed": "training.seed",
+    "deterministic": "training.deterministic",
     "device": "training.device",
     "time_budget": "training.time_budget_s",
     "checkpoint": "inference.checkpoint",
@@ -76,6 +77,8 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--deep-supervision", action=argparse.BooleanOptionalAction, help="deep supervision")
     parser.add_argument("--n-folds", type=int, help="number of cross-validation folds")
     parser.add_argument("--seed", type=int, help="random seed")
+    parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction,
+                        help="deterministic kernels: a resumed run is bit-identical on the CPU (training.deterministic)")
     parser.add_argument("--device", help="auto, cpu or cuda")
 
 

@@ -20,6 +20,8 @@ NormalizationScheme = Literal["ct", "zscore", "zscore_nonzero", "minmax", "none"
 LabelResampling = Literal["linear_per_label", "nearest"]
 Activation = Literal["softmax", "sigmoid", "none"]
 DeviceName = Literal["auto", "cpu", "cuda"]
+#: what reading does with NaN/inf intensities: refuse the file, or replace them (medseg.io.values)
+NonFinitePolicy = Literal["error", "minimum"]
 
 
 def choices(vocabulary: object) -> tuple[str, ...]:

@@ -1,19 +1,66 @@
-"""Checks on the values an image file holds: finite intensities, integer labels."""
+"""Checks on the values an image file holds: finite intensities, integer labels.
+
+Non-finite intensities (NaN, +-inf) are refused by default. The policy ``minimum`` (config key
+``dataset_info.nonfinite``) replaces them instead, by a stated rule: each channel's non-finite voxels
+take that channel's smallest finite value (the background of most scans, and a value the
+normalisation already knows); a channel without any finite voxel is still refused.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from medseg.core.errors import ImageReadError
+from medseg.core.vocab import NonFinitePolicy, choices
+
+#: the hint every non-finite error ends with
+NONFINITE_HINT = "set dataset_info.nonfinite: minimum to replace them with the channel's smallest finite value"
 
 
-def check_finite(array: np.ndarray, source: str) -> None:
+def nonfinite_mask(array: np.ndarray, hidden: np.ndarray | None = None) -> np.ndarray | None:
+    """Where ``array`` is not finite, plus the flat indices ``hidden`` (voxels a reader zeroed); None if
+    there are none."""
+    mask = None
+    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+        mask = ~np.isfinite(array)
+    if hidden is not None and hidden.size:
+        if mask is None:
+            mask = np.zeros(array.shape, dtype=bool)
+        mask.reshape(-1)[hidden[hidden < array.size]] = True
+    return mask
+
+
+def check_finite(array: np.ndarray, source: str, hidden: np.ndarray | None = None) -> None:
     """Raise :class:`ImageReadError` naming ``source`` and the count when ``array`` has NaN/inf voxels."""
-    if not np.issubdtype(array.dtype, np.floating):
-        return
-    bad = int(array.size - np.count_nonzero(np.isfinite(array)))
-    if bad:
-        raise ImageReadError(f"{source}: image has {bad} NaN/inf voxels")
+    mask = nonfinite_mask(array, hidden)
+    if mask is not None:
+        raise ImageReadError(f"{source}: image has {int(np.count_nonzero(mask))} NaN/inf voxels ({NONFINITE_HINT})")
+
+
+def handle_nonfinite(array: np.ndarray, source: str, policy: NonFinitePolicy = "error",
+                     hidden: np.ndarray | None = None) -> np.ndarray:
+    """``array`` when finite; else an error (``policy`` "error") or a copy with the non-finite voxels
+    replaced by their channel's smallest finite value (``policy`` "minimum"; channels first).
+
+    ``hidden``: flat indices of voxels the file holds as NaN/inf that the reader turned into 0.
+    """
+    if policy not in choices(NonFinitePolicy):
+        raise ValueError(f"nonfinite policy must be one of {choices(NonFinitePolicy)}, got {policy!r}")
+    if policy == "error":
+        check_finite(array, source, hidden)
+        return array
+    mask = nonfinite_mask(array, hidden)
+    if mask is None:
+        return array
+    out = np.array(array, dtype=array.dtype if np.issubdtype(array.dtype, np.floating) else np.float32)
+    for channel in range(out.shape[0]):
+        bad = mask[channel]
+        if not bad.any():
+            continue
+        if bad.all():
+            raise ImageReadError(f"{source}: channel {channel} has no finite voxel (all {bad.size} are NaN/inf)")
+        out[channel][bad] = out[channel][~bad].min()
+    return out
 
 
 def smallest_label_dtype(low: int, high: int) -> np.dtype:
