@@ -56,7 +56,9 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.workers is not None:
         overrides["evaluation.workers"] = args.workers
     config = apply_overrides(config, overrides, source="command line") if overrides else config
-    evaluator = make_evaluator(config)
+    from medseg.presets.names import check_names
+
+    evaluator = make_evaluator(check_names(config))
     dataset = _reference_dataset(args.references)
     if dataset is not None:
         result = evaluator.evaluate_against_dataset(args.predictions, dataset, resample=args.resample)

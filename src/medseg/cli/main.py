@@ -11,6 +11,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+from typing_extensions import override
 
 from medseg.cli import inference_verbs, report_verb, stages, tools
 from medseg.core.atomic import os_error_line
@@ -20,10 +23,28 @@ from medseg.core.errors import MedsegError
 DEMO_BUDGET_S = 480.0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (exit status 2), like every other error."""
+
+    @override
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"medseg: error: command line: {one_line(message)} (see '{self.prog} --help')\n")
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds > 0 (an argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of seconds: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per verb."""
-    parser = argparse.ArgumentParser(prog="medseg", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(prog="medseg", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="verb", required=True)
     stages.register(sub)
     inference_verbs.register(sub)
@@ -31,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_verb.register(sub)
     demo = sub.add_parser("demo", help="run the demo on the embedded hippocampus sample")
     demo.add_argument("--out", default="medseg_results/demo", help="where to write the results")
-    demo.add_argument("--time-budget", type=float, default=DEMO_BUDGET_S,
+    demo.add_argument("--time-budget", type=positive_seconds, default=DEMO_BUDGET_S,
                       help="seconds for the whole demo, training fitted inside (default: %(default)s)")
     demo.set_defaults(func=_demo)
     return parser

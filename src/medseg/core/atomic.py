@@ -24,6 +24,22 @@ from medseg.core.faults import kill_point
 TEMP_PREFIX = ".tmp-"
 
 
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: the process's umask when medseg was imported: files written here get ``0o666 & ~umask`` (``mkstemp``
+#: alone would leave them readable by their owner only)
+UMASK = _read_umask()
+
+
+def make_readable(path: str | os.PathLike[str]) -> None:
+    """Give a file made by ``mkstemp`` (mode 0600) the mode an ordinary ``open`` would have given it."""
+    os.chmod(path, 0o666 & ~UMASK)
+
+
 def naming(exc: OSError, target: str | os.PathLike[str]) -> OSError:
     """``exc`` as an error about ``target`` when it names no file or a temporary one (same type, errno)."""
     name = "" if exc.filename is None else str(exc.filename)
@@ -59,6 +75,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) ->
     try:
         with os.fdopen(fd, mode, **kwargs) as handle:
             yield handle
+        make_readable(tmp)
         kill_point("atomic_write")
         os.replace(tmp, target)
     except OSError as exc:

@@ -30,7 +30,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from medseg.core.atomic import naming
+from medseg.core.atomic import make_readable, naming
 from medseg.core.errors import MedsegError
 from medseg.core.faults import kill_point
 
@@ -141,6 +141,7 @@ def save_state(path: str | os.PathLike[str], state: dict[str, Any], metadata: di
     try:
         kill_point("state_begin")
         save_file(tensors, tmp, metadata=meta)
+        make_readable(tmp)
         kill_point("state_write")
         os.replace(tmp, p)
     except OSError as exc:

@@ -76,6 +76,9 @@ def open_dataset(config: Config, source: str | Path | None = None) -> CaseDatase
         raise ConfigError("config key 'dataset_info.source' is not set; give the dataset folder or table")
     if not Path(path).exists():
         raise DatasetError(f"{path}: dataset not found")
+    kind = config.dataset_info.format
+    if kind in ("msd", "nnunet") and not Path(path).is_dir():
+        raise ConfigError(f"{path}: dataset_info.format is {kind!r}, which needs a dataset folder, not a file")
     opener = {"auto": detect, "msd": MSDDataset, "nnunet": NNUNetDataset, "table": TableDataset}
     dataset = opener[config.dataset_info.format](path)
     policy = config.dataset_info.nonfinite
@@ -204,9 +207,15 @@ def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: F
     from medseg.presets.segmentation import SegmentationTrainer
 
     work = Path(work_dir)
+    run = latest_experiment(work, fold) if resume else None  # before any work: nothing to resume, no cache
     if not planned(config):
         config = analyze(dataset, config, work, progress=progress, save=False)
     plan = config_to_plan(config)
+    if run is not None:  # a changed network or plan is refused before anything is written
+        from medseg.inference.predictor import check_same_plan, read_plan
+
+        latest = run / "checkpoints" / "latest.safetensors"
+        check_same_plan(latest, read_plan(latest), work / CONFIG_NAME, plan)
     cache = preprocess(dataset, config, work, progress=progress)
     train_set, val_set = fold_split(dataset, config, work, fold)
     t = config.training
@@ -221,12 +230,7 @@ def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: F
     trainer = SegmentationTrainer(work / "experiments", loader, PreprocessedDataset(cache, val_set.case_ids),
                                   plan=plan, training=t, callbacks=_callbacks(config, resume and t.epochs is not None),
                                   name=run_name(fold), class_frequencies=class_frequencies(train_cases, plan))
-    if resume:
-        from medseg.inference.predictor import check_same_plan, read_plan
-
-        run = latest_experiment(work, fold)
-        latest = run / "checkpoints" / "latest.safetensors"
-        check_same_plan(latest, read_plan(latest), work / CONFIG_NAME, plan)
+    if run is not None:
         trainer.recover_from(run)
         folder = trainer.continue_training(epochs if t.epochs is not None else None)
     else:

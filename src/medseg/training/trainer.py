@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from medseg.core.atomic import remove_stale_temporaries
+from medseg.core.atomic import remove_stale_temporaries, write_text_atomic
 from medseg.core.faults import kill_point
 from medseg.io.state import CheckpointError, load_state, save_state
 from medseg.tracking.base import redact
@@ -189,8 +189,7 @@ class Trainer:
         try:
             description = self.describe()
             if description is not None:
-                (self.folder.root / "plan.json").write_text(json.dumps(redact(description), indent=2),
-                                                            encoding="utf-8")
+                write_text_atomic(self.folder.root / "plan.json", json.dumps(redact(description), indent=2))
             self.input_shape = self.example_shape()
             self.toolbox = self.build_toolbox(self.input_shape, self.total_steps())
             seed_everything(self.seed, self.deterministic)

@@ -60,13 +60,14 @@ def _with_progress(results: Iterator[CaseResult], total: int, progress: bool) ->
     from rich.console import Console
     from rich.progress import track
 
-    yield from track(
+    console = Console(stderr=True)
+    yield from track(  # a transient bar on a non-terminal stderr would leave an empty line there
         results,
         total=total,
         description=f"inspecting {total} cases",
-        disable=not progress,
+        disable=not progress or not console.is_terminal,
         transient=True,
-        console=Console(stderr=True),
+        console=console,
     )
 
 
