@@ -122,3 +122,18 @@ def fill(folder: Path, leave: int) -> None:
     free = stat.f_bavail * stat.f_frsize
     with (folder / "filler.bin").open("wb") as handle:
         handle.write(b"\0" * max(0, free - leave))
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """Processes of process group ``pgid`` that are still running (zombies do not count)."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            alive.append(int(entry.name))
+    return alive

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from medseg.core.atomic import remove_stale_temporaries, write_text_atomic
+from medseg.core.atomic import TEMP_PREFIX, remove_stale_temporaries, write_text_atomic
 from medseg.core.faults import kill_point
 from medseg.io.state import CheckpointError, load_state, save_state
 from medseg.tracking.base import redact
@@ -324,7 +324,8 @@ class Trainer:
         """
         self.folder = ExperimentFolder(Path(folder))
         path = self.folder.checkpoint(checkpoint)
-        for sub in (self.folder.root, self.folder.checkpoints, self.folder.plots, self.folder.previews):
+        folders = [p for p in self.folder.root.rglob("*") if p.is_dir() and not p.name.startswith(TEMP_PREFIX)]
+        for sub in [self.folder.root, *folders]:
             remove_stale_temporaries(sub)
         state, meta = load_state(path)
         if meta.get("format") != CHECKPOINT_FORMAT:
