@@ -46,7 +46,11 @@ def test_round_trip_keeps_every_value_and_hides_the_hash_keys(tmp_path: Path) ->
     assert torch.equal(state["weights"]["conv.weight"], _state()["weights"]["conv.weight"])  # type: ignore[index]
     np.testing.assert_array_equal(state["extra"], np.arange(10, dtype=np.int16))
     assert state["epoch"] == 3 and meta == {"kind": "latest"}
-    raw = read_metadata(path)
+    assert read_metadata(path) == {"kind": "latest", "medseg_state": read_metadata(path)["medseg_state"]}
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        raw = handle.metadata()
     assert len(raw[TENSOR_HASH_KEY]) == 64 and len(raw[META_HASH_KEY]) == 64
 
 

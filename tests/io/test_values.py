@@ -157,3 +157,17 @@ def test_finite_float_nifti_with_zeros_reads_unchanged(tmp_path: Path) -> None:
     array = np.zeros((4, 5, 6), dtype=np.float32)
     array[1:3, 1:3, 1:3] = 7.5
     np.testing.assert_array_equal(read_image(_write(array, tmp_path / "ok.nii.gz")).array[0], array)
+
+
+def test_the_scan_reads_every_member_of_a_multi_member_gzip(tmp_path: Path) -> None:
+    import gzip
+
+    from medseg.io.nifti_check import nifti_nonfinite
+
+    path, truth = _nifti_with_nonfinite(tmp_path / "one.nii")
+    raw = path.read_bytes()
+    split = tmp_path / "two.nii.gz"
+    split.write_bytes(gzip.compress(raw[:400]) + gzip.compress(raw[400:]))  # header and data in two members
+    expected = np.flatnonzero(~np.isfinite(truth))
+    np.testing.assert_array_equal(nifti_nonfinite(split), expected)
+    np.testing.assert_array_equal(nifti_nonfinite(path), expected)

@@ -5,9 +5,13 @@ What every row asserts: :mod:`malformed_kit`.
 
 from __future__ import annotations
 
+import gzip
+import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+import SimpleITK as sitk
 from malformed_kit import (
     FIRST,
     A,
@@ -18,14 +22,10 @@ from malformed_kit import (
     check_row,
     csv_file,
     empty_labels,
-    gzip,
     image_array,
     msd_without,
     nan_image,
-    np,
-    os,
     remove_label_of_first,
-    sitk,
     truncate,
     write_array,
     yaml_payload,
@@ -159,6 +159,13 @@ ROWS: list[Row] = [
         setup=lambda c: write_array(
             c.label(), image_array(c.label()).astype(np.float32) * 0.5, like=c.label()
         ),
+    ),
+    Row(
+        "label-value-out-of-range",
+        lambda c: analyze(c),
+        "{tmp}/data/labelsTr/hippocampus_007.nii.gz: label value 1e+09 is out of range (label values are class "
+        "values 0..65535)",
+        setup=lambda c: write_array(c.label(), _huge_label(c.label()), like=c.label()),
     ),
     Row(
         "label-negative",
@@ -357,3 +364,10 @@ def test_malformed_input(
     request: pytest.FixtureRequest,
 ) -> None:
     check_row(row, tmp_path, tiny_data, trained, capsys, request)
+
+
+def _huge_label(path: Path) -> np.ndarray:
+    """A label with one corrupt voxel of value 10^9 (its per-value tables would need gigabytes)."""
+    array = image_array(path).astype(np.float32)
+    array[0, 0, 0] = 1e9
+    return array

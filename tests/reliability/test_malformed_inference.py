@@ -5,9 +5,12 @@ What every row asserts: :mod:`malformed_kit`.
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
+import SimpleITK as sitk
 from malformed_kit import (
     FIRST,
     Row,
@@ -24,14 +27,11 @@ from malformed_kit import (
     csv_file,
     image_array,
     images_folder,
-    os,
     other_plan_experiment,
     pickle_file,
     predict,
     preds_copy,
     refs_folder,
-    shutil,
-    sitk,
     write_array,
 )
 
@@ -292,7 +292,9 @@ ROWS: list[Row] = [
             "accuracy",
         ],
         (
-            "config key 'evaluation.metrics.0' = 'accuracy' is invalid; valid metrics: assd, dice, hd, "
+            "config key 'evaluation.metrics.0' = 'accuracy' is invalid: unknown metric 'accuracy'; available: "
+            "assd, dice, hd, hd95, iou, lesion_detection_rate, lesion_dice, lesion_hd95, lesion_nsd, nsd, "
+            "precision, recall, relative_volume_error, sensitivity, specificity; valid metrics: assd, dice, hd, "
             "hd95, iou, lesion_detection_rate, lesion_dice, lesion_hd95, lesion_nsd, nsd, precision, "
             "recall, relative_volume_error, sensitivity, specificity"
         ),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from malformed_kit import (
     FIRST,
@@ -18,7 +19,6 @@ from malformed_kit import (
     check_row,
     csv_of,
     flip_tensor_byte,
-    np,
     truncate,
 )
 

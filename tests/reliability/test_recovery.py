@@ -123,3 +123,16 @@ def test_deterministic_flag_sets_the_config_key() -> None:
         assert flag_overrides(build_parser().parse_args([*verb, "--deterministic"])) == {"training.deterministic": True}
         assert flag_overrides(build_parser().parse_args([*verb, "--no-deterministic"])) == {
             "training.deterministic": False}
+
+
+def test_a_damaged_fingerprint_cache_is_computed_again(trained: dict[str, Path], tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    work = tmp_path / "work"
+    shutil.copytree(trained["work"], work)
+    (cache,) = (work / "fingerprint").glob("*.json")
+    good_json, good_samples = cache.read_bytes(), cache.with_suffix(".safetensors").read_bytes()
+    for damaged, content in ((cache.with_suffix(".safetensors"), b"\0" * 20), (cache, b"{")):
+        damaged.write_bytes(content)
+        code, _, err = run_cli(["analyze", str(trained["data"]), "-o", str(work), *PLAN], capsys)
+        assert code == 0, err
+        assert cache.read_bytes() == good_json and cache.with_suffix(".safetensors").read_bytes() == good_samples

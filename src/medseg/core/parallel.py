@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
-from medseg.core.orphans import die_with_parent
+from medseg.core.orphans import die_with_parent, started_from_main_thread
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -30,9 +30,10 @@ def pool_context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def _start_worker(parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+def _start_worker(parent: int, main_thread: bool, initializer: Callable[..., None] | None,
+                  initargs: tuple[Any, ...]) -> None:
     """Every pool worker's initializer: die with ``parent``, then run the caller's initializer."""
-    die_with_parent(parent)
+    die_with_parent(parent, death_signal=main_thread)
     if initializer is not None:
         initializer(*initargs)
 
@@ -61,7 +62,7 @@ def parallel_map(
             yield fn(item)
         return
     with ProcessPoolExecutor(workers, mp_context=pool_context(), initializer=_start_worker,
-                             initargs=(os.getpid(), initializer, initargs)) as pool:
+                             initargs=(os.getpid(), started_from_main_thread(), initializer, initargs)) as pool:
         pending: deque[Future[R]] = deque()
         try:
             for item in items:

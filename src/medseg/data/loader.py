@@ -36,7 +36,7 @@ import torch
 import torch.multiprocessing as mp
 
 from medseg.core.errors import MedsegError
-from medseg.core.orphans import die_with_parent
+from medseg.core.orphans import die_with_parent, started_from_main_thread
 from medseg.data.sampling.random_roi import RandomROIDataset
 
 Batch = dict[str, torch.Tensor]
@@ -78,12 +78,12 @@ def make_batch(dataset: RandomROIDataset, augmentation: Augmentation | None, see
 
 
 def _worker_loop(dataset: RandomROIDataset, augmentation: Augmentation | None, seed: int, batch_size: int,
-                 slots: list[Batch], tasks: Any, results: Any, parent: int) -> None:
+                 slots: list[Batch], tasks: Any, results: Any, parent: int, main_thread: bool) -> None:
     """A worker: take ``(generation, epoch, batch, slot)`` tasks until ``None``; fill the slot.
 
     It ends when the process ``parent`` dies (:func:`die_with_parent`).
     """
-    die_with_parent(parent)
+    die_with_parent(parent, death_signal=main_thread)
     torch.set_num_threads(1)
     while True:
         task = tasks.get()
@@ -201,7 +201,7 @@ class PatchLoader:
         self._processes = [
             context.Process(target=_worker_loop, daemon=True, name=f"medseg-loader-{k}",
                             args=(self.dataset, self.augmentation, self.seed, self.batch_size, self._slots,
-                                  self._tasks[k], self._results, os.getpid()))
+                                  self._tasks[k], self._results, os.getpid(), started_from_main_thread()))
             for k in range(self.workers)
         ]
         for process in self._processes:

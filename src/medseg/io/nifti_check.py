@@ -14,16 +14,18 @@ the order of the array ITK returns (NIfTI stores x fastest, as a C-order ``(t, z
 from __future__ import annotations
 
 import gzip
+import itertools
 import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 
 _CHUNK = 1 << 20
+#: compressed bytes read, and decompressed bytes produced, per step of the non-finite scan
+_READ, _OUT = 1 << 22, 1 << 24
 #: NIfTI datatype codes of the float types whose NaN/inf ITK hides
 _FLOAT_TYPES = {16: "f4", 64: "f8"}
 
@@ -60,23 +62,47 @@ def nifti_layout(header: bytes) -> NiftiLayout | None:
     return None
 
 
-def _open(path: Path) -> IO[bytes]:
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return path.open("rb")
-
-
-def _voxel_chunks(stream: IO[bytes], layout: NiftiLayout, dtype: np.dtype) -> Iterator[np.ndarray]:
-    stream.read(layout.offset)
-    left = layout.count * dtype.itemsize
-    step = (_CHUNK // dtype.itemsize) * dtype.itemsize
-    while left > 0:
-        data = stream.read(min(step, left))
-        usable = len(data) - len(data) % dtype.itemsize
-        if usable <= 0:
+def _blocks(path: Path) -> Iterator[bytes]:
+    """The file's bytes, decompressed when it is gzip (every member), in blocks of at most ``_OUT``."""
+    with path.open("rb") as raw:
+        if not path.name.lower().endswith(".gz"):
+            while block := raw.read(_OUT):
+                yield block
             return
-        yield np.frombuffer(data[:usable], dtype=dtype)
-        left -= len(data)
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        pending = b""
+        while True:
+            if not pending:
+                pending = raw.read(_READ)
+                if not pending:
+                    return
+            out = inflater.decompress(pending, _OUT)  # bounded: all-zero data inflate a thousandfold
+            if out:
+                yield out
+            if inflater.eof:  # a multi-member gzip file: the next member starts here
+                pending = inflater.unused_data
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            else:
+                pending = inflater.unconsumed_tail
+
+
+def _voxels(blocks: Iterator[bytes], header: bytes, layout: NiftiLayout, dtype: np.dtype) -> Iterator[np.ndarray]:
+    """The voxel values, chunk by chunk, from the stream that began with ``header``."""
+    skip, left, carry = layout.offset, layout.count * dtype.itemsize, b""
+    for block in itertools.chain([header], blocks):
+        if skip >= len(block):
+            skip -= len(block)
+            continue
+        data = carry + block[skip:]
+        skip = 0
+        data = data[:left]
+        usable = len(data) - len(data) % dtype.itemsize
+        carry = data[usable:]
+        if usable:
+            yield np.frombuffer(data[:usable], dtype=dtype)
+            left -= usable
+        if left <= 0:
+            return
 
 
 def nifti_nonfinite(path: Path) -> np.ndarray | None:
@@ -86,18 +112,22 @@ def nifti_nonfinite(path: Path) -> np.ndarray | None:
     """
     found: list[np.ndarray] = []
     try:
-        with _open(path) as stream:
-            layout = nifti_layout(stream.read(540))
-            if layout is None or layout.datatype not in _FLOAT_TYPES:
-                return None
-            dtype = np.dtype(layout.byte_order + _FLOAT_TYPES[layout.datatype])
-            stream.seek(0)
-            start = 0
-            for values in _voxel_chunks(stream, layout, dtype):
-                bad = np.flatnonzero(~np.isfinite(values))
-                if bad.size:
-                    found.append(bad + start)
-                start += values.size
+        blocks = _blocks(path)
+        header = b""
+        for block in blocks:
+            header += block
+            if len(header) >= 540:
+                break
+        layout = nifti_layout(header)
+        if layout is None or layout.datatype not in _FLOAT_TYPES:
+            return None
+        dtype = np.dtype(layout.byte_order + _FLOAT_TYPES[layout.datatype])
+        start = 0
+        for values in _voxels(blocks, header, layout, dtype):
+            bad = np.flatnonzero(~np.isfinite(values))
+            if bad.size:
+                found.append(bad + start)
+            start += values.size
     except (OSError, EOFError, zlib.error):
         if not found:
             return None

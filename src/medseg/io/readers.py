@@ -9,8 +9,9 @@ Caveats handled here: ITK's NIfTI reader zero-pads a truncated file (checked aga
 see :mod:`medseg.io.nifti_check`) and opens ``x.nii`` when asked for ``x.nii.gz`` if both exist (the
 ``.nii.gz`` is then read through a private link). It also turns NaN/inf voxels of float NIfTI files
 into 0; when a float NIfTI image holds zeros, its raw voxel data are scanned for them
-(:func:`medseg.io.nifti_check.nifti_nonfinite`), so non-finite voxels are refused (or replaced, see
-:mod:`medseg.io.values`) in every format alike.
+(:func:`medseg.io.nifti_check.nifti_nonfinite`, one more decompression: about as long as ITK's own
+read), so non-finite voxels are refused (or replaced, see :mod:`medseg.io.values`) in every format
+alike. Writes are checked too: ITK's NIfTI and PNG writers report nothing on a full disk.
 """
 
 from __future__ import annotations

@@ -170,7 +170,16 @@ def _unreadable(path: Path, exc: BaseException) -> CheckpointError:
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
-    """The string metadata of a checkpoint (without reading its tensors); its hash is verified."""
+    """The string metadata of a checkpoint (without reading its tensors), verified against its hash;
+    the two hash keys themselves are left out."""
+    meta = _raw_metadata(Path(path))
+    meta.pop(TENSOR_HASH_KEY, None)
+    meta.pop(META_HASH_KEY, None)
+    return meta
+
+
+def _raw_metadata(path: Path) -> dict[str, str]:
+    """Every metadata entry of a checkpoint, the hash keys included; the metadata hash is verified."""
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"{p}: checkpoint file does not exist")
@@ -191,7 +200,7 @@ def load_state(path: str | os.PathLike[str], *, verify: bool = True) -> tuple[An
     :class:`CheckpointError` naming the file. Files without a hash (older medseg) load unverified.
     """
     p = Path(path)
-    meta = read_metadata(p)
+    meta = _raw_metadata(p)
     if _SKELETON_KEY not in meta:
         raise CheckpointError(f"{p}: not a medseg checkpoint (no '{_SKELETON_KEY}' metadata)")
     tensors: dict[str, torch.Tensor] = {}

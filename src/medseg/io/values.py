@@ -72,6 +72,19 @@ def smallest_label_dtype(low: int, high: int) -> np.dtype:
     return np.dtype(np.int64)
 
 
+#: the largest label value accepted: label values are class identifiers (a value of 10^9 in a corrupt
+#: file would otherwise make every per-value table a gigabyte)
+MAX_LABEL_VALUE = 65535
+
+
+def _check_range(array: np.ndarray, source: str) -> None:
+    if array.size and np.issubdtype(array.dtype, np.number):
+        high = array.max()
+        if high > MAX_LABEL_VALUE:
+            raise ImageReadError(f"{source}: label value {high:g} is out of range (label values are class values "
+                                 f"0..{MAX_LABEL_VALUE})")
+
+
 def as_label_array(array: np.ndarray, source: str) -> np.ndarray:
     """A channels-first label array ``(1, ...)`` of integer dtype, or :class:`ImageReadError`.
 
@@ -93,6 +106,7 @@ def as_label_array(array: np.ndarray, source: str) -> np.ndarray:
     if array.dtype == np.bool_:
         return array.astype(np.uint8)
     if np.issubdtype(array.dtype, np.integer):
+        _check_range(array, source)
         return array
     if not np.issubdtype(array.dtype, np.floating):
         raise ImageReadError(f"{source}: label has unsupported pixel type {array.dtype}")
@@ -109,5 +123,6 @@ def as_label_array(array: np.ndarray, source: str) -> np.ndarray:
         )
     if array.size == 0:
         return array.astype(np.uint8)
+    _check_range(array, source)
     dtype = smallest_label_dtype(int(array.min()), int(array.max()))
     return array.astype(dtype)

@@ -42,8 +42,7 @@ def _metrics(config: Config) -> None:
             get_metric(name)
         except KeyError as exc:
             problem = str(exc.args[0]) if exc.args else str(exc)
-            detail = "" if problem.startswith("unknown metric") else f": {problem}"
-            raise ConfigError(f"config key 'evaluation.metrics.{i}' = {name!r} is invalid{detail}; valid "
+            raise ConfigError(f"config key 'evaluation.metrics.{i}' = {name!r} is invalid: {problem}; valid "
                               f"metrics: {', '.join(available_metrics())}") from None
 
 
