@@ -29,17 +29,24 @@ def _experiments(args: argparse.Namespace, config: Config) -> list[Path]:
 
 def predict(args: argparse.Namespace) -> int:
     """``medseg predict INPUT -o OUT -e EXP``: label maps in the source geometry (several EXP = ensemble)."""
+    from medseg.presets.pipeline import make_predictor
     from medseg.presets.pipeline import predict as run
 
     config = effective_config(args, args.work)
     sources = _experiments(args, config)
-    labels = run(config, sources, args.input, args.out)
+    predictor = make_predictor(config, sources)
+    console = Console()
+    if distributed.is_main():
+        for choice in predictor.checkpoint_choices:
+            console.print(choice.describe(), style="yellow" if choice.fallback else None, soft_wrap=True,
+                          markup=False)
+    labels = run(config, sources, args.input, args.out, predictor=predictor)
     if distributed.world_size() > 1:  # the ranks predicted their share of the cases
         distributed.barrier()
         if not distributed.is_main():
             return 0
     save_config(config, args.out / "config.json")
-    Console().print(f"{len(labels)} prediction(s) from {len(sources)} model(s) written to {args.out}")
+    console.print(f"{len(labels)} prediction(s) from {len(sources)} model(s) written to {args.out}")
     return 0
 
 
@@ -56,7 +63,9 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.workers is not None:
         overrides["evaluation.workers"] = args.workers
     config = apply_overrides(config, overrides, source="command line") if overrides else config
-    evaluator = make_evaluator(config)
+    from medseg.presets.names import check_names
+
+    evaluator = make_evaluator(check_names(config))
     dataset = _reference_dataset(args.references)
     if dataset is not None:
         result = evaluator.evaluate_against_dataset(args.predictions, dataset, resample=args.resample)

@@ -1,7 +1,9 @@
 """The ``medseg`` command: one verb per stage. Thin: parses arguments and calls the library.
 
 Flags override the config file; the effective config is saved with the results. A user error
-(:class:`~medseg.core.errors.MedsegError`) prints one line on stderr and exits with status 2.
+(:class:`~medseg.core.errors.MedsegError`) prints one line on stderr and exits with status 2, and so
+does an :class:`OSError` of the environment (a full disk, a read-only or missing folder:
+``medseg: error: PATH: No space left on device``); an interrupt (Ctrl-C) exits with 130.
 """
 
 from __future__ import annotations
@@ -9,18 +11,40 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+from typing_extensions import override
 
 from medseg.cli import inference_verbs, report_verb, stages, tools
+from medseg.core.atomic import os_error_line
 from medseg.core.errors import MedsegError
 
 #: the demo's default wall-clock budget: inside the 10 minutes promised, with room for start-up
 DEMO_BUDGET_S = 480.0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr (exit status 2), like every other error."""
+
+    @override
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"medseg: error: command line: {one_line(message)} (see '{self.prog} --help')\n")
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds > 0 (an argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of seconds: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per verb."""
-    parser = argparse.ArgumentParser(prog="medseg", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(prog="medseg", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="verb", required=True)
     stages.register(sub)
     inference_verbs.register(sub)
@@ -28,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_verb.register(sub)
     demo = sub.add_parser("demo", help="run the demo on the embedded hippocampus sample")
     demo.add_argument("--out", default="medseg_results/demo", help="where to write the results")
-    demo.add_argument("--time-budget", type=float, default=DEMO_BUDGET_S,
+    demo.add_argument("--time-budget", type=positive_seconds, default=DEMO_BUDGET_S,
                       help="seconds for the whole demo, training fitted inside (default: %(default)s)")
     demo.set_defaults(func=_demo)
     return parser
@@ -40,6 +64,11 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(out=args.out, time_budget_s=args.time_budget)
 
 
+def one_line(text: str) -> str:
+    """``text`` on one line (its lines joined with spaces), for the error line on stderr."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip()) or "unknown error"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``medseg`` command; user errors print one line and exit with status 2."""
     from medseg.training import distributed
@@ -49,8 +78,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except MedsegError as exc:
-        print(f"medseg: error: {exc}", file=sys.stderr)
+        print(f"medseg: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the environment: disk full, read-only folder, file vanished, ...
+        print(f"medseg: error: {one_line(os_error_line(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("medseg: interrupted", file=sys.stderr)
+        return 130
     finally:
         distributed.shutdown()
 

@@ -34,11 +34,11 @@ FLAG_KEYS: dict[str, str] = {
     "folds": "training.folds",
     "n_folds": "training.n_folds",
     "seed": "training.seed",
+    "deterministic": "training.deterministic",
     "device": "training.device",
     "time_budget": "training.time_budget_s",
     "pretrained_weights": "training.pretrained_weights",
     "freeze_encoder_epochs": "training.freeze_encoder_epochs",
-    "deterministic": "training.deterministic",
     "checkpoint": "inference.checkpoint",
     "overlap": "inference.overlap",
     "tta": "inference.tta",
@@ -79,12 +79,12 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--deep-supervision", action=argparse.BooleanOptionalAction, help="deep supervision")
     parser.add_argument("--n-folds", type=int, help="number of cross-validation folds")
     parser.add_argument("--seed", type=int, help="random seed")
+    parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction,
+                        help="deterministic kernels: a resumed run is bit-identical on the CPU (training.deterministic)")
     parser.add_argument("--device", help="auto, cpu or cuda")
     parser.add_argument("--pretrained-weights", help="start from a checkpoint, experiment folder or state_dict "
                         "(training.pretrained_weights)")
     parser.add_argument("--freeze-encoder-epochs", type=int, help="keep the pretrained encoder fixed for N epochs")
-    parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction,
-                        help="deterministic kernels: a resumed run is bit-identical (training.deterministic)")
 
 
 def add_inference_flags(parser: argparse.ArgumentParser) -> None:

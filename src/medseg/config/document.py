@@ -36,6 +36,8 @@ def load_config(path: str | os.PathLike[str]) -> Config:
         text = source.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{source}: cannot read config ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: not a UTF-8 text file (a config is JSON or YAML text)") from None
     if source.suffix.lower() in YAML_SUFFIXES:
         import yaml
 

@@ -210,6 +210,8 @@ class Plan(BaseModel):
             text = source.read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"{source}: cannot read plan ({exc.strerror or exc})") from exc
+        except UnicodeDecodeError:
+            raise ConfigError(f"{source}: not a UTF-8 text file (a plan is JSON)") from None
         try:
             return cls.model_validate_json(text)
         except ValidationError as exc:

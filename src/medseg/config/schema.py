@@ -21,6 +21,7 @@ from medseg.core.vocab import (
     DatasetFormat,
     DeviceName,
     Layout,
+    NonFinitePolicy,
     OptimizerName,
     ScheduleName,
     ScoreName,
@@ -41,6 +42,9 @@ class DatasetInfo(_Section):
     ``labels`` maps names to the label *values of the data* (``{"background": 0, "vessel": 255}``);
     setting it to a subset of the values present, with ``unlisted_labels: background``, trains only
     those classes. ``regions`` (nnU-Net's region format) switches on region-based training.
+    ``nonfinite``: what reading does with NaN/inf image voxels, for training data and images to
+    predict alike: ``error`` (refuse the file, naming it and the count) or ``minimum`` (replace them
+    with the channel's smallest finite value).
     """
 
     name: str = "dataset"
@@ -50,6 +54,7 @@ class DatasetInfo(_Section):
     labels: dict[str, int] | None = None
     unlisted_labels: Literal["error", "background"] | None = None
     regions: list[RegionSpec] | None = None
+    nonfinite: NonFinitePolicy = "error"
 
 
 class SpatialConfig(_Section):

@@ -21,6 +21,8 @@ LabelResampling = Literal["linear_per_label", "nearest"]
 Activation = Literal["softmax", "sigmoid", "none"]
 DeviceName = Literal["auto", "cpu", "cuda"]
 Layout = Literal["auto", "plain", "channels_last"]
+#: what reading does with NaN/inf intensities: refuse the file, or replace them (medseg.io.values)
+NonFinitePolicy = Literal["error", "minimum"]
 
 
 def choices(vocabulary: object) -> tuple[str, ...]:

@@ -88,15 +88,17 @@ def read_folds(path: str | os.PathLike[str], case_ids: Sequence[str] | None = No
         data = json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DatasetError(f"{p}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except UnicodeDecodeError:
+        raise DatasetError(f"{p}: not a UTF-8 text file (a folds file is JSON)") from None
     if not isinstance(data, dict):
         raise DatasetError(f"{p}: expected a JSON object mapping case id -> fold, got {type(data).__name__}")
     for cid, fold in data.items():
         if isinstance(fold, bool) or not isinstance(fold, int):
             raise DatasetError(f"{p}: fold of case '{cid}' must be an integer, got {fold!r}")
     folds: dict[str, int] = dict(data)
-    _validate_folds(p, folds)
-    if case_ids is not None:
+    if case_ids is not None:  # the cases first: a file of another dataset is the likelier mistake
         check_folds_cover(p, folds, case_ids)
+    _validate_folds(p, folds)
     return folds
 
 

@@ -14,13 +14,16 @@ dtype), augmented inside the worker. Determinism: sample ``i`` of epoch ``e`` is
 generators seeded from ``(seed, e, b)``, so a seed gives the same batches whatever the number of
 workers, including none. Memory stays constant in the number of cases (memory-mapped reads,
 :mod:`medseg.data.sampling.mapped`). A worker that raises or dies stops the iteration with an error
-naming the worker and the batch.
+naming the worker and the batch (a user error in a worker, e.g. a broken cache file, is re-raised as
+the same one-line :class:`~medseg.core.errors.MedsegError`). Workers die with the training process,
+even when it is killed with SIGKILL (:func:`medseg.core.orphans.die_with_parent`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 import queue
 import random
 import traceback
@@ -32,6 +35,8 @@ import numpy as np
 import torch
 import torch.multiprocessing as mp
 
+from medseg.core.errors import MedsegError
+from medseg.core.orphans import die_with_parent, started_from_main_thread
 from medseg.data.sampling.random_roi import RandomROIDataset
 from medseg.data.sampling.stages import DEFAULT_STAGE, SamplingStage
 
@@ -74,8 +79,12 @@ def make_batch(dataset: RandomROIDataset, augmentation: Augmentation | None, see
 
 
 def _worker_loop(dataset: RandomROIDataset, augmentation: Augmentation | None, seed: int, batch_size: int,
-                 slots: list[Batch], tasks: Any, results: Any) -> None:
-    """A worker: take ``(generation, epoch, batch, slot, stage)`` tasks until ``None``; fill the slot."""
+                 slots: list[Batch], tasks: Any, results: Any, parent: int, main_thread: bool) -> None:
+    """A worker: take ``(generation, epoch, batch, slot, stage)`` tasks until ``None``; fill the slot.
+
+    It ends when the process ``parent`` dies (:func:`die_with_parent`).
+    """
+    die_with_parent(parent, death_signal=main_thread)
     torch.set_num_threads(1)
     while True:
         task = tasks.get()
@@ -91,6 +100,8 @@ def _worker_loop(dataset: RandomROIDataset, augmentation: Augmentation | None, s
                                      f"first batch was {tuple(target.shape)} {target.dtype}")
                 target[:count].copy_(batch[key])
             results.put((generation, index, slot, count, None))
+        except MedsegError as exc:  # a user error: the main process raises it as it is (one line)
+            results.put((generation, index, slot, 0, exc))
         except Exception:  # reported to the main process, which raises it
             results.put((generation, index, slot, 0, traceback.format_exc()))
 
@@ -139,7 +150,7 @@ class PatchLoader:
         self._slots: list[Batch] = []
         self._free: list[int] = []
         self._in_flight = 0
-        self._ready: dict[int, tuple[int, int, str | None]] = {}
+        self._ready: dict[int, tuple[int, int, str | MedsegError | None]] = {}
         self._generation = 0
         self._finalizer: weakref.finalize | None = None
 
@@ -192,7 +203,7 @@ class PatchLoader:
         self._processes = [
             context.Process(target=_worker_loop, daemon=True, name=f"medseg-loader-{k}",
                             args=(self.dataset, self.augmentation, self.seed, self.batch_size, self._slots,
-                                  self._tasks[k], self._results))
+                                  self._tasks[k], self._results, os.getpid(), started_from_main_thread()))
             for k in range(self.workers)
         ]
         for process in self._processes:
@@ -209,7 +220,7 @@ class PatchLoader:
             _, _, slot, _, _ = self._next_result(None)
             self._free.append(slot)
 
-    def _next_result(self, index: int | None) -> tuple[int, int, int, int, str | None]:
+    def _next_result(self, index: int | None) -> tuple[int, int, int, int, str | MedsegError | None]:
         """The next finished task; raises if a worker died or nothing came within ``timeout_s``."""
         waited = 0.0
         while True:
@@ -254,6 +265,8 @@ class PatchLoader:
             slot, count, error = self._ready.pop(wanted)
             if error is not None:  # raised in batch order, so the same batch is named whatever the timing
                 self._free.append(slot)
+                if isinstance(error, MedsegError):
+                    raise error
                 raise RuntimeError(f"loader worker failed on batch {wanted} of epoch {epoch}:\n{error}")
             batch = self._deliver(self._slots[slot], count)
             self._free.append(slot)

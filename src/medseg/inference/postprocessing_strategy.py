@@ -91,6 +91,8 @@ class PostprocessingStrategy(BaseModel):
             text = source.read_text(encoding="utf-8")
         except OSError as error:
             raise ConfigError(f"{source}: cannot read postprocessing strategy ({error.strerror})") from error
+        except UnicodeDecodeError:
+            raise ConfigError(f"{source}: not a UTF-8 text file (a strategy is JSON)") from None
         try:
             return cls.model_validate(json.loads(text))
         except json.JSONDecodeError as error:

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from medseg.core.errors import MedsegError
+from medseg.core.vocab import NonFinitePolicy
 from medseg.data.case import Case
 from medseg.io import Geometry, Image, read_image
 
@@ -33,13 +34,13 @@ def _strip(name: str) -> str | None:
     return None
 
 
-def _case_from_files(case_id: str, files: Sequence[Path]) -> Case:
-    images = [read_image(f) for f in files]
+def _case_from_files(case_id: str, files: Sequence[Path], nonfinite: NonFinitePolicy = "error") -> Case:
+    images = [read_image(f, nonfinite=nonfinite) for f in files]
     array = np.concatenate([im.array for im in images], axis=0)
     return Case(case_id, Image(array, images[0].geometry, {"source": str(files[0])}))
 
 
-def _cases_from_folder(folder: Path) -> Iterator[Case]:
+def _cases_from_folder(folder: Path, nonfinite: NonFinitePolicy) -> Iterator[Case]:
     groups: dict[str, list[Path]] = {}
     for f in sorted(folder.iterdir()):
         stem = _strip(f.name)
@@ -48,24 +49,24 @@ def _cases_from_folder(folder: Path) -> Iterator[Case]:
         m = _CHANNEL.match(stem)
         groups.setdefault(m.group("case") if m else stem, []).append(f)
     if not groups:
-        yield from _dicom_cases(folder)
+        yield from _dicom_cases(folder, nonfinite)
         return
     for case_id, files in groups.items():
-        yield _case_from_files(case_id, files)
+        yield _case_from_files(case_id, files, nonfinite)
 
 
-def _dicom_cases(folder: Path) -> Iterator[Case]:
+def _dicom_cases(folder: Path, nonfinite: NonFinitePolicy) -> Iterator[Case]:
     from medseg.io.dicom import list_dicom_series
 
     if list_dicom_series(folder):
-        yield Case(folder.name, read_image(folder))
+        yield Case(folder.name, read_image(folder, nonfinite=nonfinite))
         return
     series = [d for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")
               and list_dicom_series(d)]
     if not series:
         raise MedsegError(f"{folder}: no images found (looked for {', '.join(IMAGE_SUFFIXES)} files and DICOM series)")
     for sub in series:
-        yield Case(sub.name, read_image(sub))
+        yield Case(sub.name, read_image(sub, nonfinite=nonfinite))
 
 
 def _cases_from_array(array: np.ndarray, spacing: Sequence[float] | None) -> Iterator[Case]:
@@ -76,15 +77,19 @@ def _cases_from_array(array: np.ndarray, spacing: Sequence[float] | None) -> Ite
         yield Case(f"case_{i:04d}", Image(np.asarray(item, dtype=np.float32), geometry))
 
 
-def parse_predictant(predictant: Any, spacing: Sequence[float] | None = None) -> Iterator[Case]:
-    """Yield :class:`Case` objects (images only) from a path, folder, list, tensor, array or dataset."""
+def parse_predictant(predictant: Any, spacing: Sequence[float] | None = None,
+                     nonfinite: NonFinitePolicy = "error") -> Iterator[Case]:
+    """Yield :class:`Case` objects (images only) from a path, folder, list, tensor, array or dataset.
+
+    Image files are read with the ``nonfinite`` policy (:func:`medseg.io.read_image`).
+    """
     if isinstance(predictant, str | os.PathLike):
         path = Path(predictant)
         if path.is_dir():
-            yield from _cases_from_folder(path)
+            yield from _cases_from_folder(path, nonfinite)
         elif path.exists():
             stem = _strip(path.name) or path.stem
-            yield _case_from_files(stem, [path])
+            yield _case_from_files(stem, [path], nonfinite)
         else:
             raise MedsegError(f"{path}: no such file or folder to predict")
         return
@@ -98,6 +103,6 @@ def parse_predictant(predictant: Any, spacing: Sequence[float] | None = None) ->
         if isinstance(item, Case):
             yield item
         elif isinstance(item, str | os.PathLike):
-            yield from parse_predictant(item, spacing)
+            yield from parse_predictant(item, spacing, nonfinite)
         else:
             raise MedsegError(f"cannot predict an item of type {type(item).__name__} (expected a Case or a path)")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from torch import nn
 from medseg.config.labels import decode_labels, paint_regions
 from medseg.config.plan import Plan
 from medseg.core.errors import MedsegError
+from medseg.core.vocab import NonFinitePolicy
 from medseg.data.case import Case
 from medseg.inference.fast_layout import channels_last_copy
 from medseg.io import Image, write_image
@@ -60,16 +62,47 @@ def _short(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def find_checkpoint(source: str | os.PathLike[str], kind: str = "best") -> Path:
-    """A checkpoint file, or ``checkpoints/<kind>.safetensors`` (falling back to ``latest``) of a folder."""
+@dataclass(frozen=True)
+class CheckpointChoice:
+    """Which checkpoint file a source (experiment folder or file) resolved to, and why.
+
+    ``fallback`` is None when the file asked for was used, else the reason another one was.
+    """
+
+    source: Path
+    path: Path
+    kind: str
+    fallback: str | None = None
+
+    def describe(self) -> str:
+        """One line for the console: the source, the file used and any fallback."""
+        if self.path == self.source:
+            return f"checkpoint {self.path}"
+        line = f"experiment {self.source}: checkpoint {self.path.name}"
+        return line if self.fallback is None else f"{line} ({self.fallback})"
+
+
+def resolve_checkpoint(source: str | os.PathLike[str], kind: str = "best") -> CheckpointChoice:
+    """A checkpoint file, or ``checkpoints/<kind>.safetensors`` of a folder; ``best`` falls back to
+    ``latest`` when the run has none (it has not validated yet), and the choice says so."""
     p = Path(source)
     if p.is_file():
-        return p
-    for name in (kind, "latest"):
-        candidate = p / "checkpoints" / f"{name}.safetensors"
-        if candidate.is_file():
-            return candidate
+        return CheckpointChoice(p, p, "file")
+    if not p.exists():
+        raise CheckpointError(f"{p}: no such checkpoint file or experiment folder")
+    wanted = p / "checkpoints" / f"{kind}.safetensors"
+    if wanted.is_file():
+        return CheckpointChoice(p, wanted, kind)
+    latest = p / "checkpoints" / "latest.safetensors"
+    if kind == "best" and latest.is_file():
+        return CheckpointChoice(p, latest, "latest", "no checkpoints/best.safetensors: the run has no validated "
+                                "score yet; using latest instead")
     raise CheckpointError(f"{p}: no checkpoint file and no checkpoints/{kind}.safetensors inside")
+
+
+def find_checkpoint(source: str | os.PathLike[str], kind: str = "best") -> Path:
+    """A checkpoint file, or ``checkpoints/<kind>.safetensors`` (``best`` falling back to ``latest``)."""
+    return resolve_checkpoint(source, kind).path
 
 
 class Predictor:
@@ -84,6 +117,11 @@ class Predictor:
         channels_last: run channels-last copies of the networks (instance norms as group norms,
             :mod:`medseg.inference.fast_layout`): ~1.5x faster 3-D U-Nets on the CPU, probabilities
             within ~1e-4 of the plain layout. ``None`` (default) = on for the CPU, off elsewhere.
+        nonfinite: what reading image files does with NaN/inf voxels ("error" or "minimum",
+            :func:`medseg.io.read_image`).
+
+    ``checkpoint_choices`` records, per source, the file used and why (``best`` falls back to
+    ``latest`` when a run has not validated yet).
     """
 
     def __init__(
@@ -97,11 +135,14 @@ class Predictor:
         window_batch_size: int = 4,
         blend: str = "gaussian",
         channels_last: bool | None = None,
+        nonfinite: NonFinitePolicy = "error",
     ) -> None:
         paths = [sources] if isinstance(sources, str | os.PathLike) else list(sources)
         if not paths:
             raise MedsegError("Predictor needs at least one checkpoint or experiment folder")
-        self.checkpoint_paths = [find_checkpoint(p, checkpoint) for p in paths]
+        self.checkpoint_choices = [resolve_checkpoint(p, checkpoint) for p in paths]
+        self.checkpoint_paths = [choice.path for choice in self.checkpoint_choices]
+        self.nonfinite: NonFinitePolicy = nonfinite
         self.plan = read_plan(self.checkpoint_paths[0])
         for other in self.checkpoint_paths[1:]:
             check_same_plan(self.checkpoint_paths[0], self.plan, other, read_plan(other))
@@ -202,7 +243,8 @@ class Predictor:
         from medseg.io.naming import output_path
 
         index, count = shard
-        for i, case in enumerate(parse_predictant(predictant, spacing=self.plan.target_spacing)):
+        cases = parse_predictant(predictant, spacing=self.plan.target_spacing, nonfinite=self.nonfinite)
+        for i, case in enumerate(cases):
             if i % count != index:
                 continue
             result = self.predict_case(case)

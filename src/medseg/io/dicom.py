@@ -30,8 +30,13 @@ def list_dicom_series(folder: str | os.PathLike[str]) -> dict[str, list[str]]:
     p = Path(folder)
     if not p.is_dir():
         raise ImageReadError(f"{p}: DICOM series folder does not exist")
-    uids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(p))
-    return {uid: list(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(p), uid)) for uid in uids}
+    shown = sitk.ProcessObject.GetGlobalWarningDisplay()
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)  # "No Series were found" is an answer, not a warning
+    try:
+        uids = sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(p))
+        return {uid: list(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(p), uid)) for uid in uids}
+    finally:
+        sitk.ProcessObject.SetGlobalWarningDisplay(shown)
 
 
 def read_dicom_series(folder: str | os.PathLike[str], series_uid: str | None = None) -> Image:

@@ -66,13 +66,23 @@ def fast_save(
     header = {_FORMAT_KEY: FORMAT, _META_KEY: json.dumps(_string_meta(meta or {}, p), sort_keys=True)}
     if geometry is not None:
         header[_GEOMETRY_KEY] = json.dumps(geometry.to_dict())
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
+
+    from medseg.io.state import write_error
 
     try:
         with atomic_output(p) as tmp:
             save_file(_as_tensors(tensors, p), str(tmp), metadata=header)
+    except ImageWriteError:
+        raise
+    except SafetensorError as exc:
+        error = write_error(exc, p)
+        detail = error.strerror if isinstance(error, OSError) else str(exc).splitlines()[0][:200]
+        raise ImageWriteError(f"{p}: cannot be written ({detail})") from None
     except (OSError, RuntimeError, ValueError) as exc:
-        raise ImageWriteError(f"{p}: cannot be written ({str(exc).splitlines()[0][:200]})") from None
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0][:200]
+        raise ImageWriteError(f"{p}: cannot be written ({detail})") from None
     return p
 
 

@@ -1,19 +1,66 @@
-"""Checks on the values an image file holds: finite intensities, integer labels."""
+"""Checks on the values an image file holds: finite intensities, integer labels.
+
+Non-finite intensities (NaN, +-inf) are refused by default. The policy ``minimum`` (config key
+``dataset_info.nonfinite``) replaces them instead, by a stated rule: each channel's non-finite voxels
+take that channel's smallest finite value (the background of most scans, and a value the
+normalisation already knows); a channel without any finite voxel is still refused.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from medseg.core.errors import ImageReadError
+from medseg.core.vocab import NonFinitePolicy, choices
+
+#: the hint every non-finite error ends with
+NONFINITE_HINT = "set dataset_info.nonfinite: minimum to replace them with the channel's smallest finite value"
 
 
-def check_finite(array: np.ndarray, source: str) -> None:
+def nonfinite_mask(array: np.ndarray, hidden: np.ndarray | None = None) -> np.ndarray | None:
+    """Where ``array`` is not finite, plus the flat indices ``hidden`` (voxels a reader zeroed); None if
+    there are none."""
+    mask = None
+    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+        mask = ~np.isfinite(array)
+    if hidden is not None and hidden.size:
+        if mask is None:
+            mask = np.zeros(array.shape, dtype=bool)
+        mask.reshape(-1)[hidden[hidden < array.size]] = True
+    return mask
+
+
+def check_finite(array: np.ndarray, source: str, hidden: np.ndarray | None = None) -> None:
     """Raise :class:`ImageReadError` naming ``source`` and the count when ``array`` has NaN/inf voxels."""
-    if not np.issubdtype(array.dtype, np.floating):
-        return
-    bad = int(array.size - np.count_nonzero(np.isfinite(array)))
-    if bad:
-        raise ImageReadError(f"{source}: image has {bad} NaN/inf voxels")
+    mask = nonfinite_mask(array, hidden)
+    if mask is not None:
+        raise ImageReadError(f"{source}: image has {int(np.count_nonzero(mask))} NaN/inf voxels ({NONFINITE_HINT})")
+
+
+def handle_nonfinite(array: np.ndarray, source: str, policy: NonFinitePolicy = "error",
+                     hidden: np.ndarray | None = None) -> np.ndarray:
+    """``array`` when finite; else an error (``policy`` "error") or a copy with the non-finite voxels
+    replaced by their channel's smallest finite value (``policy`` "minimum"; channels first).
+
+    ``hidden``: flat indices of voxels the file holds as NaN/inf that the reader turned into 0.
+    """
+    if policy not in choices(NonFinitePolicy):
+        raise ValueError(f"nonfinite policy must be one of {choices(NonFinitePolicy)}, got {policy!r}")
+    if policy == "error":
+        check_finite(array, source, hidden)
+        return array
+    mask = nonfinite_mask(array, hidden)
+    if mask is None:
+        return array
+    out = np.array(array, dtype=array.dtype if np.issubdtype(array.dtype, np.floating) else np.float32)
+    for channel in range(out.shape[0]):
+        bad = mask[channel]
+        if not bad.any():
+            continue
+        if bad.all():
+            raise ImageReadError(f"{source}: channel {channel} has no finite voxel (all {bad.size} are NaN/inf)")
+        out[channel][bad] = out[channel][~bad].min()
+    return out
 
 
 def smallest_label_dtype(low: int, high: int) -> np.dtype:
@@ -23,6 +70,19 @@ def smallest_label_dtype(low: int, high: int) -> np.dtype:
         if info.min <= low and high <= info.max:
             return np.dtype(dtype)
     return np.dtype(np.int64)
+
+
+#: the largest label value accepted: label values are class identifiers (a value of 10^9 in a corrupt
+#: file would otherwise make every per-value table a gigabyte)
+MAX_LABEL_VALUE = 65535
+
+
+def _check_range(array: np.ndarray, source: str) -> None:
+    if array.size and np.issubdtype(array.dtype, np.number):
+        high = array.max()
+        if high > MAX_LABEL_VALUE:
+            raise ImageReadError(f"{source}: label value {high:g} is out of range (label values are class values "
+                                 f"0..{MAX_LABEL_VALUE})")
 
 
 def as_label_array(array: np.ndarray, source: str) -> np.ndarray:
@@ -46,6 +106,7 @@ def as_label_array(array: np.ndarray, source: str) -> np.ndarray:
     if array.dtype == np.bool_:
         return array.astype(np.uint8)
     if np.issubdtype(array.dtype, np.integer):
+        _check_range(array, source)
         return array
     if not np.issubdtype(array.dtype, np.floating):
         raise ImageReadError(f"{source}: label has unsupported pixel type {array.dtype}")
@@ -62,5 +123,6 @@ def as_label_array(array: np.ndarray, source: str) -> np.ndarray:
         )
     if array.size == 0:
         return array.astype(np.uint8)
+    _check_range(array, source)
     dtype = smallest_label_dtype(int(array.min()), int(array.max()))
     return array.astype(dtype)

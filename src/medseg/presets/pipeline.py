@@ -77,27 +77,45 @@ def open_dataset(config: Config, source: str | Path | None = None) -> CaseDatase
         raise ConfigError("config key 'dataset_info.source' is not set; give the dataset folder or table")
     if not Path(path).exists():
         raise DatasetError(f"{path}: dataset not found")
+    kind = config.dataset_info.format
+    if kind in ("msd", "nnunet") and not Path(path).is_dir():
+        raise ConfigError(f"{path}: dataset_info.format is {kind!r}, which needs a dataset folder, not a file")
     opener = {"auto": detect, "msd": MSDDataset, "nnunet": NNUNetDataset, "table": TableDataset}
-    return opener[config.dataset_info.format](path)
+    dataset = opener[config.dataset_info.format](path)
+    policy = config.dataset_info.nonfinite
+    return dataset.with_nonfinite(policy) if hasattr(dataset, "with_nonfinite") else dataset
 
 
 def analyze(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progress: bool = True,
             save: bool = True) -> Config:
     """Fingerprint + plan (keys set in ``config`` win); the completed config is written to ``work_dir``
-    (unless ``save`` is off: a larger command saves it when all of it succeeded)."""
+    (unless ``save`` is off: a larger command saves it when all of it succeeded).
+
+    A dataset that cannot train (a case without a label, only empty labels) is refused here; outlier
+    cases (spacing or size far from the median) are warned about on stderr and in the notes.
+    """
     from medseg.data.inspection import inspect
+    from medseg.data.inspection.problems import dataset_problems
     from medseg.data.planning import plan as make_plan
     from medseg.training.step_timing import step_timer_for
 
     work = Path(work_dir)
     fingerprint = inspect(dataset, workers=config.preprocessing.workers, cache_dir=work / "fingerprint",
                           progress=progress)
+    problems = dataset_problems(fingerprint, dataset.name)
+    problems.raise_errors()
     budget = default_budget(config.training.time_budget_s)
     timer = None
     if budget.time_budget_s is not None:
         timer = step_timer_for(len(fingerprint.channel_names), device=budget.device)
     plan = make_plan(fingerprint, budget, overrides=plan_overrides(config), step_timer=timer)
     result = plan_to_config(plan, config)
+    if problems.warnings:
+        from rich.console import Console
+
+        for line in problems.warnings:
+            Console(stderr=True, soft_wrap=True).print(f"medseg: warning: {line}", markup=False)
+        result = result.model_copy(update={"notes": [*result.notes, *(f"warning: {w}" for w in problems.warnings)]})
     if save:
         save_config(result, work / CONFIG_NAME)
     return result
@@ -200,10 +218,16 @@ def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: F
     from medseg.presets.segmentation import SegmentationTrainer
 
     work = Path(work_dir)
+    run = latest_experiment(work, fold) if resume else None  # before any work: nothing to resume, no cache
     if not planned(config):
         config = distributed.broadcast(analyze(dataset, config, work, progress=progress, save=False)
                                        if distributed.is_main() else None)
     plan = config_to_plan(config)
+    if run is not None:  # a changed network or plan is refused before anything is written
+        from medseg.inference.predictor import check_same_plan, read_plan
+
+        latest = run / "checkpoints" / "latest.safetensors"
+        check_same_plan(latest, read_plan(latest), work / CONFIG_NAME, plan)
     cache = Path(work) / "preprocessed"
     if distributed.is_main():  # one rank preprocesses and writes the folds, the others wait for them
         preprocess(dataset, config, work, progress=progress)
@@ -224,12 +248,7 @@ def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: F
     trainer = SegmentationTrainer(work / "experiments", loader, PreprocessedDataset(cache, val_set.case_ids),
                                   plan=plan, training=t, callbacks=_callbacks(config, resume and t.epochs is not None),
                                   name=run_name(fold), class_frequencies=class_frequencies(train_cases, plan))
-    if resume:
-        from medseg.inference.predictor import check_same_plan, read_plan
-
-        run = latest_experiment(work, fold)
-        latest = run / "checkpoints" / "latest.safetensors"
-        check_same_plan(latest, read_plan(latest), work / CONFIG_NAME, plan)
+    if run is not None:
         trainer.recover_from(run)
         folder = trainer.continue_training(epochs if t.epochs is not None else None)
     else:
@@ -285,22 +304,23 @@ def make_predictor(config: Config, sources: list[Path]) -> Any:
     mirror = inf.mirror_axes if inf.tta else ()
     return Predictor(sources, checkpoint=inf.checkpoint, device=resolve_device(config.training.device),
                      mirror_axes=mirror, overlap=inf.overlap, window_batch_size=inf.window_batch_size,
-                     blend=inf.blend)
+                     blend=inf.blend, nonfinite=config.dataset_info.nonfinite)
 
 
 def predict(config: Config, sources: list[Path], predictant: Any, out_dir: str | Path, *,
-            shard: tuple[int, int] | None = None) -> dict[str, np.ndarray]:
+            shard: tuple[int, int] | None = None, predictor: Any = None) -> dict[str, np.ndarray]:
     """Predict into ``out_dir`` (source geometry and file format), with ``inference.postprocessing``.
 
     Under torchrun each rank predicts its share of the cases (``shard`` = (rank, ranks) by default;
-    ``(0, 1)`` predicts them all).
+    ``(0, 1)`` predicts them all). ``predictor``: one made by :func:`make_predictor` (e.g. to report its
+    checkpoint choices first).
     """
     from medseg.inference.postprocessing_strategy import PostprocessingStrategy
     from medseg.io.image import Image
     from medseg.io.naming import output_path
     from medseg.io.readers import write_image
 
-    predictor = make_predictor(config, sources)
+    predictor = predictor if predictor is not None else make_predictor(config, sources)
     strategy = (PostprocessingStrategy.load(config.inference.postprocessing)
                 if config.inference.postprocessing else None)
     labels: dict[str, np.ndarray] = {}

@@ -23,6 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from medseg.core.atomic import TEMP_PREFIX, remove_stale_temporaries, write_text_atomic
+from medseg.core.faults import kill_point
 from medseg.io.state import CheckpointError, load_state, save_state
 from medseg.tracking.base import redact
 from medseg.training import distributed
@@ -197,8 +199,7 @@ class Trainer:
         try:
             description = self.describe()
             if description is not None and distributed.is_main():
-                (self.folder.root / "plan.json").write_text(json.dumps(redact(description), indent=2),
-                                                            encoding="utf-8")
+                write_text_atomic(self.folder.root / "plan.json", json.dumps(redact(description), indent=2))
             self.input_shape = self.example_shape()
             self.toolbox = self.build_toolbox(self.input_shape, self.total_steps())
             seed_everything(self.seed, self.deterministic)
@@ -270,6 +271,7 @@ class Trainer:
             losses: list[float] = []
             for batch in self._batches():
                 loss = self.train_step(_to_device(batch, self.device))
+                kill_point("train_step")
                 losses.append(loss)
                 for cb in callbacks:
                     cb.on_train_batch_end(self, loss)
@@ -282,6 +284,7 @@ class Trainer:
             row["val_time"] = 0.0
             if main and self.val_data is not None and ((self.epoch + 1) % self.val_every == 0 or
                                                        self.epoch + 1 == self.num_epochs):
+                kill_point("validation")
                 val_start = self.clock()
                 result = self.validate()
                 row["val_time"] = self.clock() - val_start
@@ -296,6 +299,7 @@ class Trainer:
             self.epoch += 1
             for cb in callbacks:
                 cb.on_epoch_end(self, row)
+            kill_point("epoch_end")
             if main:
                 self._save_checkpoints(improved=result is not None and self.best_epoch == self.epoch - 1)
             self._sync_control()
@@ -334,15 +338,23 @@ class Trainer:
         kinds = (["best"] if improved else []) + ["latest"]
         if self.save_every and self.epoch % self.save_every == 0:
             kinds.append(f"epoch-{self.epoch:04d}")
-        for kind in kinds:
+        for i, kind in enumerate(kinds):
+            if i:
+                kill_point("between_checkpoints")
             path = save_state(self.folder.checkpoint(kind), state, {**meta, "kind": kind})
             for cb in self.callbacks:
                 cb.on_save_checkpoint(self, kind, str(path))
 
     def recover_from(self, folder: str | Path, checkpoint: str = "latest") -> None:
-        """Restore a run from its experiment folder; call :meth:`continue_training` next."""
+        """Restore a run from its experiment folder; call :meth:`continue_training` next.
+
+        Temporary files that a process killed while writing left in the folder are removed first.
+        """
         self.folder = ExperimentFolder(Path(folder))
         path = self.folder.checkpoint(checkpoint)
+        folders = [p for p in self.folder.root.rglob("*") if p.is_dir() and not p.name.startswith(TEMP_PREFIX)]
+        for sub in [self.folder.root, *folders]:
+            remove_stale_temporaries(sub)
         state, meta = load_state(path)
         if meta.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError(f"{path}: unknown checkpoint format {meta.get('format')!r}")

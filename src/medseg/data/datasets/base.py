@@ -170,12 +170,13 @@ class CaseDataset(Dataset[Case], ABC):
         from rich.progress import track
 
         problems: list[str] = []
-        steps = track(
+        console = Console(stderr=True)
+        steps = track(  # a transient bar on a non-terminal stderr would leave an empty line there
             range(len(self)),
             description=f"checking {len(self)} cases",
-            disable=not progress,
+            disable=not progress or not console.is_terminal,
             transient=True,
-            console=Console(stderr=True),
+            console=console,
         )
         for i in steps:
             try:

@@ -7,6 +7,7 @@ files of a case share one grid.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import numpy as np
 from typing_extensions import override
 
 from medseg.core.errors import DatasetError
+from medseg.core.vocab import NonFinitePolicy
 from medseg.data.case import Case
 from medseg.data.datasets.base import CaseDataset
 from medseg.data.datasets.grid import Grid, check_case_grids, read_grid
@@ -42,8 +44,12 @@ class FileCaseDataset(CaseDataset):
     """Cases read lazily from files; ``dataset[i]`` stacks the channel files and validates the grids.
 
     ``channel_names`` (when given) fixes how many channels each case must have. Label values are
-    kept as stored (the planner discovers them and maps them to classes).
+    kept as stored (the planner discovers them and maps them to classes). ``nonfinite`` is what
+    reading does with NaN/inf image voxels (:func:`medseg.io.read_image`; set with
+    :meth:`with_nonfinite`).
     """
+
+    nonfinite: NonFinitePolicy = "error"
 
     def __init__(
         self,
@@ -84,6 +90,12 @@ class FileCaseDataset(CaseDataset):
     def __len__(self) -> int:
         return len(self._ids)
 
+    def with_nonfinite(self, policy: NonFinitePolicy) -> FileCaseDataset:
+        """A copy of this dataset that reads NaN/inf image voxels with ``policy`` ("error" or "minimum")."""
+        out = copy.copy(self)
+        out.nonfinite = policy
+        return out
+
     @property
     def expected_channels(self) -> int | None:
         """The number of channels every case must have, when the format says so."""
@@ -92,7 +104,7 @@ class FileCaseDataset(CaseDataset):
     @override
     def load_case(self, index: int) -> Case:
         files = self.files[index]
-        images = [read_image(p) for p in files.images]
+        images = [read_image(p, nonfinite=self.nonfinite) for p in files.images]
         label = _onto(self._read_label(files.label), images[0])
         mask = _onto(self._read_label(files.mask), images[0])
         check_case_grids(

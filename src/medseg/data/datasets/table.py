@@ -45,6 +45,8 @@ class TableDataset(FileCaseDataset):
                 raise DatasetError(f"{path}: table file does not exist")
             try:
                 frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            except pd.errors.EmptyDataError:
+                raise DatasetError(f"{path}: empty table (no header row, no cases)") from None
             except (pd.errors.ParserError, UnicodeDecodeError) as exc:
                 raise DatasetError(f"{path}: cannot be parsed as CSV ({' '.join(str(exc).split())})") from None
             source, base = str(path), Path(root) if root is not None else path.parent

@@ -19,7 +19,7 @@ import numpy as np
 from medseg.data.case import Case
 
 _CHUNK = 1 << 20
-_WRAPPER_ATTRIBUTES = ("mapping", "classes")
+_WRAPPER_ATTRIBUTES = ("mapping", "classes", "nonfinite")
 
 
 def _hash_file(digest: Any, path: Path) -> None:

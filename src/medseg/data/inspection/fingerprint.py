@@ -171,15 +171,20 @@ class Fingerprint(BaseModel):
     def load(cls, path: str | Path) -> Fingerprint:
         """Read a fingerprint written by :meth:`save`; a bad file raises :class:`DatasetError`."""
         from pydantic import ValidationError
+        from safetensors import SafetensorError
         from safetensors.numpy import load_file
 
         source = Path(path)
         try:
             fingerprint = cls.model_validate_json(source.read_bytes())
             fingerprint._samples = dict(load_file(str(samples_path(source))))
-        except (OSError, ValidationError) as exc:
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "<root>"
+            raise DatasetError(f"{source}: cannot read fingerprint ({where}: {first['msg']})") from None
+        except (OSError, ValueError, SafetensorError) as exc:
             line = " ".join(str(exc).split())[:200]
-            raise DatasetError(f"{source}: cannot read fingerprint ({line})") from exc
+            raise DatasetError(f"{source}: cannot read fingerprint ({line})") from None
         return fingerprint
 
 

@@ -60,13 +60,14 @@ def _with_progress(results: Iterator[CaseResult], total: int, progress: bool) ->
     from rich.console import Console
     from rich.progress import track
 
-    yield from track(
+    console = Console(stderr=True)
+    yield from track(  # a transient bar on a non-terminal stderr would leave an empty line there
         results,
         total=total,
         description=f"inspecting {total} cases",
-        disable=not progress,
+        disable=not progress or not console.is_terminal,
         transient=True,
-        console=Console(stderr=True),
+        console=console,
     )
 
 
@@ -83,8 +84,8 @@ def inspect(
 
     Cases run in ``workers`` processes (``0`` = in this process). With ``cache_dir`` the result is
     stored there under a key hashing the cases' file contents and these settings, and a later call
-    on unchanged data reads it back instead of recomputing. ``on_case`` is called with each case's
-    fingerprint as it completes.
+    on unchanged data reads it back instead of recomputing (an unreadable cache file is recomputed
+    and replaced). ``on_case`` is called with each case's fingerprint as it completes.
     """
     n = len(dataset)
     if n == 0:
@@ -102,7 +103,10 @@ def inspect(
     if cache_dir is not None:
         cache_file = Path(cache_dir) / f"fingerprint_{dataset_key(dataset, settings)}.json"
         if cache_file.is_file():
-            return Fingerprint.load(cache_file)
+            try:
+                return Fingerprint.load(cache_file)
+            except DatasetError:
+                pass  # a damaged cache (a full disk, a killed copy) is derived data: computed again below
     cases: list[CaseFingerprint] = []
     samples: dict[str, np.ndarray] = {}
     for fingerprint, case_samples in _with_progress(

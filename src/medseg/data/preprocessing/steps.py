@@ -66,10 +66,13 @@ def class_locations(label: np.ndarray, case_id: str, limit: int = MAX_LOCATIONS)
 
 def _check_case(case: Case, plan: Plan) -> None:
     channels = case.image.num_channels
+    source = case.image.meta.get("source")
+    where = f"case {case.case_id}" + (f" ({source})" if source else "")
     if channels != len(plan.channel_names):
-        raise DatasetError(
-            f"case {case.case_id}: {channels} image channels, the plan expects {len(plan.channel_names)}"
-        )
+        raise DatasetError(f"{where}: {channels} image channels, the plan expects {len(plan.channel_names)}")
+    dims = case.image.array.ndim - 1
+    if dims not in (plan.spatial_dims, plan.spatial_dims + 1):
+        raise DatasetError(f"{where}: a {dims}D image, but the plan is for {plan.spatial_dims}D images")
 
 
 def preprocess_case(case: Case, plan: Plan) -> PreprocessedArrays:

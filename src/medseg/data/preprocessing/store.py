@@ -76,20 +76,44 @@ def write_case(
 
 @functools.lru_cache(maxsize=4096)
 def _npy_header(path: str) -> tuple[tuple[int, ...], np.dtype[Any], bool, int]:
-    """Shape, dtype, Fortran order and data offset of a ``.npy`` file (parsed once per process)."""
-    with open(path, "rb") as handle:
-        version = np.lib.format.read_magic(handle)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
-        else:
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
-        return tuple(shape), dtype, bool(fortran), handle.tell()
+    """Shape, dtype, Fortran order and data offset of a ``.npy`` file (parsed once per process).
+
+    Only plain numeric arrays are accepted: an object or structured dtype (which ``np.load`` would
+    unpickle, and a memory map would read as raw pointers, crashing the process) is refused, as is a
+    header that promises more bytes than the file holds. Pickle is never enabled.
+    """
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+            offset = handle.tell()
+    except (OSError, ValueError, SyntaxError, TypeError) as exc:
+        detail = " ".join(str(exc).split())[:160]
+        raise DatasetError(f"{path}: not a readable .npy cache file ({detail}); delete the preprocessed "
+                           "folder to rebuild it") from None
+    if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biuf":
+        raise DatasetError(f"{path}: cache array has dtype {dtype} (object/structured arrays are refused: they "
+                           "need pickle); delete the preprocessed folder to rebuild it")
+    needed = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    size = os.path.getsize(path)
+    if size < needed:
+        raise DatasetError(f"{path}: truncated .npy cache file ({size} of {needed} bytes); delete the "
+                           "preprocessed folder to rebuild it")
+    return tuple(shape), dtype, bool(fortran), offset
 
 
 def open_npy(path: str | os.PathLike[str]) -> np.ndarray:
     """A read-only memory map of a ``.npy`` file, like ``np.load(mmap_mode="r")`` but twice as fast
-    on repeated opens (the header is parsed once)."""
+    on repeated opens (the header is parsed once); a non-numeric or broken file raises
+    :class:`DatasetError` naming it."""
     shape, dtype, fortran, offset = _npy_header(str(path))
+    if int(np.prod(shape, dtype=np.int64)) == 0:  # an empty file region cannot be memory-mapped
+        empty = np.zeros(shape, dtype=dtype)
+        empty.flags.writeable = False
+        return empty
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")
 
 

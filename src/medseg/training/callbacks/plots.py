@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from typing_extensions import override
 
 from medseg.training.callback import Callback
+from medseg.viz.output import save_figure
 
 if TYPE_CHECKING:
     from medseg.training.trainer import Trainer
@@ -48,7 +49,7 @@ class PlotCallback(Callback):
         ax2.set_ylabel("validation score")
         fig.legend(loc="upper right")
         fig.tight_layout()
-        fig.savefig(trainer.folder.plots / "progress.png", dpi=90)
+        save_figure(fig, trainer.folder.plots / "progress.png", dpi=90)
         for name, keys in groups.items():
             if not keys:
                 continue
@@ -60,4 +61,4 @@ class PlotCallback(Callback):
             ax.set_title(name.replace("_", " "))
             ax.legend(fontsize=8)
             fig.tight_layout()
-            fig.savefig(trainer.folder.plots / f"{name}.png", dpi=90)
+            save_figure(fig, trainer.folder.plots / f"{name}.png", dpi=90)
