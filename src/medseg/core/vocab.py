@@ -20,6 +20,8 @@ NormalizationScheme = Literal["ct", "zscore", "zscore_nonzero", "minmax", "none"
 LabelResampling = Literal["linear_per_label", "nearest"]
 Activation = Literal["softmax", "sigmoid", "none"]
 DeviceName = Literal["auto", "cpu", "cuda"]
+FrontendName = Literal["mlflow", "tensorboard", "wandb", "notion", "local"]
+RunStatus = Literal["FINISHED", "KILLED", "FAILED"]
 
 
 def choices(vocabulary: object) -> tuple[str, ...]:

@@ -83,7 +83,7 @@ class Evaluator:
     def _map(self, jobs: Iterable[Any], total: int | None) -> Iterator[list[dict[str, Any]]]:
         from rich.progress import Progress
 
-        with Progress(disable=not self.progress, transient=True) as bar:
+        with Progress(disable=not self.progress or total == 0, transient=True) as bar:
             task = bar.add_task("evaluating", total=total)
             for rows in parallel_map(_evaluate_job, jobs, self.workers):
                 bar.advance(task)

@@ -173,7 +173,7 @@ class CaseDataset(Dataset[Case], ABC):
         steps = track(
             range(len(self)),
             description=f"checking {len(self)} cases",
-            disable=not progress,
+            disable=not progress or len(self) == 0,
             transient=True,
             console=Console(stderr=True),
         )
