@@ -109,7 +109,7 @@ def run_all(args: argparse.Namespace) -> int:
 def summary_table(summary: dict[str, Any]) -> Table:
     """run-all's result as a table: one row per metric, one column per fold, then the mean."""
     folds = summary["folds"]
-    table = Table(title="cross-validation (validation cases of each fold)")
+    table = Table(title="cross-validation", caption="mean over the validation cases of each fold")
     table.add_column("metric")
     for fold in folds:
         table.add_column(f"fold {fold}", justify="right")

@@ -280,11 +280,12 @@ def _case_progress(enabled: bool, checkpoints: list[Path], predictant: Any) -> I
 
     console = Console(stderr=True)
     names = [f"{c.parent.parent.name}/{c.name}" if c.parent.name == "checkpoints" else c.name for c in checkpoints]
-    console.print(f"predicting with {len(checkpoints)} model(s): " + ", ".join(str(c) for c in checkpoints))
+    console.print(f"predicting with {len(checkpoints)} model(s): " + ", ".join(str(c) for c in checkpoints),
+                  soft_wrap=True, highlight=False)
     total = len(predictant) if hasattr(predictant, "__len__") and not isinstance(predictant, str | Path) else None
     label = names[0] if len(names) == 1 else f"{len(names)}-model ensemble"
     with Progress(TextColumn(f"predicting ({label})"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+                  TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("", total=total)
         yield lambda case_id: bar.update(task, advance=1, description=case_id)
 

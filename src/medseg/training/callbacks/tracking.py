@@ -77,7 +77,7 @@ class TrackingCallback(Callback):
 
     def _params(self, trainer: Trainer) -> dict[str, Any]:
         assert trainer.folder is not None
-        params: dict[str, Any] = {"trainer": trainer.name, "folder": str(trainer.folder.root), "seed": trainer.seed,
+        params: dict[str, Any] = {"trainer": trainer.name, "folder": str(trainer.folder.root.resolve()), "seed": trainer.seed,
                                   **trainer.train_kwargs}
         if self.config is not None and "training" in self.config:
             params["training"] = self.config["training"]
@@ -103,7 +103,7 @@ class TrackingCallback(Callback):
         network = trainer.toolbox.network
         self.summary = {"trainer": trainer.name, "model": (plan or {}).get("network", {}).get("name"),
                         "params_m": round(sum(p.numel() for p in network.parameters()) / 1e6, 3),
-                        "started": self.started_at, "folder": str(trainer.folder.root)}
+                        "started": self.started_at, "folder": str(trainer.folder.root.resolve())}
         try:
             report = cached_sanity_check(network, trainer.input_shape, trainer.device)
             self.summary["macs_g"] = round(report.macs / 1e9, 3)
