@@ -4,7 +4,8 @@ A tracking service that is down, slow or refuses a request must not cost the run
 tried; an exception is logged on the ``medseg.tracking`` logger as one line (``tracking: notion
 start failed: ...``) and swallowed. A failed ``start`` turns the frontend off for the rest of the
 run (there is no run to report to), and so do ``max_failures`` failures in a row of later calls
-(each would cost a timeout). ``KeyboardInterrupt`` is not caught.
+(each would cost a timeout). ``KeyboardInterrupt`` is not caught. urllib3's own retry warnings are
+held back during a call, so an outage reads as one line.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class GuardedFrontend(BaseFrontend):
     def _call(self, method: str, *args: Any) -> Any:
         if self.disabled:
             return None
+        quiet = logging.getLogger("urllib3")  # its retry warnings would add lines to our one
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)
         try:
             result = getattr(self.frontend, method)(*args)
         except Exception as exc:
@@ -51,6 +55,8 @@ class GuardedFrontend(BaseFrontend):
             after = "off for the rest of this run" if self.disabled else "training goes on"
             logger.warning("tracking: %s %s failed: %s; %s", self.name, method, one_line(exc), after)
             return None
+        finally:
+            quiet.setLevel(level)
         self.failures = 0
         return result
 

@@ -91,12 +91,15 @@ class TrackingCallback(Callback):
         assert trainer.folder is not None and trainer.toolbox is not None
         run_name = f"{trainer.name}/{trainer.folder.root.name}"
         params = self._params(trainer)
+        resumed = bool(self.run_ids)
         for key, f in zip(self._keys(), self.frontends, strict=True):
             run_id = f.start(run_name, params, self.run_ids.get(key))
             if run_id is not None:
                 self.run_ids[key] = run_id
         plan = trainer.describe()
-        for name, document in (("plan.json", plan), ("config.json", self.config)):
+        # a resumed run has its Plan already (it cannot change); the config may (e.g. more epochs)
+        documents = [("config.json", self.config)] if resumed else [("plan.json", plan), ("config.json", self.config)]
+        for name, document in documents:
             if document:
                 self._each("log_document", name, document)
         self.started_at = self.started_at or _now()
