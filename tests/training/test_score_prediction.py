@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from medseg.training.score_prediction import (
+    BAND_GAP,
+    BAND_Z,
     DAMPING,
     DEVELOPMENT_CURVES,
     MIN_POINTS,
@@ -63,16 +65,17 @@ def test_beats_best_so_far_on_held_out_real_curves_and_the_band_covers_the_final
 
 def test_the_formula_on_a_noiseless_log_linear_plateau() -> None:
     epochs = np.arange(10, 31, dtype=float)
-    scores = 0.6 + 0.05 * np.log(epochs)  # every point is on the plateau (>= 90 % of the best)
+    scores = 0.9 + 0.02 * np.log(epochs)  # every point is on the plateau (>= 90 % of the best)
     p = predict_scores(epochs, scores, total_epochs=120, epoch_seconds=2.0)
-    level = 0.6 + 0.05 * math.log(30)
-    trend = 0.05 * math.log(120 / 30)
+    level = 0.9 + 0.02 * math.log(30)
+    ahead = math.log(120 / 30)
     assert p.method == "trend"
     assert p.level == pytest.approx(level)
-    assert p.predicted_final == pytest.approx(level + DAMPING * trend)
-    assert p.lower is not None and p.upper is not None and p.lower < p.predicted_final < p.upper
+    assert p.predicted_final == pytest.approx(level + DAMPING * 0.02 * ahead)
+    half = BAND_Z * BAND_GAP * (1 - level) * ahead  # no noise: the band is the gap term alone
+    assert p.lower == pytest.approx(p.predicted_final - half) and p.upper == pytest.approx(p.predicted_final + half)
     # settles where level + DAMPING * slope * log(e / 30) reaches the band's lower edge
-    settle = 30 * math.exp((p.lower - level) / (DAMPING * 0.05))
+    settle = 30 * math.exp((p.lower - level) / (DAMPING * 0.02))
     assert p.settle_epoch == math.ceil(settle) and 30 < p.settle_epoch < 120
     assert p.etc_seconds == pytest.approx((p.settle_epoch - 30) * 2.0)
 
@@ -85,13 +88,13 @@ def test_still_climbing_gives_best_so_far_without_a_band() -> None:
     assert p.method == "best_so_far" and not p.has_band and p.predicted_final == pytest.approx(0.74)
 
 
-def test_bounded_by_the_ceiling_and_never_below_the_level() -> None:
+def test_bounded_by_the_ceiling_and_never_below_the_best_so_far() -> None:
     epochs = np.arange(1, 21, dtype=float)
     rising = 0.9 + 0.04 * np.log(epochs)  # heads past 1: a Dice score is clipped there
     p = predict_scores(epochs, rising, total_epochs=2000, epoch_seconds=1.0)
     assert p.predicted_final <= 1.0 and p.upper is not None and p.upper <= 1.0
     loss_like = predict_scores(epochs, rising, total_epochs=2000, epoch_seconds=1.0, ceiling=math.inf)
     assert loss_like.predicted_final > 1.0
-    falling = 0.8 - 0.01 * np.log(epochs)  # a decaying learning rate does not take the run below its level
+    falling = 0.8 - 0.01 * np.log(epochs)  # no negative trend is extrapolated; the best so far is the floor
     q = predict_scores(epochs, falling, total_epochs=100, epoch_seconds=1.0)
-    assert q.predicted_final == pytest.approx(q.level) and q.settle_epoch == 20
+    assert q.level < 0.8 and q.predicted_final == pytest.approx(0.8)

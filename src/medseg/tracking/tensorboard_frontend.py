@@ -30,6 +30,7 @@ class TensorBoardFrontend(BaseFrontend):
         self.resumed = False
         self.step = 0
         self.summary: dict[str, Any] = {}
+        self._pending: list[tuple[str, str]] = []  # texts of a resumed run, written once its purge step is known
 
     def _writer(self, step: int | None = None) -> Any:
         if self.writer is None:
@@ -38,6 +39,9 @@ class TensorBoardFrontend(BaseFrontend):
             assert self.run_dir is not None, "TensorBoard run not started"
             purge = step if self.resumed and step is not None else None
             self.writer = SummaryWriter(str(self.run_dir), purge_step=purge)
+            for tag, text in self._pending:
+                self.writer.add_text(tag, text)
+            self._pending.clear()
         return self.writer
 
     @override
@@ -74,8 +78,12 @@ class TensorBoardFrontend(BaseFrontend):
     @override
     def log_document(self, name: str, document: Mapping[str, Any]) -> None:
         """The document as indented JSON text."""
-        text = json.dumps(redact(dict(document)), indent=2)
-        self._writer().add_text(name, "\n".join(f"    {line}" for line in text.splitlines()))
+        lines = json.dumps(redact(dict(document)), indent=2).splitlines()
+        text = "\n".join(f"    {line}" for line in lines)
+        if self.writer is None and self.resumed:
+            self._pending.append((name, text))
+        else:
+            self._writer().add_text(name, text)
 
     @override
     def log_summary(self, summary: Mapping[str, Any]) -> None:
