@@ -16,7 +16,7 @@ TRAINING_KEYS = ("amp, augmentation, batch_size, composite_weighting, determinis
 # (file name, file content, the error line after "medseg: error: <file>: ")
 BAD_FILES = [
     ("top.json", '{"trainingg": {}}', "unknown key 'trainingg'; valid keys here: dataset_info, evaluation, "
-     "inference, model, notes, preprocessing, spatial_config, training, version"),
+     "inference, model, notes, preprocessing, spatial_config, tracking, training, version"),
     ("nested.json", '{"training": {"lrr": 0.1}}', f"unknown key 'training.lrr'; valid keys here: {TRAINING_KEYS}"),
     ("opt.json", '{"training": {"optimizer": "sgdd"}}',
      "key 'training.optimizer' = 'sgdd' is invalid; valid choices: 'sgd', 'adamw' or 'adam'"),

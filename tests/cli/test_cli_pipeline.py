@@ -191,7 +191,7 @@ def test_stages_one_by_one_with_resume(run: dict[str, Path], tmp_path: Path) -> 
     assert main([*args, "--epochs", "2", "--resume"]) == 0
     runs = list((work / "experiments" / "SegmentationTrainer_fold1").iterdir())
     assert len(runs) == 1
-    assert pd.read_csv(runs[0] / "metrics.csv")["epoch"].tolist() == [0, 1]
+    assert pd.read_csv(runs[0] / "metrics.csv")["epoch"].tolist() == [1, 2]  # epochs counted from 1
     assert load_config(work / "config.json").training.epochs == 2
 
 

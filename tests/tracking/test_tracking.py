@@ -1,8 +1,12 @@
-"""Frontends receive the run; secrets from the environment never reach any file."""
+"""Frontends receive the run as it happens, read back from what each service wrote; secrets never
+reach a file; interrupted and crashed runs are not FINISHED; a resumed run continues the same runs;
+a tracking outage costs warnings, not the training."""
 
 from __future__ import annotations
 
 import json
+import logging
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,45 +19,201 @@ from medseg.tracking.mlflow_frontend import MLflowFrontend
 from medseg.tracking.notion import NotionFrontend
 from medseg.tracking.tensorboard_frontend import TensorBoardFrontend
 from medseg.tracking.wandb_frontend import WandbFrontend
+from medseg.training.callback import Callback
+from medseg.training.callbacks.plots import PlotCallback
 from medseg.training.callbacks.tracking import TrackingCallback
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
-from resume_job import make_trainer
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "training"))
+sys.path.insert(0, str(HERE))
+from fake_notion import serve  # noqa: E402
+from resume_job import make_trainer  # noqa: E402
+from wandb_records import read_run  # noqa: E402
 
 SECRET = "s3cr3t-token-value-12345"
 
 
+class StopAt(Callback):
+    """Raise ``error`` at the start of epoch ``epoch`` (1-based), after the previous checkpoint."""
+
+    def __init__(self, epoch: int, error: BaseException) -> None:
+        self.epoch, self.error = epoch, error
+
+    def on_epoch_start(self, trainer: Any) -> None:
+        if trainer.epoch_number == self.epoch:
+            raise self.error
+
+
 def _all_text(root: Path) -> str:
-    chunks = []
-    for p in root.rglob("*"):
-        if p.is_file():
-            chunks.append(p.read_bytes().decode("latin-1"))
-    return "\n".join(chunks)
+    return "\n".join(p.read_bytes().decode("latin-1") for p in root.rglob("*") if p.is_file())
 
 
-def test_training_run_reaches_every_frontend_and_no_secret_is_written(tmp_path: Path, monkeypatch: Any) -> None:
-    monkeypatch.setenv("WANDB_API_KEY", SECRET)
-    monkeypatch.setenv("NOTION_TOKEN", SECRET)
+def _events(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def _tb_scalars(folder: Path, tag: str) -> list[int]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(folder), size_guidance={"scalars": 0, "images": 0, "tensors": 0})
+    acc.Reload()
+    return [e.step for e in acc.Scalars(tag)]
+
+
+@pytest.fixture(scope="module")
+def ml_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One MLflow store for the module (creating its tables costs seconds); tests use their own experiment."""
+    return tmp_path_factory.mktemp("mlflow")
+
+
+@pytest.fixture
+def offline_wandb(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
+
+
+def test_every_frontend_reads_back_the_run_and_no_secret_is_written(tmp_path: Path, monkeypatch: Any, ml_root: Path,
+                                                                    offline_wandb: None) -> None:
+    monkeypatch.setenv("WANDB_API_KEY", SECRET)
+    monkeypatch.setenv("NOTION_TOKEN", SECRET)
     local = JsonLinesFrontend(tmp_path / "events.jsonl")
-    ml = MLflowFrontend("tests", root=tmp_path)
-    wb = WandbFrontend("tests", directory=tmp_path / "wandb")
+    ml = MLflowFrontend("every-frontend", root=ml_root)
+    wb = WandbFrontend("tests", directory=tmp_path / "wb")
     tb = TensorBoardFrontend(tmp_path / "tb")
-    trainer = make_trainer(str(tmp_path / "exp"), [TrackingCallback(create_hybrid_frontend(local, ml, wb, tb))])
-    trainer.plan = trainer.plan.model_copy(update={"reasons": [f"token={SECRET}"]})  # a secret in a parameter is redacted
-    trainer.train(2)
-    events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert [e["event"] for e in events] == ["start", "metrics", "metrics", "finish"]
-    assert events[1]["step"] == 1 and "train_loss" in events[1]["metrics"]
+    config = {"training": {"lr": 0.01, "note": f"token={SECRET}"}}
+    callback = TrackingCallback(create_hybrid_frontend(local, ml, wb, tb), config, plots_every=1)
+    trainer = make_trainer(str(tmp_path / "exp"), [PlotCallback(), callback])
+    trainer.plan = trainer.plan.model_copy(update={"reasons": [f"token={SECRET}"]})  # a secret in a parameter
+    folder = trainer.train(3)
+
+    events = _events(tmp_path / "events.jsonl")
+    assert events[0]["event"] == "start" and events[0]["params"]["plan.network.name"] == "unet"
+    assert {e["name"] for e in events if e["event"] == "document"} == {"plan.json", "config.json"}
+    assert [e["step"] for e in events if e["event"] == "metrics"] == [1, 2, 3]
+    assert [e["step"] for e in events if e["event"] == "artifact" and e["path"].endswith("progress.png")][:3] == [1, 2, 3]
+    assert events[-1] == {**events[-1], "event": "finish", "status": "FINISHED"}
+    summaries = [e["summary"] for e in events if e["event"] == "summary"]
+    assert summaries[-1]["status"] == "Completed" and summaries[-1]["progress"] == 1.0 and summaries[-1]["epoch"] == 3
+
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(ml.tracking_uri)
-    history = client.get_metric_history(ml.run_id, "train_loss")
-    assert [m.step for m in history] == [1, 2]
-    assert any(p.name.startswith("events.out.tfevents") for p in (tmp_path / "tb").rglob("*"))
-    assert any((tmp_path / "wandb").rglob("*.wandb"))
-    assert SECRET not in _all_text(tmp_path)
+    run = client.get_run(ml.run_id or "")
+    assert run.info.status == "FINISHED" and run.data.params["plan.network.name"] == "unet"
+    assert [m.step for m in client.get_metric_history(ml.run_id or "", "train_loss")] == [1, 2, 3]
+    assert {a.path for a in client.list_artifacts(ml.run_id or "")} >= {"plan.json", "config.json", "plots"}
+    assert run.data.tags["medseg.status"] == "Completed"
+
+    (wandb_file,) = (tmp_path / "wb").rglob("run-*.wandb")
+    wandb_run = read_run(wandb_file)
+    assert wandb_run["config"]["plan"]["network"]["name"] == "unet"
+    assert [h["_step"] for h in wandb_run["history"] if "train_loss" in h] == [1, 2, 3]
+    assert wandb_run["summary"]["status"] == "Completed" and wandb_run["exit_code"] == 0
+    assert (wandb_file.parent / "files" / "plan.json").is_file()
+
+    tb_dir = tmp_path / "tb" / "TinyTrainer" / folder.root.name
+    assert _tb_scalars(tb_dir, "train_loss") == [1, 2, 3]
+    assert SECRET not in _all_text(tmp_path) and SECRET not in _all_text(ml_root)
+
+
+def test_an_interrupted_run_is_killed_and_a_crashed_run_failed(tmp_path: Path, ml_root: Path) -> None:
+    for error, status, label in ((KeyboardInterrupt(), "KILLED", "Interrupted"), (ValueError("boom"), "FAILED",
+                                                                                      "Failed")):
+        root = tmp_path / status
+        local, ml = JsonLinesFrontend(root / "events.jsonl"), MLflowFrontend(f"stop-{status}", root=ml_root)
+        trainer = make_trainer(str(root / "exp"), [TrackingCallback([local, ml]), StopAt(3, error)])
+        with pytest.raises(type(error)):
+            trainer.train(5)
+        events = _events(root / "events.jsonl")
+        assert events[-1]["event"] == "finish" and events[-1]["status"] == status
+        assert [e for e in events if e["event"] == "summary"][-1]["summary"]["status"] == label
+        from mlflow.tracking import MlflowClient
+
+        assert MlflowClient(ml.tracking_uri).get_run(ml.run_id or "").info.status == status
+
+
+def test_a_resumed_run_continues_the_same_tracking_runs(tmp_path: Path, ml_root: Path, offline_wandb: None) -> None:
+    def frontends() -> list[Any]:
+        return [JsonLinesFrontend(tmp_path / "events.jsonl"), MLflowFrontend("resume", root=ml_root),
+                WandbFrontend("tests", directory=tmp_path / "wb"), TensorBoardFrontend(tmp_path / "tb")]
+
+    first = frontends()
+    trainer = make_trainer(str(tmp_path / "exp"), [TrackingCallback(first), StopAt(3, KeyboardInterrupt())])
+    with pytest.raises(KeyboardInterrupt):
+        trainer.train(4)
+    assert trainer.folder is not None
+    second = frontends()
+    resumed = make_trainer(str(tmp_path / "exp"), [TrackingCallback(second)])
+    resumed.recover_from(trainer.folder.root)
+    resumed.continue_training()
+
+    events = _events(tmp_path / "events.jsonl")
+    assert len({e["run"] for e in events}) == 1
+    assert [e["step"] for e in events if e["event"] == "metrics"] == [1, 2, 3, 4]
+    assert [e["status"] for e in events if e["event"] == "finish"] == ["KILLED", "FINISHED"]
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(first[1].tracking_uri)
+    assert second[1].run_id == first[1].run_id
+    assert [m.step for m in client.get_metric_history(first[1].run_id, "train_loss")] == [1, 2, 3, 4]
+    assert client.get_run(first[1].run_id).info.status == "FINISHED"
+    assert len(client.search_runs([client.get_experiment_by_name("resume").experiment_id])) == 1
+
+    attempts = [read_run(p) for p in sorted((tmp_path / "wb").rglob("run-*.wandb"))]
+    assert len(attempts) == 2 and attempts[0]["id"] == attempts[1]["id"]
+    steps = [h["_step"] for run in attempts for h in run["history"] if "train_loss" in h]
+    assert steps == [1, 2, 3, 4] and [run["exit_code"] for run in attempts] == [130, 0]
+
+    (tb_dir,) = {p.parent for p in (tmp_path / "tb").rglob("events.out.tfevents*")}
+    assert _tb_scalars(tb_dir, "train_loss") == [1, 2, 3, 4]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_an_unreachable_service_costs_one_warning_and_training_goes_on(tmp_path: Path, monkeypatch: Any,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("NOTION_TOKEN", SECRET)
+    port = _closed_port()
+    notion = NotionFrontend("db-1", api_url=f"http://127.0.0.1:{port}/v1")
+    local = JsonLinesFrontend(tmp_path / "events.jsonl")
+    trainer = make_trainer(str(tmp_path / "exp"), [TrackingCallback([notion, local])])
+    with caplog.at_level(logging.WARNING, logger="medseg.tracking"):
+        trainer.train(2)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "medseg.tracking"]
+    assert len(warnings) == 1 and warnings[0].startswith("tracking: notion start failed: ")
+    assert "off for the rest of this run" in warnings[0] and "\n" not in warnings[0]
+    assert [e["status"] for e in _events(tmp_path / "events.jsonl") if e["event"] == "finish"] == ["FINISHED"]
+
+
+def test_notion_board_against_a_local_server(tmp_path: Path, monkeypatch: Any) -> None:
+    token = "notion-secret-123"
+    monkeypatch.setenv("NOTION_TOKEN", token)
+    with serve() as (fake, url):
+        trainer = make_trainer(str(tmp_path / "exp"), [TrackingCallback(NotionFrontend("db-1", api_url=url)),
+                                                       StopAt(2, KeyboardInterrupt())])
+        with pytest.raises(KeyboardInterrupt):
+            trainer.train(3)
+        assert trainer.folder is not None
+        (page_id, page), = fake.pages.items()
+        assert page["Exp ID"]["title"][0]["text"]["content"] == f"TinyTrainer/{trainer.folder.root.name}"
+        assert page["Status"] == {"select": {"name": "Interrupted"}} and page["Epoch"] == {"number": 1}
+        for column in ("Status", "Progress", "Trainer", "Model", "MACs (G)", "Params (M)", "Best score", "Time"):
+            assert column in fake.columns  # the missing board columns were added to the database
+        assert page["Model"]["rich_text"][0]["text"]["content"] == "unet"
+        resumed = make_trainer(str(tmp_path / "exp"), [TrackingCallback(NotionFrontend("db-1", api_url=url))])
+        resumed.recover_from(trainer.folder.root)
+        resumed.continue_training()
+        assert list(fake.pages) == [page_id]  # the same row, continued
+        assert page["Status"] == {"select": {"name": "Completed"}} and page["Progress"] == {"number": 1.0}
+        assert page["Time"]["date"]["end"] is not None
+        assert {b["type"] for b in fake.children[page_id]} >= {"paragraph", "code"}  # parameters and the Plan
+        bodies = json.dumps([body for *_, body in fake.requests])
+        assert token not in bodies and all(h["Authorization"] == f"Bearer {token}" for _, _, h, _ in fake.requests)
 
 
 def test_redact_replaces_secret_values(monkeypatch: Any) -> None:
@@ -61,24 +221,13 @@ def test_redact_replaces_secret_values(monkeypatch: Any) -> None:
     assert redact({"a": [f"x{SECRET}y"]}) == {"a": ["x***y"]}
 
 
-def test_notion_token_only_in_the_authorization_header(monkeypatch: Any) -> None:
-    calls: list[tuple[str, str, dict[str, str], dict[str, Any]]] = []
-
-    def transport(method: str, url: str, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
-        calls.append((method, url, headers, body))
-        return {"id": "page-1"}
-
-    monkeypatch.setenv("NOTION_TOKEN", SECRET)
-    frontend = NotionFrontend("db-1", number_properties=("val_score",), transport=transport)
-    frontend.start("run-a", {"lr": 0.01})
-    frontend.log_metrics({"val_score": 0.8, "other": 1.0}, step=3)
-    assert calls[0][0] == "POST" and calls[0][3]["parent"] == {"database_id": "db-1"}
-    assert calls[1][1].endswith("/pages/page-1") and calls[1][3] == {"properties": {"val_score": {"number": 0.8}}}
-    assert all(SECRET not in json.dumps(body) for *_, body in calls)
-    assert calls[0][2]["Authorization"] == f"Bearer {SECRET}"
-
-
-def test_notion_without_token_is_a_clear_error(monkeypatch: Any) -> None:
+def test_missing_tokens_are_clear_errors(monkeypatch: Any) -> None:
     monkeypatch.delenv("NOTION_TOKEN", raising=False)
     with pytest.raises(ConfigError, match="NOTION_TOKEN: environment variable not set"):
         NotionFrontend("db")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("WANDB_MODE", "online")
+    monkeypatch.setenv("NETRC", "/nonexistent")
+    monkeypatch.setenv("HOME", "/nonexistent")
+    with pytest.raises(ConfigError, match="WANDB_API_KEY: environment variable not set"):
+        WandbFrontend("p")

@@ -53,7 +53,7 @@ def _train(small: Any, work: Path, monkeypatch: pytest.MonkeyPatch, stop_at: int
     config = apply_overrides(Config(), TINY)
     if stop_at is not None:
         original = pipeline._callbacks
-        monkeypatch.setattr(pipeline, "_callbacks", lambda cfg, r: [*original(cfg, r), Stop(stop_at)])
+        monkeypatch.setattr(pipeline, "_callbacks", lambda cfg, r, w: [*original(cfg, r, w), Stop(stop_at)])
     try:
         return pipeline.train(small, config, work, fold=0, resume=resume, progress=False)
     finally:

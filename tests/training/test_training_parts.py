@@ -1,4 +1,4 @@
-"""Unit tests of the training parts: checkpoint state I/O, EMA, schedules, score prediction."""
+"""Unit tests of the training parts: checkpoint state I/O, EMA, schedules (score prediction: test_score_prediction.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from medseg.io.state import CheckpointError, load_state, read_metadata, save_sta
 from medseg.training.ema import EMA
 from medseg.training.rng import rng_state, set_rng_state
 from medseg.training.schedulers import lr_factor
-from medseg.training.score_prediction import predict_scores
 
 
 def test_state_round_trip_keeps_structure_types_and_tensors(tmp_path) -> None:
@@ -75,17 +74,6 @@ def test_lr_schedules() -> None:
         lr_factor(0, 10, "step")  # type: ignore[arg-type]
 
 
-def test_score_prediction_recovers_a_saturating_curve() -> None:
-    epochs = np.arange(40)
-    truth = lambda e: 0.9 * e / (e + 8.0)  # noqa: E731 - a rational curve with known plateau
-    rng = np.random.default_rng(0)
-    scores = truth(epochs) + rng.normal(0, 0.005, size=len(epochs))
-    pred = predict_scores(epochs, scores, total_epochs=200, epoch_seconds=10.0)
-    assert abs(pred.predicted_best - truth(199)) < 0.02
-    assert pred.lower <= pred.predicted_best + 1e-9 and pred.upper >= pred.lower
-    assert pred.best_epoch > 100 and pred.etc_seconds == pytest.approx((pred.best_epoch - 39) * 10.0)
-
-
 def test_time_budget_refits_epochs_and_stretches_the_lr_schedule(tmp_path) -> None:
     import sys
     from pathlib import Path
@@ -139,19 +127,3 @@ def test_a_run_that_slows_down_mid_way_is_refitted_to_end_within_its_budget(tmp_
     assert 40.0 - 4.0 <= spent <= 40.0  # ends within one (slow) epoch of the budget, never after it
     factor = trainer.toolbox.scheduler.lr_lambdas[0]
     assert factor.total_steps == trainer.num_epochs * 3  # the LR schedule was re-fitted with it
-
-
-def test_score_prediction_ignores_the_warm_up_plateau_and_stays_within_bounds() -> None:
-    # five dead epochs (all-background) then a noisy saturating rise towards 0.88
-    epochs = np.arange(30)
-    rng = np.random.default_rng(1)
-    rise = 0.88 * np.maximum(epochs - 4, 0) / (np.maximum(epochs - 4, 0) + 3.0)
-    scores = np.where(epochs < 5, 0.0, rise + rng.normal(0, 0.01, size=30))
-    pred = predict_scores(epochs, scores, total_epochs=120, epoch_seconds=1.0)
-    recent = float(scores[-3:].mean())
-    assert recent <= pred.predicted_best <= 1.0
-    assert abs(pred.predicted_best - 0.88 * 115 / 118) < 0.03
-    assert 0.0 <= pred.lower <= pred.predicted_best <= pred.upper <= 1.0
-    # an unbounded score (negated loss) is not clipped at 1
-    loss_like = predict_scores(epochs, scores * 3.0, total_epochs=120, epoch_seconds=1.0, ceiling=float("inf"))
-    assert loss_like.predicted_best > 1.0

@@ -120,7 +120,7 @@ def test_fine_tuning_from_a_run_through_the_cli_freezes_then_trains_the_encoder(
     original = pipeline._callbacks
     killed = ["train", "-o", str(tmp_path / "ft3"), "--data", str(data), "--fold", "0", *tiny,
               "--pretrained-weights", str(source_run), "--freeze-encoder-epochs", "1", "--epochs", "3"]
-    monkeypatch.setattr(pipeline, "_callbacks", lambda cfg, r: [*original(cfg, r), Stop()])
+    monkeypatch.setattr(pipeline, "_callbacks", lambda cfg, r, w: [*original(cfg, r, w), Stop()])
     assert main(killed) == 130  # interrupted (the CLI reports it and exits 130)
     monkeypatch.setattr(pipeline, "_callbacks", original)
     assert main([*killed, "--resume"]) == 0

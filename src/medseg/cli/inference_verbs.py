@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 
+from medseg.cli.help_text import plain
 from medseg.cli.options import add_config_options, add_inference_flags, effective_config
 from medseg.config import Config, apply_overrides, save_config
 from medseg.core.errors import ConfigError
@@ -40,7 +42,7 @@ def predict(args: argparse.Namespace) -> int:
         for choice in predictor.checkpoint_choices:
             console.print(choice.describe(), style="yellow" if choice.fallback else None, soft_wrap=True,
                           markup=False)
-    labels = run(config, sources, args.input, args.out, predictor=predictor)
+    labels = run(config, sources, args.input, args.out, predictor=predictor, progress=distributed.is_main())
     if distributed.world_size() > 1:  # the ranks predicted their share of the cases
         distributed.barrier()
         if not distributed.is_main():
@@ -79,10 +81,27 @@ def evaluate(args: argparse.Namespace) -> int:
         shown = ", ".join(evaluator.unmatched[:5]) + (" ..." if len(evaluator.unmatched) > 5 else "")
         console.print(f"[yellow]{len(evaluator.unmatched)} prediction(s) have no reference and were not "
                       f"scored: {shown}[/]")
-    for name, value in result.mean_metrics.items():
-        console.print(f"{name}: {value:.4f}")
+    console.print(metrics_table(result.mean_metrics, f"mean over {len(result.case_ids)} case(s)"))
     console.print(f"per-case metrics: {args.out}")
     return 0
+
+
+def metrics_table(means: dict[str, float], title: str) -> Table:
+    """``{"region/metric": value}`` as a table: one row per region, one column per metric."""
+    regions: dict[str, dict[str, float]] = {}
+    metrics: list[str] = []
+    for key, value in means.items():
+        region, _, metric = key.rpartition("/") if "/" in key else ("", "", key)
+        regions.setdefault(region, {})[metric] = value
+        if metric not in metrics:
+            metrics.append(metric)
+    table = Table(title=title)
+    table.add_column("region")
+    for metric in metrics:
+        table.add_column(metric, justify="right")
+    for region, values in regions.items():
+        table.add_row(region or "-", *(f"{values[m]:.4f}" if m in values else "-" for m in metrics))
+    return table
 
 
 def _reference_dataset(path: Path) -> Any:
@@ -140,22 +159,23 @@ def _predict_parser(p: argparse.ArgumentParser, ensemble: bool) -> None:
     p.add_argument("-w", "--work", type=Path, help="work folder: use its config.json and trained folds")
     p.add_argument("--folds", nargs="+", help="folds of WORK to combine (default: inference.ensemble_folds)"
                    if ensemble else "folds of WORK to use (default: inference.ensemble_folds; one = no ensemble)")
+    p.add_argument("--device", help="auto, cpu or cuda (training.device; default: auto)")
     add_config_options(p)
     add_inference_flags(p)
 
 
 def register(sub: Any) -> None:
     """Add the inference verbs to the sub-command parser ``sub``."""
-    p = sub.add_parser("predict", help="predict label maps with trained experiment(s)", description=predict.__doc__)
+    p = sub.add_parser("predict", help="predict label maps with trained experiment(s)", description=plain(predict.__doc__))
     _predict_parser(p, ensemble=False)
     p.set_defaults(func=predict)
     p = sub.add_parser("ensemble", help="predict with every trained fold of a work folder, probabilities averaged",
-                       description="``medseg ensemble INPUT -o OUT -w WORK``: the folds' softmax outputs are "
+                       description="medseg ensemble INPUT -o OUT -w WORK: the folds' softmax outputs are "
                        "averaged before the argmax (the same as predict with several experiments).")
     _predict_parser(p, ensemble=True)
     p.set_defaults(func=predict)
 
-    p = sub.add_parser("evaluate", help="score predicted label maps against references", description=evaluate.__doc__)
+    p = sub.add_parser("evaluate", help="score predicted label maps against references", description=plain(evaluate.__doc__))
     p.add_argument("predictions", type=Path, help="folder of predicted label maps")
     p.add_argument("references", type=Path, help="folder of reference label maps (matched by case id, any format), "
                    "or a dataset (MSD/nnU-Net folder, paired image/label folders, CSV table)")
@@ -169,7 +189,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=evaluate)
 
     p = sub.add_parser("postprocess", help="choose and/or apply connected-component postprocessing",
-                       description=postprocess.__doc__)
+                       description=plain(postprocess.__doc__))
     p.add_argument("predictions", type=Path, help="folder of predicted label maps")
     p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
     p.add_argument("--reference", type=Path, help="reference folder: choose the strategy on these cases")

@@ -1,21 +1,26 @@
-"""The ``medseg`` command: one verb per stage. Thin: parses arguments and calls the library.
+"""The medseg command: one verb per stage. Thin: parses arguments and calls the library.
 
 Flags override the config file; the effective config is saved with the results. A user error
 (:class:`~medseg.core.errors.MedsegError`) prints one line on stderr and exits with status 2, and so
 does an :class:`OSError` of the environment (a full disk, a read-only or missing folder:
-``medseg: error: PATH: No space left on device``); an interrupt (Ctrl-C) exits with 130.
+``medseg: error: PATH: No space left on device``); Ctrl-C (or SIGTERM, e.g. a cluster's preemption)
+stops cleanly with status 130: a training run is marked interrupted in its tracking frontends and
+can be resumed with ``medseg train --resume``.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 from typing import NoReturn
 
 from typing_extensions import override
 
 from medseg.cli import inference_verbs, report_verb, stages, tools
+from medseg.cli.help_text import plain
 from medseg.core.atomic import os_error_line
 from medseg.core.errors import MedsegError
 
@@ -42,15 +47,33 @@ def positive_seconds(text: str) -> float:
     return value
 
 
+def version_text() -> str:
+    """``medseg X (torch Y, python Z)``, without importing torch."""
+    import importlib.metadata
+    import platform
+
+    import medseg
+
+    try:
+        torch_version = importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        torch_version = "not installed"
+    return f"medseg {medseg.__version__} (torch {torch_version}, python {platform.python_version()})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per verb."""
-    parser = OneLineParser(prog="medseg", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(prog="medseg", description=plain(__doc__),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=version_text())
     sub = parser.add_subparsers(dest="verb", required=True)
     stages.register(sub)
     inference_verbs.register(sub)
     tools.register(sub)
     report_verb.register(sub)
-    demo = sub.add_parser("demo", help="run the demo on the embedded hippocampus sample")
+    demo = sub.add_parser("demo", help="run the demo on the embedded hippocampus sample",
+                          description="medseg demo: the automatic pipeline on the hippocampus sample embedded "
+                                      "in the package, fitted to a wall-clock budget.")
     demo.add_argument("--out", default="medseg_results/demo", help="where to write the results")
     demo.add_argument("--time-budget", type=positive_seconds, default=DEMO_BUDGET_S,
                       help="seconds for the whole demo, training fitted inside (default: %(default)s)")
@@ -69,12 +92,20 @@ def one_line(text: str) -> str:
     return " ".join(part.strip() for part in text.splitlines() if part.strip()) or "unknown error"
 
 
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``medseg`` command; user errors print one line and exit with status 2."""
     from medseg.training import distributed
 
     args = build_parser().parse_args(argv)
     distributed.init_from_env()  # under torchrun: join the process group (train, run-all, predict)
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread: signals stay as they are
+        previous = None
     try:
         return int(args.func(args))
     except MedsegError as exc:
@@ -87,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("medseg: interrupted", file=sys.stderr)
         return 130
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         distributed.shutdown()
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from medseg.config import Config, apply_overrides, load_config, with_network
 from medseg.core.errors import ConfigError
+from medseg.core.vocab import FrontendName, choices
 
 #: argparse destination -> config key it overrides
 FLAG_KEYS: dict[str, str] = {
@@ -43,6 +44,7 @@ FLAG_KEYS: dict[str, str] = {
     "overlap": "inference.overlap",
     "tta": "inference.tta",
     "postprocessing": "inference.postprocessing",
+    "track": "tracking.frontends",
 }
 
 
@@ -85,6 +87,13 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pretrained-weights", help="start from a checkpoint, experiment folder or state_dict "
                         "(training.pretrained_weights)")
     parser.add_argument("--freeze-encoder-epochs", type=int, help="keep the pretrained encoder fixed for N epochs")
+
+
+def add_tracking_flags(parser: argparse.ArgumentParser) -> None:
+    """``--track NAME`` (repeatable): the tracking frontends (replaces ``tracking.frontends``)."""
+    parser.add_argument("--track", action="append", choices=choices(FrontendName), metavar="NAME",
+                        help="report the run to a tracking frontend: " + ", ".join(choices(FrontendName)) +
+                        " (repeatable; replaces tracking.frontends; docs/tracking.md)")
 
 
 def add_inference_flags(parser: argparse.ArgumentParser) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 from rich.console import Console
 
+from medseg.cli.help_text import plain
+
 
 def report(args: argparse.Namespace) -> int:
     """``medseg report FOLDER``: write FOLDER/report.html (experiment or work folder, detected)."""
@@ -20,7 +22,7 @@ def report(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``report`` verb to the sub-command parser ``sub``."""
-    p = sub.add_parser("report", help="experiment or work folder -> report.html", description=report.__doc__)
+    p = sub.add_parser("report", help="experiment or work folder -> report.html", description=plain(report.__doc__))
     p.add_argument("folder", type=Path, help="an experiment folder or a work folder (medseg run-all -o WORK)")
     p.add_argument("--kind", choices=["auto", "experiment", "work"], default="auto",
                    help="what FOLDER is (default: detected from its contents)")

@@ -7,16 +7,18 @@ later commands would inherit.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 
+from medseg.cli.help_text import plain
 from medseg.cli.options import (
     add_config_options,
     add_inference_flags,
     add_plan_flags,
+    add_tracking_flags,
     add_train_flags,
     effective_config,
 )
@@ -100,8 +102,9 @@ def run_all(args: argparse.Namespace) -> int:
                            "evaluation.workers")
     summary = run_pipeline(_dataset(config, args), config, args.out)
     if distributed.is_main():
-        Console().print_json(json.dumps(summary["mean"]))
-        Console().print(f"cross-validation summary: {Path(args.out) / 'evaluation' / 'cv_summary.json'}")
+        console = Console()
+        console.print(summary_table(summary))
+        console.print(f"cross-validation summary: {Path(args.out) / 'evaluation' / 'cv_summary.json'}")
     return 0
 
 
@@ -119,10 +122,29 @@ def lr_find(args: argparse.Namespace) -> int:
     return 0
 
 
+def summary_table(summary: dict[str, Any]) -> Table:
+    """run-all's result as a table: one row per metric, one column per fold, then the mean."""
+    folds = summary["folds"]
+    table = Table(title="cross-validation", caption="mean over the validation cases of each fold")
+    table.add_column("metric")
+    for fold in folds:
+        table.add_column(f"fold {fold}", justify="right")
+    if len(folds) > 1:
+        table.add_column("mean", justify="right")
+    for key, mean in summary["mean"].items():
+        cells = [_cell(folds[f]["mean"].get(key)) for f in folds]
+        table.add_row(key, *cells, *([f"[b]{_cell(mean)}[/]"] if len(folds) > 1 else []))
+    return table
+
+
+def _cell(value: Any) -> str:
+    return "-" if value is None or value != value else f"{value:.4f}"
+
+
 def register(sub: Any) -> None:
     """Add the pipeline verbs to the sub-command parser ``sub``."""
     p = sub.add_parser("analyze", help="fingerprint + plan a dataset -> WORK/config.json",
-                       description=analyze.__doc__)
+                       description=plain(analyze.__doc__))
     p.add_argument("data", type=Path, help="dataset folder (MSD or nnU-Net raw) or CSV table")
     p.add_argument("-o", "--out", type=Path, required=True, help="work folder")
     p.add_argument("--workers", type=int, help="cases analysed in parallel")
@@ -131,7 +153,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=analyze)
 
     p = sub.add_parser("preprocess", help="preprocess every case with the config's plan",
-                       description=preprocess.__doc__)
+                       description=plain(preprocess.__doc__))
     p.add_argument("-o", "--out", type=Path, required=True, help="work folder (holds config.json)")
     p.add_argument("--data", type=Path, help="dataset (default: dataset_info.source)")
     p.add_argument("--workers", type=int, help="cases preprocessed in parallel")
@@ -139,7 +161,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=preprocess)
 
     p = sub.add_parser("train", help="train one fold, all cases, or the configured folds",
-                       description=train.__doc__)
+                       description=plain(train.__doc__))
     p.add_argument("-o", "--out", type=Path, required=True, help="work folder (holds config.json)")
     p.add_argument("--data", type=Path, help="dataset (default: dataset_info.source)")
     p.add_argument("--fold", default="configured", help="a fold number, 'all' (every case), or 'configured'")
@@ -148,6 +170,7 @@ def register(sub: Any) -> None:
     add_config_options(p)
     add_plan_flags(p)
     add_train_flags(p)
+    add_tracking_flags(p)
     p.set_defaults(func=train)
 
     p = sub.add_parser("lr-find", help="learning-rate range test: loss against learning rate, a suggestion",
@@ -163,7 +186,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=lr_find)
 
     p = sub.add_parser("run-all", help="every stage end to end, with a cross-validation summary",
-                       description=run_all.__doc__)
+                       description=plain(run_all.__doc__))
     p.add_argument("data", type=Path, help="dataset folder (MSD or nnU-Net raw) or CSV table")
     p.add_argument("-o", "--out", type=Path, required=True, help="work folder")
     p.add_argument("--folds", nargs="+", help="fold numbers or 'all'")
@@ -171,5 +194,6 @@ def register(sub: Any) -> None:
     add_config_options(p)
     add_plan_flags(p)
     add_train_flags(p)
+    add_tracking_flags(p)
     add_inference_flags(p)
     p.set_defaults(func=run_all)

@@ -8,6 +8,8 @@ from typing import Any
 
 from rich.console import Console
 
+from medseg.cli.help_text import plain
+
 
 def convert_msd(args: argparse.Namespace) -> int:
     """``medseg convert-msd MSD_DIR OUT``: an MSD task folder -> nnU-Net raw layout (one file per channel)."""
@@ -44,12 +46,12 @@ def average_weights(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the utility verbs to the sub-command parser ``sub``."""
-    p = sub.add_parser("convert-msd", help="MSD task folder -> nnU-Net raw layout", description=convert_msd.__doc__)
+    p = sub.add_parser("convert-msd", help="MSD task folder -> nnU-Net raw layout", description=plain(convert_msd.__doc__))
     p.add_argument("source", type=Path, help="MSD task folder (dataset.json, imagesTr, labelsTr)")
     p.add_argument("out", type=Path, help="new nnU-Net raw dataset folder")
     p.set_defaults(func=convert_msd)
 
-    p = sub.add_parser("convert-csv", help="CSV table of files -> nnU-Net raw layout", description=convert_csv.__doc__)
+    p = sub.add_parser("convert-csv", help="CSV table of files -> nnU-Net raw layout", description=plain(convert_csv.__doc__))
     p.add_argument("table", type=Path, help="CSV file (paths relative to its folder)")
     p.add_argument("out", type=Path, help="new nnU-Net raw dataset folder")
     p.add_argument("--image-column", action="append", help="image column (repeatable; default: detected)")
@@ -57,7 +59,7 @@ def register(sub: Any) -> None:
     p.add_argument("--id-column", help="case id column (default: from the file names)")
     p.set_defaults(func=convert_csv)
 
-    p = sub.add_parser("average-weights", help="fold weights -> one checkpoint", description=average_weights.__doc__)
+    p = sub.add_parser("average-weights", help="fold weights -> one checkpoint", description=plain(average_weights.__doc__))
     p.add_argument("sources", type=Path, nargs="+", help="experiment folders or checkpoint files")
     p.add_argument("-o", "--out", type=Path, required=True, help="checkpoint file to write (.safetensors)")
     p.add_argument("--checkpoint", default="best", help="which checkpoint of each folder: best or latest")

@@ -13,12 +13,13 @@ from medseg.config.schema import (
     Model,
     Preprocessing,
     SpatialConfig,
+    Tracking,
     Training,
 )
 
 __all__ = [
     "CONFIG_VERSION", "PLAN_FIELDS", "Config", "Curriculum", "DatasetInfo", "Evaluation", "Inference", "Model",
-    "NetworkSpec", "NormalizationSpec", "Plan", "Preprocessing", "RegionSpec", "ResamplingSpec", "SpatialConfig", "Training",
+    "NetworkSpec", "NormalizationSpec", "Plan", "Preprocessing", "RegionSpec", "ResamplingSpec", "SpatialConfig", "Tracking", "Training",
     "TrainingSpec", "apply_overrides", "config_to_plan", "dump_config", "load_config", "parse_config",
     "plan_overrides", "plan_to_config", "save_config", "with_network",
 ]

@@ -20,6 +20,7 @@ from medseg.core.vocab import (
     CheckpointKind,
     DatasetFormat,
     DeviceName,
+    FrontendName,
     Layout,
     NonFinitePolicy,
     OptimizerName,
@@ -221,6 +222,42 @@ class Evaluation(_Section):
     workers: int = Field(default=0, ge=0)
 
 
+class Tracking(_Section):
+    """Experiment tracking (docs/tracking.md): the frontends a training run reports to, and where.
+
+    Secrets are never config keys: tokens and passwords come from environment variables only
+    (``WANDB_API_KEY``, ``NOTION_TOKEN``, ``MLFLOW_TRACKING_USERNAME``/``_PASSWORD``/``_TOKEN``).
+    Paths left ``null`` go under ``WORK/tracking/``; ``experiment`` ``null`` = ``dataset_info.name``.
+    """
+
+    frontends: list[FrontendName] = Field(default_factory=list)
+    experiment: str | None = None
+    mlflow_uri: str | None = None
+    wandb_project: str | None = None
+    wandb_entity: str | None = None
+    wandb_mode: Literal["online", "offline"] | None = None
+    tensorboard_dir: str | None = None
+    local_file: str | None = None
+    notion_database: str | None = None
+    log_checkpoint: bool = False
+    plots_every: int | None = Field(default=None, ge=1)
+
+    @field_validator("frontends")
+    @classmethod
+    def _no_repeats(cls, frontends: list[str]) -> list[str]:
+        if len(set(frontends)) != len(frontends):
+            raise ValueError("each frontend at most once: mlflow, tensorboard, wandb, notion, local")
+        return frontends
+
+    @field_validator("mlflow_uri")
+    @classmethod
+    def _no_credentials(cls, uri: str | None) -> str | None:
+        if uri is not None and "@" in uri.split("://", 1)[-1].split("/", 1)[0]:
+            raise ValueError("valid form: a URI without user:password@ (credentials go in the environment "
+                             "variables MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)")
+        return uri
+
+
 class Config(_Section):
     """The whole document; ``notes`` are the planner's reasons for its decisions."""
 
@@ -232,4 +269,5 @@ class Config(_Section):
     training: Training = Field(default_factory=Training)
     inference: Inference = Field(default_factory=Inference)
     evaluation: Evaluation = Field(default_factory=Evaluation)
+    tracking: Tracking = Field(default_factory=Tracking)
     notes: list[str] = Field(default_factory=list)

@@ -23,6 +23,8 @@ DeviceName = Literal["auto", "cpu", "cuda"]
 Layout = Literal["auto", "plain", "channels_last"]
 #: what reading does with NaN/inf intensities: refuse the file, or replace them (medseg.io.values)
 NonFinitePolicy = Literal["error", "minimum"]
+FrontendName = Literal["mlflow", "tensorboard", "wandb", "notion", "local"]
+RunStatus = Literal["FINISHED", "KILLED", "FAILED"]
 
 
 def choices(vocabulary: object) -> tuple[str, ...]:

@@ -81,9 +81,12 @@ class Evaluator:
         return EvalResult.from_rows(rows)
 
     def _map(self, jobs: Iterable[Any], total: int | None) -> Iterator[list[dict[str, Any]]]:
+        from rich.console import Console
         from rich.progress import Progress
 
-        with Progress(disable=not self.progress, transient=True) as bar:
+        # no 0/0 bar for no cases, and none in a log (a transient bar there leaves a blank line)
+        shown = self.progress and total != 0 and Console().is_terminal
+        with Progress(disable=not shown, transient=True) as bar:
             task = bar.add_task("evaluating", total=total)
             for rows in parallel_map(_evaluate_job, jobs, self.workers):
                 bar.advance(task)

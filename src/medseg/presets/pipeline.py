@@ -14,10 +14,12 @@ the Python API are the same functions), and every stage writes into one layout o
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -188,13 +190,21 @@ def _label_indices(probabilities: dict[int, float] | None, plan: Any) -> dict[in
     return {index[v]: p for v, p in probabilities.items() if v in index}
 
 
-def _callbacks(config: Config, resume_with_epochs: bool) -> list[Any]:
+def _callbacks(config: Config, resume_with_epochs: bool, work_dir: Path) -> list[Any]:
     from medseg.training.callbacks import Curriculum, EarlyStopping, TimeBudget, ValidationShare
 
     train = config.training
     out: list[Any] = []
     if train.curriculum is not None:
         out.append(Curriculum(**train.curriculum.model_dump()))
+    if config.tracking.frontends:
+        from medseg.tracking import build_frontends
+        from medseg.training.callbacks.tracking import TrackingCallback
+
+        default = config.dataset_info.name if config.dataset_info.name != "dataset" else "medseg"
+        out.append(TrackingCallback(build_frontends(config.tracking, work_dir, default),
+                                    config.model_dump(mode="json"), log_checkpoint=config.tracking.log_checkpoint,
+                                    plots_every=config.tracking.plots_every))
     if train.time_budget_s is not None and train.epochs is None and not resume_with_epochs:
         out.append(TimeBudget(train.time_budget_s))
     if train.val_max_share < 1.0:
@@ -246,7 +256,7 @@ def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: F
     augmentation = build_augmentation(plan.augmentation or None, plan.spatial_dims)
     loader = make_loader(sampler, plan.batch_size, workers=t.workers, augmentation=augmentation, seed=rank_seed)
     trainer = SegmentationTrainer(work / "experiments", loader, PreprocessedDataset(cache, val_set.case_ids),
-                                  plan=plan, training=t, callbacks=_callbacks(config, resume and t.epochs is not None),
+                                  plan=plan, training=t, callbacks=_callbacks(config, resume and t.epochs is not None, work),
                                   name=run_name(fold), class_frequencies=class_frequencies(train_cases, plan))
     if run is not None:
         trainer.recover_from(run)
@@ -308,12 +318,12 @@ def make_predictor(config: Config, sources: list[Path]) -> Any:
 
 
 def predict(config: Config, sources: list[Path], predictant: Any, out_dir: str | Path, *,
-            shard: tuple[int, int] | None = None, predictor: Any = None) -> dict[str, np.ndarray]:
+            shard: tuple[int, int] | None = None, predictor: Any = None, progress: bool = False) -> dict[str, np.ndarray]:
     """Predict into ``out_dir`` (source geometry and file format), with ``inference.postprocessing``.
 
     Under torchrun each rank predicts its share of the cases (``shard`` = (rank, ranks) by default;
     ``(0, 1)`` predicts them all). ``predictor``: one made by :func:`make_predictor` (e.g. to report its
-    checkpoint choices first).
+    checkpoint choices first). ``progress``: name the checkpoint files used and show a per-case bar.
     """
     from medseg.inference.postprocessing_strategy import PostprocessingStrategy
     from medseg.io.image import Image
@@ -325,14 +335,37 @@ def predict(config: Config, sources: list[Path], predictant: Any, out_dir: str |
                 if config.inference.postprocessing else None)
     labels: dict[str, np.ndarray] = {}
     shard = shard or (distributed.rank(), distributed.world_size())
-    for case_id, image in predictor.predict(predictant, shard=shard):
-        array = image.array
-        if strategy is not None:
-            array = strategy.apply(array[0], image.geometry.array_spacing)[None]
-        target = output_path(out_dir, case_id, image.meta.get("source"), config.inference.output_format)
-        write_image(Image(array, image.geometry, image.meta), target)
-        labels[case_id] = array[0]
+    with _case_progress(progress, predictor.checkpoint_paths, predictant) as advance:
+        for case_id, image in predictor.predict(predictant, shard=shard):
+            array = image.array
+            if strategy is not None:
+                array = strategy.apply(array[0], image.geometry.array_spacing)[None]
+            target = output_path(out_dir, case_id, image.meta.get("source"), config.inference.output_format)
+            write_image(Image(array, image.geometry, image.meta), target)
+            labels[case_id] = array[0]
+            advance(case_id)
     return labels
+
+
+@contextlib.contextmanager
+def _case_progress(enabled: bool, checkpoints: list[Path], predictant: Any) -> Iterator[Callable[[str], None]]:
+    """A per-case bar naming the models (``experiment: checkpoint file``); yields ``advance(case_id)``."""
+    if not enabled:
+        yield lambda case_id: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    names = [f"{c.parent.parent.name}/{c.name}" if c.parent.name == "checkpoints" else c.name for c in checkpoints]
+    console.print(f"predicting with {len(checkpoints)} model(s): " + ", ".join(str(c) for c in checkpoints),
+                  soft_wrap=True, highlight=False)
+    total = len(predictant) if hasattr(predictant, "__len__") and not isinstance(predictant, str | Path) else None
+    label = names[0] if len(names) == 1 else f"{len(names)}-model ensemble"
+    with Progress(TextColumn(f"predicting ({label})"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                  TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("", total=total)
+        yield lambda case_id: bar.update(task, advance=1, description=case_id)
 
 
 def make_evaluator(config: Config, progress: bool = True) -> Any:
@@ -363,7 +396,8 @@ def run_all(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progr
         if not distributed.is_main():  # under torchrun, rank 0 predicts and evaluates
             continue
         _, val_set = fold_split(dataset, config, work, fold)
-        predicted = predict(config, [experiment], val_set, work / "predictions" / f"fold_{fold}", shard=(0, 1))
+        predicted = predict(config, [experiment], val_set, work / "predictions" / f"fold_{fold}", shard=(0, 1),
+                            progress=progress)
         result = make_evaluator(config, progress=progress).evaluate_dataset(val_set, predicted)
         result.to_csv(work / "evaluation" / f"fold_{fold}.csv")
         summary["folds"][str(fold)] = {"experiment": str(experiment), "mean": result.mean_metrics}

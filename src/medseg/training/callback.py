@@ -47,6 +47,9 @@ class Callback:
     def on_train_end(self, trainer: Trainer) -> None:
         """After the last epoch or an early stop."""
 
+    def on_exception(self, trainer: Trainer, exception: BaseException) -> None:
+        """When training stops on an exception (``KeyboardInterrupt`` included), before it propagates."""
+
     def state_dict(self) -> dict[str, Any]:
         """State to save in checkpoints (JSON-able scalars, lists, dicts)."""
         return {}

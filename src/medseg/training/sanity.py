@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import torch
@@ -38,3 +39,14 @@ def sanity_check(network: nn.Module, example_shape: tuple[int, ...], device: tor
         raise ValueError(f"network output spatial shape {shapes[0][2:]} != input {tuple(example_shape[1:])}")
     params = sum(p.numel() for p in network.parameters())
     return SanityReport(tuple(x.shape), shapes, params, int(counter.get_total_flops() // 2))
+
+
+_REPORTS: weakref.WeakKeyDictionary[nn.Module, SanityReport] = weakref.WeakKeyDictionary()
+
+
+def cached_sanity_check(network: nn.Module, example_shape: tuple[int, ...], device: torch.device) -> SanityReport:
+    """:func:`sanity_check`, run once per network (the console and the tracking callback share it)."""
+    report = _REPORTS.get(network)
+    if report is None or report.input_shape[1:] != tuple(example_shape):
+        report = _REPORTS[network] = sanity_check(network, example_shape, device)
+    return report

@@ -86,13 +86,19 @@ class Trainer:
         self.logger = logging.getLogger(f"medseg.{self.name}")
         self.folder: ExperimentFolder | None = None
         self.toolbox: TrainerToolbox | None = None
+        #: epochs completed so far (the loop counter; 0 before the first epoch)
         self.epoch = 0
+        #: the one epoch number users see (1..N): the epoch in progress, in every hook of that epoch
+        #: up to and including ``on_epoch_end``/``on_save_checkpoint``; the ``epoch`` column of
+        #: metrics.csv, the console and the tracking step all say this number
+        self.epoch_number = 0
         self.num_epochs = 0
         self.steps_per_epoch: int | None = None
         self.val_every = 1
         self.save_every = 0
         self.best_score = -math.inf
-        self.best_epoch = -1
+        #: epoch number (1..N) of the best validation score; 0 = no validation yet
+        self.best_epoch = 0
         self.history: list[dict[str, float]] = []
         #: values callbacks add to the current epoch's metrics row (e.g. the curriculum stage)
         self.epoch_info: dict[str, float] = {}
@@ -256,12 +262,24 @@ class Trainer:
     def _run(self) -> None:
         # rank 0 alone validates, writes checkpoints and runs the callbacks (logs, plots, tracking,
         # budgets); the others train and take its decisions (_sync_control)
+        callbacks = self.callbacks if distributed.is_main() else [cb for cb in self.callbacks if cb.all_ranks]
+        try:
+            self._loop(callbacks)
+        except BaseException as exc:
+            for cb in callbacks:
+                try:
+                    cb.on_exception(self, exc)
+                except Exception as hook_error:  # the original error is the one to report
+                    self.logger.warning("%s.on_exception failed: %s", cb.key(), hook_error)
+            raise
+
+    def _loop(self, callbacks: list[Callback]) -> None:
         main = distributed.is_main()
-        callbacks = self.callbacks if main else [cb for cb in self.callbacks if cb.all_ranks]
         for cb in callbacks:
             cb.on_train_start(self)
         while self.epoch < self.num_epochs and not self.stop_requested:
             start = self.clock()
+            self.epoch_number = self.epoch + 1
             self.epoch_info = {}
             self.begin_epoch()
             for cb in callbacks:
@@ -275,15 +293,15 @@ class Trainer:
                 losses.append(loss)
                 for cb in callbacks:
                     cb.on_train_batch_end(self, loss)
-            row: dict[str, float] = {"epoch": float(self.epoch),
+            row: dict[str, float] = {"epoch": float(self.epoch_number),
                                      "train_loss": float(sum(losses) / max(1, len(losses))),
                                      "lr": float(self.toolbox.optimizer.param_groups[0]["lr"])}
             row.update(self.epoch_metrics())
             row.update(self.epoch_info)
             result = None
             row["val_time"] = 0.0
-            if main and self.val_data is not None and ((self.epoch + 1) % self.val_every == 0 or
-                                                       self.epoch + 1 == self.num_epochs):
+            if main and self.val_data is not None and (self.epoch_number % self.val_every == 0 or
+                                                       self.epoch_number == self.num_epochs):
                 kill_point("validation")
                 val_start = self.clock()
                 result = self.validate()
@@ -291,7 +309,7 @@ class Trainer:
                 if result is not None:
                     row.update(result.row())
                     if result.score > self.best_score:
-                        self.best_score, self.best_epoch = float(result.score), self.epoch
+                        self.best_score, self.best_epoch = float(result.score), self.epoch_number
                     for cb in callbacks:
                         cb.on_validation_end(self, result)
             row["epoch_time"] = self.clock() - start
@@ -301,7 +319,7 @@ class Trainer:
                 cb.on_epoch_end(self, row)
             kill_point("epoch_end")
             if main:
-                self._save_checkpoints(improved=result is not None and self.best_epoch == self.epoch - 1)
+                self._save_checkpoints(improved=result is not None and self.best_epoch == self.epoch_number)
             self._sync_control()
         for cb in callbacks:
             cb.on_train_end(self)
@@ -370,6 +388,10 @@ class Trainer:
         self.epoch = int(trainer_state["epoch"])
         self.best_score, self.best_epoch = float(trainer_state["best_score"]), int(trainer_state["best_epoch"])
         self.history = list(trainer_state["history"])
+        if self.history and self.history[0].get("epoch") == 0.0:  # written before epochs were counted from 1
+            self.history = [{**row, "epoch": row["epoch"] + 1} for row in self.history]
+            self.best_epoch += 1
+        self.epoch_number = self.epoch
         for cb in self.callbacks:
             if cb.key() in trainer_state["callbacks"]:
                 cb.load_state_dict(trainer_state["callbacks"][cb.key()])

@@ -174,7 +174,7 @@ class CaseDataset(Dataset[Case], ABC):
         steps = track(  # a transient bar on a non-terminal stderr would leave an empty line there
             range(len(self)),
             description=f"checking {len(self)} cases",
-            disable=not progress or not console.is_terminal,
+            disable=not progress or not console.is_terminal or len(self) == 0,
             transient=True,
             console=console,
         )

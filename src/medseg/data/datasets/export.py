@@ -51,7 +51,7 @@ def write_nnunet_raw(dataset: CaseDataset, out_dir: str | os.PathLike[str], prog
         (staging / "imagesTr").mkdir()
         (staging / "labelsTr").mkdir()
         count = 0
-        for index in track(range(len(dataset)), description="converting", disable=not progress):
+        for index in track(range(len(dataset)), description="converting", disable=not progress or len(dataset) == 0):
             case = dataset[index]
             if not channels:
                 channels = [f"channel_{c}" for c in range(case.image.array.shape[0])]

@@ -106,7 +106,7 @@ def preprocess(
     ids = _case_ids(dataset)
     todo = [i for i in range(len(dataset)) if ids is None or not is_complete(out, ids[i])]
     done: list[str] = []
-    with _progress(progress) as bar:
+    with _progress(progress and bool(todo)) as bar:  # nothing to do: no empty 0/0 bar
         task = bar.add_task("cases", total=len(todo))
         init = (dataset, plan.model_dump_json(), str(out))
         for case_id in parallel_map(_worker_task, todo, workers if len(todo) > 1 else 0,

@@ -49,4 +49,4 @@ class ValidationCasesCSV(Callback):
             writer.writerow(columns)
             for case in cases:
                 writer.writerow([case.case_id, *(f"{case.dice[n]:.6f}" for n in names), f"{case.mean:.6f}",
-                                 trainer.epoch])
+                                 trainer.epoch_number])

@@ -22,7 +22,7 @@ class PreviewCallback(Callback):
             return
         from medseg.viz.previews import save_case_preview
 
-        title = f"epoch {trainer.epoch}: worst case {result.worst.case_id} (mean Dice {result.worst.mean:.3f})"
+        title = f"epoch {trainer.epoch_number}: worst case {result.worst.case_id} (mean Dice {result.worst.mean:.3f})"
         names: dict[int, str] = dict(getattr(trainer, "class_names", None) or {})
         shift = 1 if 0 in names else 0  # regions are numbered from 0; previews paint them from 1
         save_case_preview(arrays["image"], arrays["label"], arrays["prediction"],
