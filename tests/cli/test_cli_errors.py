@@ -7,11 +7,9 @@ from pathlib import Path
 import pytest
 
 from medseg.cli.main import main
+from medseg.config import Training
 
-TRAINING_KEYS = ("amp, augmentation, batch_size, composite_weighting, deterministic, device, early_stopping, ema, ema_decay, epochs, "
-                 "folds, foreground_oversampling, grad_clip, loss, loss_params, lr, lr_scheduler, n_folds, optimizer, "
-                 "planned_steps, score, seed, step_seconds, steps_per_epoch, time_budget_s, val_max_share, "
-                 "warmup_epochs, weight_decay, workers")
+TRAINING_KEYS = ", ".join(sorted(Training.model_fields))  # the message lists every key of the section
 
 # (file name, file content, the error line after "medseg: error: <file>: ")
 BAD_FILES = [

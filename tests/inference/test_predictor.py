@@ -98,5 +98,5 @@ def test_find_checkpoint_in_an_experiment_folder(tmp_path: Path) -> None:
     folder = tmp_path / "run"
     latest = _checkpoint(folder / "checkpoints" / "latest.safetensors", _plan())
     assert find_checkpoint(folder, "latest") == latest
-    with pytest.raises(CheckpointError, match="no checkpoint file"):
+    with pytest.raises(CheckpointError, match="no such checkpoint file or experiment folder"):
         find_checkpoint(tmp_path / "nothing", "best")

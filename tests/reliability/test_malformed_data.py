@@ -239,7 +239,7 @@ ROWS: list[Row] = [
         lambda c: analyze(c, "--config", str(csv_file(c, '{"trainingg": {}}', "c.json"))),
         (
             "{tmp}/c.json: unknown key 'trainingg'; valid keys here: dataset_info, evaluation, "
-            "inference, model, notes, preprocessing, spatial_config, training, version"
+            "inference, model, notes, preprocessing, spatial_config, tracking, training, version"
         ),
     ),
     Row(

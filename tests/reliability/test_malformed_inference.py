@@ -293,10 +293,8 @@ ROWS: list[Row] = [
         ],
         (
             "config key 'evaluation.metrics.0' = 'accuracy' is invalid: unknown metric 'accuracy'; available: "
-            "assd, dice, hd, hd95, iou, lesion_detection_rate, lesion_dice, lesion_hd95, lesion_nsd, nsd, "
-            "precision, recall, relative_volume_error, sensitivity, specificity; valid metrics: assd, dice, hd, "
-            "hd95, iou, lesion_detection_rate, lesion_dice, lesion_hd95, lesion_nsd, nsd, precision, "
-            "recall, relative_volume_error, sensitivity, specificity"
+            "assd, cldice, dice, hd, hd95, iou, lesion_detection_rate, lesion_dice, lesion_hd95, lesion_nsd, nsd, "
+            "precision, recall, relative_volume_error, sensitivity, specificity"
         ),
     ),
     Row(

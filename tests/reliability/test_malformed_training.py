@@ -160,9 +160,7 @@ ROWS: list[Row] = [
         lambda c: ["run-all", str(c.data), "-o", str(c.tmp / "w"), "--set", "evaluation.metrics=[nsd@abc]"],
         (
             "config key 'evaluation.metrics.0' = 'nsd@abc' is invalid: metric 'nsd@abc': tolerance 'abc' "
-            "is not a number of mm; valid metrics: assd, dice, hd, hd95, iou, lesion_detection_rate, "
-            "lesion_dice, lesion_hd95, lesion_nsd, nsd, precision, recall, relative_volume_error, "
-            "sensitivity, specificity"
+            "is not a number of mm"
         ),
     ),
     Row(

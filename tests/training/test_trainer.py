@@ -45,7 +45,7 @@ def test_best_is_written_before_latest_and_only_when_the_score_improves(tmp_path
     trainer.train(4)
     assert written == [(1, "best"), (1, "latest"), (2, "best"), (2, "latest"), (3, "latest"), (4, "best"),
                        (4, "latest")]
-    assert trainer.best_epoch == 3 and trainer.best_score == pytest.approx(0.6)
+    assert trainer.best_epoch == 4 and trainer.best_score == pytest.approx(0.6)  # epochs count from 1
 
 
 def test_a_failure_before_the_first_checkpoint_removes_the_folder_and_a_later_one_keeps_it(tmp_path: Path) -> None:

@@ -36,7 +36,8 @@ def _chromium(binary: str, profile: Path, url: str, *args: str) -> subprocess.Co
     command = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
                "--enable-logging=stderr", "--v=0", *args, url]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, encoding="utf-8", errors="replace",
+                          timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     return done
 

@@ -349,7 +349,8 @@ def predict(config: Config, sources: list[Path], predictant: Any, out_dir: str |
 
 @contextlib.contextmanager
 def _case_progress(enabled: bool, checkpoints: list[Path], predictant: Any) -> Iterator[Callable[[str], None]]:
-    """A per-case bar naming the models (``experiment: checkpoint file``); yields ``advance(case_id)``."""
+    """A per-case bar naming the model (``experiment/checkpoint file``) on interactive terminals; yields
+    ``advance(case_id)``. (The ``predict`` verb prints the checkpoint each experiment contributed.)"""
     if not enabled:
         yield lambda case_id: None
         return
@@ -358,8 +359,6 @@ def _case_progress(enabled: bool, checkpoints: list[Path], predictant: Any) -> I
 
     console = Console(stderr=True)
     names = [f"{c.parent.parent.name}/{c.name}" if c.parent.name == "checkpoints" else c.name for c in checkpoints]
-    console.print(f"predicting with {len(checkpoints)} model(s): " + ", ".join(str(c) for c in checkpoints),
-                  soft_wrap=True, highlight=False)
     total = len(predictant) if hasattr(predictant, "__len__") and not isinstance(predictant, str | Path) else None
     label = names[0] if len(names) == 1 else f"{len(names)}-model ensemble"
     with Progress(TextColumn(f"predicting ({label})"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
