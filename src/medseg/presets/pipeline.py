@@ -150,6 +150,20 @@ def total_steps(config: Config) -> int:
     return train.planned_steps or DEFAULT_EPOCHS * train.steps_per_epoch
 
 
+#: a time-budgeted run has at least this many epochs (shorter ones when few steps fit), so that its
+#: pace is re-fitted often enough to end on time and validation can be spread out
+MIN_BUDGET_EPOCHS = 10
+
+
+def epoch_length(config: Config) -> int:
+    """Steps per epoch: ``training.steps_per_epoch``, shortened for a time-budgeted run whose planned
+    steps would make fewer than ``MIN_BUDGET_EPOCHS`` epochs (never below 5 steps)."""
+    t = config.training
+    if t.time_budget_s is None or t.epochs is not None or not t.planned_steps:
+        return t.steps_per_epoch
+    return max(5, min(t.steps_per_epoch, t.planned_steps // MIN_BUDGET_EPOCHS))
+
+
 def fold_split(dataset: CaseDataset, config: Config, work_dir: str | Path, fold: Fold) -> tuple[CaseDataset,
                                                                                                  CaseDataset]:
     """``(train, validation)`` of ``fold``, following ``work_dir/folds.json`` (written on first use)."""
@@ -246,7 +260,7 @@ def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: F
     train_set, val_set = fold_split(dataset, config, work, fold)
     rank_seed = config.training.seed + 1000 * distributed.rank()  # each rank samples its own patches
     t = config.training
-    steps_per_epoch = t.steps_per_epoch
+    steps_per_epoch = epoch_length(config)
     epochs = max(1, math.ceil(total_steps(config) / steps_per_epoch))
     train_cases = PreprocessedDataset(cache, train_set.case_ids)
     sampler = RandomROIDataset(train_cases, plan.patch_size,
