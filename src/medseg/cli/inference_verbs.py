@@ -28,6 +28,8 @@ def _experiments(args: argparse.Namespace, config: Config) -> list[Path]:
 
 def predict(args: argparse.Namespace) -> int:
     """``medseg predict INPUT -o OUT -e EXP``: label maps in the source geometry (several EXP = ensemble)."""
+    if getattr(args, "backend", "torch") == "onnxruntime":
+        return _predict_lite(args)
     from medseg.presets.pipeline import predict as run
 
     config = effective_config(args, args.work)
@@ -35,6 +37,32 @@ def predict(args: argparse.Namespace) -> int:
     labels = run(config, sources, args.input, args.out)
     save_config(config, args.out / "config.json")
     Console().print(f"{len(labels)} prediction(s) from {len(sources)} model(s) written to {args.out}")
+    return 0
+
+
+def _predict_lite(args: argparse.Namespace) -> int:
+    """``predict --backend onnxruntime -e MODEL.onnx``: the torch-free predictor (:mod:`medseg.lite`)."""
+    from medseg.lite.predictor import predict_folder
+
+    if args.work is not None or not args.experiment:
+        raise ConfigError("command line: --backend onnxruntime predicts with exported models: give -e MODEL.onnx "
+                          "(repeatable: an ensemble), not --work (see `medseg export`)")
+    not_onnx = [str(p) for p in args.experiment if p.suffix.lower() != ".onnx"]
+    if not_onnx:
+        raise ConfigError(f"command line: --backend onnxruntime needs .onnx files from `medseg export`, got "
+                          f"{', '.join(not_onnx)}")
+    config = effective_config(args, check_names=False)
+    inf = config.inference
+    if inf.postprocessing:
+        raise ConfigError("config key 'inference.postprocessing' is not supported by --backend onnxruntime; "
+                          "apply it afterwards with `medseg postprocess PRED --strategy JSON -o OUT`")
+    console = Console()
+    console.print(f"predicting {args.input} with {len(args.experiment)} ONNX model(s) (ONNX Runtime, no torch)")
+    written = predict_folder(args.experiment, args.input, args.out, suffix=inf.output_format,
+                             mirror_axes=inf.mirror_axes if inf.tta else (), overlap=inf.overlap,
+                             window_batch_size=inf.window_batch_size, blend=inf.blend, threads=args.threads)
+    save_config(config, args.out / "config.json")
+    console.print(f"{len(written)} prediction(s) from {len(args.experiment)} model(s) written to {args.out}")
     return 0
 
 
@@ -126,6 +154,10 @@ def _predict_parser(p: argparse.ArgumentParser, ensemble: bool) -> None:
     p.add_argument("-w", "--work", type=Path, help="work folder: use its config.json and trained folds")
     p.add_argument("--folds", nargs="+", help="folds of WORK to combine (default: inference.ensemble_folds)"
                    if ensemble else "folds of WORK to use (default: inference.ensemble_folds; one = no ensemble)")
+    p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
+                   help="torch: checkpoints or experiment folders; onnxruntime: .onnx files from `medseg export`, "
+                   "predicted without torch (pip install 'medseg[lite]')")
+    p.add_argument("--threads", type=int, help="ONNX Runtime threads (--backend onnxruntime; default: every core)")
     add_config_options(p)
     add_inference_flags(p)
 

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from medseg.cli import inference_verbs, report_verb, stages, tools
+from medseg.cli import export_verb, inference_verbs, report_verb, stages, tools
 from medseg.core.errors import MedsegError
 
 #: the demo's default wall-clock budget: inside the 10 minutes promised, with room for start-up
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     inference_verbs.register(sub)
     tools.register(sub)
     report_verb.register(sub)
+    export_verb.register(sub)
     demo = sub.add_parser("demo", help="run the demo on the embedded hippocampus sample")
     demo.add_argument("--out", default="medseg_results/demo", help="where to write the results")
     demo.add_argument("--time-budget", type=float, default=DEMO_BUDGET_S,
