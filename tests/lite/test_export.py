@@ -109,3 +109,14 @@ def test_bad_suffix_is_one_line(hippocampus: dict[str, Path], tmp_path: Path, ca
     assert main(["export", str(hippocampus["experiment"]), "-o", str(tmp_path / "m.tflite")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "unknown export format '.tflite'; valid suffixes: .onnx, .pt, .pt2" in err
+
+
+def test_export_and_backend_flags_have_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from medseg.cli.main import build_parser
+
+    for argv in (["export", "--help"], ["predict", "--help"]):
+        with pytest.raises(SystemExit) as info:
+            build_parser().parse_args(argv)
+        assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "usage: medseg export" in out and "--tolerance" in out and "--backend {torch,onnxruntime}" in out

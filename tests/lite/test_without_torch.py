@@ -1,7 +1,7 @@
 """The lite predictor where torch cannot be imported: the same label maps as the torch Predictor.
 
 ``medseg predict --backend onnxruntime`` runs in a subprocess whose ``sys.modules`` makes every import
-of torch (and MONAI, safetensors' torch part) fail before anything else is imported, on the demo's 8
+of torch (and MONAI, safetensors, pandas, matplotlib, cc3d, edt) fail before anything else is imported, on the demo's 8
 held-out cases of the embedded sample (3D, mirror TTA along one axis to keep it short) and on an ISBI membrane image (2D PNG, label
 values 0/255). Its files must match the torch Predictor's: Dice >= 0.999 per label and case.
 """
@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import SimpleITK as sitk
 
 import medseg
@@ -21,7 +22,10 @@ from medseg.cli.main import main
 from medseg.inference.predictor import Predictor
 from medseg.lite import LitePredictor
 
-NO_TORCH = ("import sys, runpy; sys.modules.update(dict.fromkeys(('torch', 'monai', 'safetensors.torch'))); "
+#: what a torch-free install lacks: the training stack and the packages only training/evaluation use
+#: (docs/deploy.md lists what the lite path does need)
+ABSENT = ("torch", "monai", "safetensors", "pandas", "matplotlib", "cc3d", "edt")
+NO_TORCH = (f"import sys, runpy; sys.modules.update(dict.fromkeys({ABSENT!r})); "
             "sys.argv = ['medseg', *sys.argv[1:]]; runpy.run_module('medseg.cli.main', run_name='__main__')")
 
 
@@ -120,3 +124,9 @@ def test_lite_errors_are_one_line(hippocampus: dict[str, Path], tmp_path: Path) 
         assert result.returncode == 2, result.stderr[-1000:]
         line = result.stderr.strip()
         assert "\n" not in line and message in line, line
+
+
+def test_an_onnx_model_with_the_torch_backend_names_the_flag(hippocampus_onnx: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["predict", str(tmp_path), "-o", str(tmp_path / "o"), "-e", str(hippocampus_onnx)]) == 2
+    assert "is an exported ONNX model; predict with it using --backend onnxruntime" in capsys.readouterr().err

@@ -30,6 +30,10 @@ def predict(args: argparse.Namespace) -> int:
     """``medseg predict INPUT -o OUT -e EXP``: label maps in the source geometry (several EXP = ensemble)."""
     if getattr(args, "backend", "torch") == "onnxruntime":
         return _predict_lite(args)
+    onnx_files = [str(p) for p in args.experiment if p.suffix.lower() == ".onnx"]
+    if onnx_files:
+        raise ConfigError(f"command line: {', '.join(onnx_files)} is an exported ONNX model; predict with it "
+                          "using --backend onnxruntime")
     from medseg.presets.pipeline import predict as run
 
     config = effective_config(args, args.work)
