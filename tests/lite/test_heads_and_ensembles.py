@@ -64,6 +64,17 @@ def test_a_transformer_exports_with_a_fixed_patch_and_predicts(tmp_path: Path) -
     np.testing.assert_allclose(ours, theirs, atol=1e-5)
 
 
+def test_a_batch_norm_network_exports_in_eval_mode(tmp_path: Path) -> None:
+    """CMUNeXt normalises with batch norms: parity holds only if both sides run them in eval mode."""
+    checkpoint = _checkpoint(tmp_path / "exp", "cmunext", {"features": (4, 8, 8, 8, 8), "depths": (1, 1, 1, 1, 1)})
+    result = export_model(checkpoint, tmp_path / "c.onnx")
+    assert result.dynamic_spatial and result.max_abs_difference <= 1e-4
+    image = np.random.default_rng(3).standard_normal((1, 20, 70)).astype(np.float32)
+    ours = LitePredictor(result.model, mirror_axes=()).predict_probabilities(image)
+    theirs = Predictor(checkpoint, mirror_axes=(), channels_last=False).predict_probabilities(torch.from_numpy(image))
+    np.testing.assert_allclose(ours, theirs.numpy(), atol=1e-5)
+
+
 def test_an_ensemble_averages_and_refuses_two_plans(hippocampus_onnx: Path, tmp_path: Path) -> None:
     image = np.random.default_rng(2).standard_normal((1, 30, 40, 30)).astype(np.float32)
     single = LitePredictor(hippocampus_onnx, mirror_axes=()).predict_probabilities(image)

@@ -35,11 +35,17 @@ DEFAULT_OPSET = 17
 
 
 class EvalOutput(nn.Module):
-    """``net`` in eval mode returning one tensor: the first (finest) output of a deep-supervision list."""
+    """``net`` in eval mode returning one tensor: the first (finest) output of a deep-supervision list.
+
+    The wrapper itself is put in eval mode too: ``torch.onnx.export`` restores the wrapper's mode
+    recursively afterwards, so a wrapper left in training mode would switch batch norms and dropout of
+    ``net`` to training behaviour for every later PyTorch call (the parity reference among them).
+    """
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
-        self.net = net.eval()
+        self.net = net
+        self.eval()
 
     @override
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -59,6 +65,7 @@ def _onnx_bytes(module: nn.Module, example: torch.Tensor, dynamic_spatial: bool,
                           input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                           dynamic_axes={INPUT_NAME: axes, OUTPUT_NAME: axes}, opset_version=opset,
                           do_constant_folding=True)
+    module.eval()  # whatever mode the exporter restored, PyTorch references run in eval mode
     return buffer.getvalue()
 
 
@@ -69,12 +76,12 @@ def other_window(patch: Sequence[int], divisor: Sequence[int] | None) -> list[in
     return [p - d if p - d >= d else p + d for p, d in zip(patch, steps, strict=True)]
 
 
-def ort_session(model: bytes) -> Any:
-    """An ONNX Runtime CPU session of serialised ``model`` (quiet logging)."""
+def ort_session(model: bytes, quiet: bool = False) -> Any:
+    """An ONNX Runtime CPU session of serialised ``model`` (errors logged unless ``quiet``)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.log_severity_level = 3
+    options.log_severity_level = 4 if quiet else 3
     return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
 
 
@@ -84,7 +91,7 @@ def _spatial_ok(module: nn.Module, model: bytes, shape: Sequence[int], tolerance
     try:
         with torch.no_grad():
             reference = module(x).numpy()
-        got = ort_session(model).run(None, {INPUT_NAME: x.numpy()})[0]
+        got = ort_session(model, quiet=True).run(None, {INPUT_NAME: x.numpy()})[0]  # failing is an answer
     except Exception:
         return False
     return got.shape == reference.shape and float(np.abs(got - reference).max()) <= tolerance
