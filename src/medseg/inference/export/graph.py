@@ -2,16 +2,17 @@
 
 ONNX: torch's TorchScript-based exporter (``dynamo=False``). It exports every registered network,
 MONAI-based ones included, without ``onnxscript``; measured on all 19 networks in 2D and 3D with a
-dynamic batch axis, ONNX Runtime matched PyTorch to < 2e-5. Spatial axes are made dynamic too when
+dynamic batch axis, ONNX Runtime matched PyTorch to < 1e-5
+(bench/inference/check_export_all.py; docs/deploy.md). Spatial axes are made dynamic too when
 the network allows it: the exported graph is run at a second window size and compared with PyTorch;
 transformers with fixed position embeddings or window partitions (UNETR, SwinUNETR, TransUNet) fail
 that check and keep a fixed patch size (sliding windows use the patch anyway) and a dynamic batch.
 
 ``.pt``/``.pt2``: ``torch.export`` (an ``ExportedProgram``, loaded with ``torch.export.load``, no
 medseg needed), not TorchScript: ``torch.jit.trace``/``script`` are deprecated in the torch this
-project pins, ``script`` fails on MONAI's networks, and ``trace`` silently bakes in shapes;
-``torch.export`` captured every network we tried (the U-Nets, MedNeXt, SwinUNETR, UNETR, TransUNet,
-CMUNeXt, UNet++), with a dynamic batch axis.
+project pins, and ``trace`` records the shapes and branches of its one example without telling;
+``torch.export`` captured all 19 networks in 2D and 3D with a dynamic batch axis, equal to the eager
+network (``check_export_all.py --format pt2``).
 
 Deep-supervision networks export their eval-mode output, one tensor (the full-resolution head).
 """
