@@ -31,6 +31,12 @@ def _experiments(args: argparse.Namespace, config: Config) -> list[Path]:
 
 def predict(args: argparse.Namespace) -> int:
     """``medseg predict INPUT -o OUT -e EXP``: label maps in the source geometry (several EXP = ensemble)."""
+    if getattr(args, "backend", "torch") == "onnxruntime":
+        return _predict_lite(args)
+    onnx_files = [str(p) for p in args.experiment if p.suffix.lower() == ".onnx"]
+    if onnx_files:
+        raise ConfigError(f"command line: {', '.join(onnx_files)} is an exported ONNX model; predict with it "
+                          "using --backend onnxruntime")
     from medseg.presets.pipeline import make_predictor
     from medseg.presets.pipeline import predict as run
 
@@ -49,6 +55,32 @@ def predict(args: argparse.Namespace) -> int:
             return 0
     save_config(config, args.out / "config.json")
     console.print(f"{len(labels)} prediction(s) from {len(sources)} model(s) written to {args.out}")
+    return 0
+
+
+def _predict_lite(args: argparse.Namespace) -> int:
+    """``predict --backend onnxruntime -e MODEL.onnx``: the torch-free predictor (:mod:`medseg.lite`)."""
+    from medseg.lite.predictor import predict_folder
+
+    if args.work is not None or not args.experiment:
+        raise ConfigError("command line: --backend onnxruntime predicts with exported models: give -e MODEL.onnx "
+                          "(repeatable: an ensemble), not --work (see `medseg export`)")
+    not_onnx = [str(p) for p in args.experiment if p.suffix.lower() != ".onnx"]
+    if not_onnx:
+        raise ConfigError(f"command line: --backend onnxruntime needs .onnx files from `medseg export`, got "
+                          f"{', '.join(not_onnx)}")
+    config = effective_config(args, check_names=False)
+    inf = config.inference
+    if inf.postprocessing:
+        raise ConfigError("config key 'inference.postprocessing' is not supported by --backend onnxruntime; "
+                          "apply it afterwards with `medseg postprocess PRED --strategy JSON -o OUT`")
+    console = Console()
+    console.print(f"predicting {args.input} with {len(args.experiment)} ONNX model(s) (ONNX Runtime, no torch)")
+    written = predict_folder(args.experiment, args.input, args.out, suffix=inf.output_format,
+                             mirror_axes=inf.mirror_axes if inf.tta else (), overlap=inf.overlap,
+                             window_batch_size=inf.window_batch_size, blend=inf.blend, threads=args.threads)
+    save_config(config, args.out / "config.json")
+    console.print(f"{len(written)} prediction(s) from {len(args.experiment)} model(s) written to {args.out}")
     return 0
 
 
@@ -160,6 +192,11 @@ def _predict_parser(p: argparse.ArgumentParser, ensemble: bool) -> None:
     p.add_argument("--folds", nargs="+", help="folds of WORK to combine (default: inference.ensemble_folds)"
                    if ensemble else "folds of WORK to use (default: inference.ensemble_folds; one = no ensemble)")
     p.add_argument("--device", help="auto, cpu or cuda (training.device; default: auto)")
+
+    p.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
+                   help="torch: checkpoints or experiment folders; onnxruntime: .onnx files from `medseg export`, "
+                   "predicted without torch (pip install 'medseg[lite]')")
+    p.add_argument("--threads", type=int, help="ONNX Runtime threads (--backend onnxruntime; default: every core)")
     add_config_options(p)
     add_inference_flags(p)
 

@@ -19,7 +19,7 @@ from typing import NoReturn
 
 from typing_extensions import override
 
-from medseg.cli import inference_verbs, report_verb, stages, tools
+from medseg.cli import export_verb, inference_verbs, report_verb, stages, tools
 from medseg.cli.help_text import plain
 from medseg.core.atomic import os_error_line
 from medseg.core.errors import MedsegError
@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     inference_verbs.register(sub)
     tools.register(sub)
     report_verb.register(sub)
+    export_verb.register(sub)
     demo = sub.add_parser("demo", help="run the demo on the embedded hippocampus sample",
                           description="medseg demo: the automatic pipeline on the hippocampus sample embedded "
                                       "in the package, fitted to a wall-clock budget.")

@@ -139,15 +139,21 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def effective_config(args: argparse.Namespace, work_dir: Path | None = None) -> Config:
-    """The config file (``--config``, else ``work_dir/config.json``, else defaults) with flags applied."""
+def effective_config(args: argparse.Namespace, work_dir: Path | None = None, check_names: bool = True) -> Config:
+    """The config file (``--config``, else ``work_dir/config.json``, else defaults) with flags applied.
+
+    ``check_names`` checks the names against the registries (torch-side; the lite predictor skips it).
+    """
     path: Path | None = args.config
     if path is None and work_dir is not None and (work_dir / "config.json").exists():
         path = work_dir / "config.json"
-    from medseg.presets.names import check_names
-
     config = load_config(path) if path is not None else Config()
     overrides = flag_overrides(args)
     if "model.name" in overrides and isinstance(overrides["model.name"], str):
         config = with_network(config, overrides["model.name"])
-    return check_names(apply_overrides(config, overrides, source="command line") if overrides else config)
+    config = apply_overrides(config, overrides, source="command line") if overrides else config
+    if not check_names:
+        return config
+    from medseg.presets.names import check_names as check
+
+    return check(config)

@@ -7,6 +7,10 @@ a traceback.
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
+
 
 class MedsegError(Exception):
     """Base class for all errors caused by user input (files, settings, arguments)."""
@@ -26,3 +30,13 @@ class DatasetError(MedsegError, ValueError):
 
 class ConfigError(MedsegError, ValueError):
     """A configuration key or value is invalid."""
+
+
+def write_error(exc: BaseException, path: Path) -> Exception:
+    """A safetensors write failure as an :class:`OSError` naming ``path`` (``PATH: No space left on
+    device``) when it was one, else ``exc`` itself."""
+    match = re.search(r"os error (\d+)", str(exc))
+    if match is None:
+        return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
+    code = int(match.group(1))
+    return OSError(code, os.strerror(code), str(path))

@@ -2,18 +2,6 @@
 
 from medseg.core.lazy import lazy_exports
 from medseg.data.case import Case
-from medseg.data.datasets import (
-    BinarizedDataset,
-    CaseDataset,
-    ConcatCaseDataset,
-    FolderPairDataset,
-    MSDDataset,
-    NNUNetDataset,
-    RemappedDataset,
-    TableDataset,
-)
-from medseg.data.folds import kfold_assignments, read_folds, write_folds
-from medseg.data.sample import load_sample
 
 __all__ = [
     "BinarizedDataset",
@@ -44,8 +32,21 @@ __all__ = [
     "write_folds",
 ]
 
-# heavier pieces are imported on first use (see medseg.core.lazy)
+# everything but Case is imported on first use (see medseg.core.lazy): the datasets subclass
+# torch's Dataset, and the torch-free lite predictor imports medseg.data.preprocessing.steps
 _LAZY: dict[str, str] = {
+    "BinarizedDataset": "medseg.data.datasets",
+    "CaseDataset": "medseg.data.datasets",
+    "ConcatCaseDataset": "medseg.data.datasets",
+    "FolderPairDataset": "medseg.data.datasets",
+    "MSDDataset": "medseg.data.datasets",
+    "NNUNetDataset": "medseg.data.datasets",
+    "RemappedDataset": "medseg.data.datasets",
+    "TableDataset": "medseg.data.datasets",
+    "kfold_assignments": "medseg.data.folds",
+    "read_folds": "medseg.data.folds",
+    "write_folds": "medseg.data.folds",
+    "load_sample": "medseg.data.sample",
     "Budget": "medseg.data.planning.budget",
     "Fingerprint": "medseg.data.inspection.fingerprint",
     "PatchLoader": "medseg.data.loader",

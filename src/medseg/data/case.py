@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from medseg.io import Geometry, Image
+
+if TYPE_CHECKING:  # torch is imported where a tensor is made: the lite predictor uses Case without torch
+    import torch
 
 
 @dataclass
@@ -32,10 +35,14 @@ class Case:
 
     def image_tensor(self) -> torch.Tensor:
         """The image as a float32 tensor ``(C, *spatial)``."""
+        import torch
+
         return torch.from_numpy(np.ascontiguousarray(self.image.array, dtype=np.float32))
 
     def label_tensor(self) -> torch.Tensor:
         """The label as an int64 tensor ``(1, *spatial)``; raises when the case has no label."""
         if self.label is None:
             raise ValueError(f"case {self.case_id} has no label")
+        import torch
+
         return torch.from_numpy(np.ascontiguousarray(self.label.array, dtype=np.int64))

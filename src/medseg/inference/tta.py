@@ -7,20 +7,14 @@ default uses all of them); ``subsets`` picks fewer when time matters.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 
+from medseg.core.mirror import mirror_subsets
 from medseg.inference.activation import check_activation, to_probabilities
 from medseg.inference.sliding_window import first_output
-
-
-def mirror_subsets(axes: Sequence[int]) -> list[tuple[int, ...]]:
-    """All ``2**len(axes)`` subsets of ``axes``, the empty one (no flip) first."""
-    unique = list(dict.fromkeys(int(a) for a in axes))
-    return [combo for r in range(len(unique) + 1) for combo in itertools.combinations(unique, r)]
 
 
 def _check_axes(subsets: Sequence[Sequence[int]], ndim: int) -> None:

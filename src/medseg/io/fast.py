@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from medseg.core.atomic import atomic_output
-from medseg.core.errors import ImageReadError, ImageWriteError
+from medseg.core.errors import ImageReadError, ImageWriteError, write_error
 from medseg.io.geometry import Geometry
 from medseg.io.image import Image
 
@@ -68,8 +68,6 @@ def fast_save(
         header[_GEOMETRY_KEY] = json.dumps(geometry.to_dict())
     from safetensors import SafetensorError
     from safetensors.torch import save_file
-
-    from medseg.io.state import write_error
 
     try:
         with atomic_output(p) as tmp:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +30,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from medseg.core.atomic import make_readable, naming
-from medseg.core.errors import MedsegError
+from medseg.core.errors import MedsegError, write_error
 from medseg.core.faults import kill_point
 
 _SKELETON_KEY = "medseg_state"
@@ -152,16 +151,6 @@ def save_state(path: str | os.PathLike[str], state: dict[str, Any], metadata: di
         if os.path.exists(tmp):
             os.unlink(tmp)
     return p
-
-
-def write_error(exc: BaseException, path: Path) -> Exception:
-    """A safetensors write failure as an :class:`OSError` naming ``path`` (``PATH: No space left on
-    device``) when it was one, else ``exc`` itself."""
-    match = re.search(r"os error (\d+)", str(exc))
-    if match is None:
-        return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
-    code = int(match.group(1))
-    return OSError(code, os.strerror(code), str(path))
 
 
 def _unreadable(path: Path, exc: BaseException) -> CheckpointError:
