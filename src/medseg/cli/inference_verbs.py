@@ -13,7 +13,6 @@ from medseg.cli.help_text import plain
 from medseg.cli.options import add_config_options, add_inference_flags, effective_config
 from medseg.config import Config, apply_overrides, save_config
 from medseg.core.errors import ConfigError
-from medseg.training import distributed
 
 
 def _experiments(args: argparse.Namespace, config: Config) -> list[Path]:
@@ -39,6 +38,7 @@ def predict(args: argparse.Namespace) -> int:
                           "using --backend onnxruntime")
     from medseg.presets.pipeline import make_predictor
     from medseg.presets.pipeline import predict as run
+    from medseg.training import distributed
 
     config = effective_config(args, args.work)
     sources = _experiments(args, config)

@@ -11,10 +11,11 @@ can be resumed with ``medseg train --resume``.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Sequence
-from types import FrameType
+from types import FrameType, ModuleType
 from typing import NoReturn
 
 from typing_extensions import override
@@ -99,10 +100,15 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``medseg`` command; user errors print one line and exit with status 2."""
-    from medseg.training import distributed
-
     args = build_parser().parse_args(argv)
-    distributed.init_from_env()  # under torchrun: join the process group (train, run-all, predict)
+    # Under torchrun (WORLD_SIZE > 1) join the process group (train, run-all, predict). Only then is
+    # torch imported here: `predict --backend onnxruntime` must run where torch is not installed.
+    distributed: ModuleType | None = None
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        from medseg.training import distributed as ranks
+
+        distributed = ranks
+        ranks.init_from_env()
     try:
         previous = signal.signal(signal.SIGTERM, _terminate)
     except ValueError:  # not the main thread: signals stay as they are
@@ -121,7 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-        distributed.shutdown()
+        if distributed is not None:
+            distributed.shutdown()
 
 
 if __name__ == "__main__":

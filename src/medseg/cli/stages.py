@@ -24,7 +24,6 @@ from medseg.cli.options import (
 )
 from medseg.config import Config, apply_overrides, load_config, save_config
 from medseg.core.errors import ConfigError
-from medseg.training import distributed
 
 
 def _with_workers(config: Config, args: argparse.Namespace, *keys: str) -> Config:
@@ -75,6 +74,7 @@ def preprocess(args: argparse.Namespace) -> int:
 def train(args: argparse.Namespace) -> int:
     """``medseg train -o WORK --fold K``: train one fold (or ``all`` cases, or every configured fold)."""
     from medseg.presets.pipeline import train as run
+    from medseg.training import distributed
 
     config = _with_workers(_with_source(effective_config(args, args.out), args), args, "preprocessing.workers")
     if args.fold == "configured":
@@ -97,6 +97,7 @@ def train(args: argparse.Namespace) -> int:
 def run_all(args: argparse.Namespace) -> int:
     """``medseg run-all DATA -o WORK``: analyze, preprocess, train, predict and evaluate every fold."""
     from medseg.presets.pipeline import run_all as run_pipeline
+    from medseg.training import distributed
 
     config = _with_workers(_with_source(effective_config(args, args.out), args), args, "preprocessing.workers",
                            "evaluation.workers")

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, V
 
 from medseg.config.plan import NormalizationSpec, RegionSpec, ResamplingSpec
 from medseg.core.vocab import (
+    WRITE_SUFFIXES,
     AmpMode,
     BlendMode,
     CheckpointKind,
@@ -204,7 +205,7 @@ class Inference(_Section):
     @field_validator("output_format")
     @classmethod
     def _known_format(cls, value: str | None) -> str | None:
-        formats = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".png", ".tif", ".tiff", ".bmp")
+        formats = WRITE_SUFFIXES
         if value is None:
             return None
         suffix = value if value.startswith(".") else f".{value}"

@@ -23,19 +23,17 @@ from typing import Any
 import numpy as np
 
 from medseg.core.errors import MedsegError
-from medseg.core.vocab import NonFinitePolicy
+from medseg.core.vocab import IMAGE_SUFFIXES, NonFinitePolicy, image_suffix
 from medseg.data.case import Case
 from medseg.io import Geometry, Image, read_image
 
-IMAGE_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".png", ".tif", ".tiff", ".jpg", ".jpeg", ".bmp", ".gif")
 _CHANNEL = re.compile(r"^(?P<case>.+)_(?P<ch>\d{4})$")
 
 
 def _strip(name: str) -> str | None:
-    for suffix in IMAGE_SUFFIXES:
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return None
+    """``name`` without its image suffix, or None when it is not an image file."""
+    suffix = image_suffix(name)
+    return name[: -len(suffix)] if suffix else None
 
 
 def _case_from_files(case_id: str, files: Sequence[Path], nonfinite: NonFinitePolicy = "error") -> Case:

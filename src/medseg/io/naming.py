@@ -12,10 +12,9 @@ import os
 from pathlib import Path
 
 from medseg.core.errors import ImageWriteError
+from medseg.core.vocab import RASTER_SUFFIXES, VOLUME_SUFFIXES
 from medseg.io.convert import suffix_of
-from medseg.io.raster2d import RASTER_SUFFIXES
 
-VOLUME_OUTPUT = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd")
 DEFAULT_SUFFIX = ".nii.gz"
 
 
@@ -29,7 +28,7 @@ def output_suffix(source: str | None, requested: str | None = None) -> str:
     suffix = suffix_of(Path(first))
     if suffix in RASTER_SUFFIXES:
         return ".png"
-    if suffix in VOLUME_OUTPUT:
+    if suffix in VOLUME_SUFFIXES:
         return suffix
     return DEFAULT_SUFFIX
 

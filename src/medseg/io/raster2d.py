@@ -18,8 +18,6 @@ from medseg.io.convert import from_sitk, sitk_error_detail, suffix_of
 from medseg.io.geometry import Geometry
 from medseg.io.image import Image
 
-RASTER_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif")
-RASTER_WRITE_SUFFIXES = (".png", ".tif", ".tiff", ".bmp")
 _PALETTE_MODES = ("P", "PA")
 _PILLOW_SUFFIXES = (".gif", ".bmp")
 # Pixel types each writable format stores losslessly.

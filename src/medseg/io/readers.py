@@ -29,17 +29,21 @@ import SimpleITK as sitk
 
 from medseg.core.atomic import atomic_output
 from medseg.core.errors import ImageReadError, ImageWriteError
-from medseg.core.vocab import NonFinitePolicy
+from medseg.core.vocab import (
+    RASTER_SUFFIXES,
+    RASTER_WRITE_SUFFIXES,
+    READ_SUFFIXES,
+    VOLUME_SUFFIXES,
+    WRITE_SUFFIXES,
+    NonFinitePolicy,
+)
 from medseg.io.convert import from_sitk, geometry_of, sitk_error_detail, suffix_of, to_sitk
 from medseg.io.geometry import Geometry
 from medseg.io.image import Image
 from medseg.io.nifti_check import nifti_nonfinite, nifti_shortfall
-from medseg.io.raster2d import RASTER_SUFFIXES, RASTER_WRITE_SUFFIXES, raster_for_writing, read_raster
+from medseg.io.raster2d import raster_for_writing, read_raster
 from medseg.io.values import as_label_array, handle_nonfinite
 
-VOLUME_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr")
-READ_SUFFIXES = VOLUME_SUFFIXES + RASTER_SUFFIXES + (".dcm",)
-WRITE_SUFFIXES = VOLUME_SUFFIXES + RASTER_WRITE_SUFFIXES
 _COMPRESSED = (".nii.gz", ".mha", ".nrrd")
 
 __all__ = [

@@ -14,12 +14,11 @@ import numpy as np
 
 from medseg.core.errors import DatasetError
 from medseg.core.parallel import parallel_map
+from medseg.core.vocab import WRITE_SUFFIXES
 from medseg.inference.postprocessing_selection import PostprocessingSelection, select_postprocessing
 from medseg.inference.postprocessing_strategy import PostprocessingStrategy
 from medseg.io import Image, read_image, write_image
 from medseg.io.convert import suffix_of
-
-LABEL_SUFFIXES = (".nii.gz", ".nii", ".mha", ".nrrd")
 
 
 def label_files(folder: str | os.PathLike[str]) -> dict[str, Path]:
@@ -30,7 +29,7 @@ def label_files(folder: str | os.PathLike[str]) -> dict[str, Path]:
     out = {}
     for path in sorted(root.iterdir()):
         suffix = suffix_of(path)
-        if suffix in LABEL_SUFFIXES and not path.name.startswith("."):
+        if suffix in WRITE_SUFFIXES and not path.name.startswith("."):
             out[path.name[: -len(suffix)]] = path
     return out
 

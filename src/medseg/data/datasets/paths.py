@@ -8,10 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from medseg.core.errors import DatasetError
-
-VOLUME_SUFFIXES = (".nii.gz", ".nii", ".mha", ".mhd", ".nrrd", ".nhdr")
-PLANAR_SUFFIXES = (".png", ".tif", ".tiff", ".gif", ".bmp", ".jpg", ".jpeg")
-IMAGE_SUFFIXES = VOLUME_SUFFIXES + PLANAR_SUFFIXES
+from medseg.core.vocab import image_suffix
 
 
 def load_json_object(path: Path) -> dict[str, Any]:
@@ -50,12 +47,6 @@ def indexed_names(mapping: Any, key: str, source: Path) -> list[str]:
     if [i for i, _ in items] != list(range(len(items))):
         raise DatasetError(f"{source}: keys of '{key}' must be 0..{len(items) - 1}, got {[i for i, _ in items]}")
     return [name for _, name in items]
-
-
-def image_suffix(name: str) -> str:
-    """The lower-case image suffix of a file name (``.nii.gz`` counts as one), or ``""``."""
-    lower = name.lower()
-    return next((s for s in IMAGE_SUFFIXES if lower.endswith(s)), "")
 
 
 def strip_suffix(name: str) -> str:
