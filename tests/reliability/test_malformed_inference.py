@@ -147,8 +147,8 @@ ROWS: list[Row] = [
         "predict-input-empty-folder",
         lambda c: predict(c, c.tmp / "empty"),
         (
-            "{tmp}/empty: no images found (looked for .nii.gz, .nii, .mha, .mhd, .nrrd, .png, .tif, "
-            ".tiff, .jpg, .jpeg, .bmp, .gif files and DICOM series)"
+            "{tmp}/empty: no images found (looked for .nii.gz, .nii, .mha, .mhd, .nrrd, .nhdr, .png, .jpg, "
+            ".jpeg, .tif, .tiff, .bmp, .gif files and DICOM series)"
         ),
         setup=lambda c: (c.tmp / "empty").mkdir(),
     ),
