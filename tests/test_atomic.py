@@ -10,9 +10,9 @@ from medseg.core.atomic import atomic_open, write_bytes_atomic, write_text_atomi
 
 
 def test_writes_create_parents_and_leave_no_temporary_files(tmp_path: Path) -> None:
-    text_file = write_text_atomic(tmp_path / "a" / "b.json", "{\"x\": \"—\"}")
+    text_file = write_text_atomic(tmp_path / "a" / "b.json", '{"x": "—"}')
     data_file = write_bytes_atomic(tmp_path / "a" / "c.bin", b"\x00\x01")
-    assert text_file.read_text(encoding="utf-8") == "{\"x\": \"—\"}"
+    assert text_file.read_text(encoding="utf-8") == '{"x": "—"}'
     assert data_file.read_bytes() == b"\x00\x01"
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["b.json", "c.bin"]
 

@@ -37,8 +37,9 @@ def _alive(pid: int) -> bool:
 @pytest.mark.parametrize("death_signal", [True, False], ids=["prctl", "watchdog-only"])
 def test_the_worker_ends_when_its_parent_is_killed(death_signal: bool) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    parent = subprocess.Popen([sys.executable, "-c", PARENT.format(signal=death_signal)], stdout=subprocess.PIPE,
-                              text=True, env=env)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT.format(signal=death_signal)], stdout=subprocess.PIPE, text=True, env=env
+    )
     assert parent.stdout is not None
     child = int(parent.stdout.readline())
     time.sleep(0.3)

@@ -42,7 +42,12 @@ def monai_load_all() -> float:
 
     meta = json.loads((DATA / "dataset.json").read_text(encoding="utf-8"))
     items = [{"image": str(DATA / e["image"]), "label": str(DATA / e["label"])} for e in meta["training"]]
-    load = Compose([LoadImaged(keys=["image", "label"], reader="NibabelReader"), EnsureChannelFirstd(keys=["image", "label"])])
+    load = Compose(
+        [
+            LoadImaged(keys=["image", "label"], reader="NibabelReader"),
+            EnsureChannelFirstd(keys=["image", "label"]),
+        ]
+    )
     total = 0.0
     for item in items:
         out = load(item)

@@ -43,12 +43,20 @@ PATCH = [40, 56, 40]
 
 def make_checkpoint(folder: Path) -> Path:
     """A checkpoint of nnU-Net's hippocampus topology with seeded random weights."""
-    plan = Plan(spatial_dims=3, channel_names=["MRI"], labels={"background": 0, "Anterior": 1, "Posterior": 2},
-                target_spacing=[1.0, 1.0, 1.0], normalization=[NormalizationSpec(scheme="zscore")],
-                patch_size=PATCH, batch_size=2, network=NetworkSpec(name="unet", params={"features_base": 32},
-                                                                     deep_supervision=True))
+    plan = Plan(
+        spatial_dims=3,
+        channel_names=["MRI"],
+        labels={"background": 0, "Anterior": 1, "Posterior": 2},
+        target_spacing=[1.0, 1.0, 1.0],
+        normalization=[NormalizationSpec(scheme="zscore")],
+        patch_size=PATCH,
+        batch_size=2,
+        network=NetworkSpec(name="unet", params={"features_base": 32}, deep_supervision=True),
+    )
     torch.manual_seed(0)
-    net = create_network("unet", 1, 3, PATCH, spacing=plan.target_spacing, deep_supervision=True, features_base=32)
+    net = create_network(
+        "unet", 1, 3, PATCH, spacing=plan.target_spacing, deep_supervision=True, features_base=32
+    )
     path = folder / "checkpoints" / "best.safetensors"
     save_state(path, {"weights": net.state_dict()}, {"plan": plan.model_dump_json()})
     return path
@@ -57,13 +65,20 @@ def make_checkpoint(folder: Path) -> Path:
 def dice(a: np.ndarray, b: np.ndarray) -> float:
     """Min Dice over the labels present in either map."""
     values = (set(np.unique(a)) | set(np.unique(b))) - {0}
-    return min((2.0 * float(((a == v) & (b == v)).sum()) / max(float((a == v).sum() + (b == v).sum()), 1.0)
-                for v in values), default=1.0)
+    return min(
+        (
+            2.0 * float(((a == v) & (b == v)).sum()) / max(float((a == v).sum() + (b == v).sum()), 1.0)
+            for v in values
+        ),
+        default=1.0,
+    )
 
 
 def main() -> None:
     """Run the benchmark and print one table per thread count (plus JSON with --json)."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cases", type=int, default=4)
@@ -71,7 +86,7 @@ def main() -> None:
     args = parser.parse_args()
     sample = load_sample()
     held_out = [sample[i] for i in sorted(range(len(sample)), key=lambda i: sample.case_ids[i])][-8:]
-    cases = held_out[:args.cases]
+    cases = held_out[: args.cases]
     results: dict[str, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         checkpoint = make_checkpoint(Path(tmp))
@@ -79,8 +94,11 @@ def main() -> None:
         print(f"export: max abs logit difference {exported.max_abs_difference:.2e}, {exported.seconds:.1f} s")
         for threads in args.threads:
             torch.set_num_threads(threads)
-            contenders = {"torch": Predictor(checkpoint), "torch_plain": Predictor(checkpoint, channels_last=False),
-                          "lite": LitePredictor(exported.model, threads=threads)}
+            contenders = {
+                "torch": Predictor(checkpoint),
+                "torch_plain": Predictor(checkpoint, channels_last=False),
+                "lite": LitePredictor(exported.model, threads=threads),
+            }
             times: dict[str, list[float]] = {name: [] for name in contenders}
             labels: dict[str, list[np.ndarray]] = {}
             for predictor in contenders.values():  # warm-up: lazy network build, ORT memory arenas
@@ -96,10 +114,16 @@ def main() -> None:
             results[str(threads)] = {}
             for name, values in times.items():
                 agreement = min(dice(a, b) for a, b in zip(labels[name], labels["torch"], strict=True))
-                row = {"min": min(values), "median": statistics.median(values), "ratio": min(values) / base,
-                       "dice_vs_torch": agreement}
+                row = {
+                    "min": min(values),
+                    "median": statistics.median(values),
+                    "ratio": min(values) / base,
+                    "dice_vs_torch": agreement,
+                }
                 results[str(threads)][name] = row
-                print(f"{name:<12} {row['min']:8.2f} {row['median']:8.2f} {row['ratio']:7.2f} {agreement:14.5f}")
+                print(
+                    f"{name:<12} {row['min']:8.2f} {row['median']:8.2f} {row['ratio']:7.2f} {agreement:14.5f}"
+                )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
 

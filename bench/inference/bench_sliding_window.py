@@ -38,7 +38,7 @@ NETWORKS = {
     "conv": "Conv3d(1,4,3)-ReLU-Conv3d(4,4,3)-ReLU-Conv3d(4,2,1)",
     "pointwise": "Conv3d(1,2,1) (so cheap that stitching the windows dominates)",
     "unet": "medseg's default U-Net (nnU-Net topology for 64^3, 5 stages, features 16, instance norm, "
-            "leaky ReLU), 1 -> 2 channels",
+    "leaky ReLU), 1 -> 2 channels",
 }
 
 
@@ -78,7 +78,9 @@ def runner(variant: str, net: nn.Module, patch: int, batch: int) -> Callable[[to
             model = channels_last_copy(net, 3) if variant == "monai_fast" else net
 
         def run_monai(x: torch.Tensor) -> torch.Tensor:
-            out = monai_sliding_window(x, roi, batch, model, overlap=OVERLAP, mode="gaussian", sigma_scale=0.125)
+            out = monai_sliding_window(
+                x, roi, batch, model, overlap=OVERLAP, mode="gaussian", sigma_scale=0.125
+            )
             assert isinstance(out, torch.Tensor)
             return out
 
@@ -89,8 +91,9 @@ def runner(variant: str, net: nn.Module, patch: int, batch: int) -> Callable[[to
         fast = channels_last_copy(net, 3)  # converted once, as the Predictor does on the CPU
         return lambda x: sliding_window_inference(x, fast, roi, overlap=OVERLAP, window_batch_size=batch)
     cl = variant == "medseg_cl"
-    return lambda x: sliding_window_inference(x, net, roi, overlap=OVERLAP, window_batch_size=batch,
-                                              channels_last=cl)
+    return lambda x: sliding_window_inference(
+        x, net, roi, overlap=OVERLAP, window_batch_size=batch, channels_last=cl
+    )
 
 
 def reset_peak_memory() -> None:
@@ -128,15 +131,28 @@ def peak_memory_child(variant: str, size: int, patch: int, batch: int, threads: 
     print(json.dumps({"baseline": before, "peak": after}))
 
 
-def peak_memory(variant: str, size: int, patch: int, batch: int, threads: int, net_kind: str) -> dict[str, float]:
+def peak_memory(
+    variant: str, size: int, patch: int, batch: int, threads: int, net_kind: str
+) -> dict[str, float]:
     """Run one prediction in a fresh interpreter and return its memory numbers."""
-    command = [sys.executable, __file__, "--child", variant, str(size), str(patch), str(batch), str(threads),
-               net_kind]
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        variant,
+        str(size),
+        str(patch),
+        str(batch),
+        str(threads),
+        net_kind,
+    ]
     output = subprocess.run(command, check=True, capture_output=True, text=True, encoding="utf-8").stdout
     return dict(json.loads(output.strip().splitlines()[-1]))
 
 
-def median_memory(variant: str, size: int, patch: int, args: argparse.Namespace, runs: int) -> dict[str, float]:
+def median_memory(
+    variant: str, size: int, patch: int, args: argparse.Namespace, runs: int
+) -> dict[str, float]:
     """The run with the median rise above the baseline among ``runs`` fresh processes."""
     results = [peak_memory(variant, size, patch, args.batch, args.threads, args.net) for _ in range(runs)]
     return sorted(results, key=lambda r: r["peak"] - r["baseline"])[len(results) // 2]
@@ -163,8 +179,11 @@ def time_variants(
                 cpu_times[v].append(time.process_time() - cpu_start)
     reference = outputs["monai"]
     diffs = {v: float((out.float() - reference).abs().max()) for v, out in outputs.items()}
-    return {"median": {v: statistics.median(t) for v, t in times.items()},
-            "cpu": {v: statistics.median(t) for v, t in cpu_times.items()}, "diff": diffs}
+    return {
+        "median": {v: statistics.median(t) for v, t in times.items()},
+        "cpu": {v: statistics.median(t) for v, t in cpu_times.items()},
+        "diff": diffs,
+    }
 
 
 def main() -> None:
@@ -177,10 +196,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--net", choices=sorted(NETWORKS), default="conv")
-    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS),
-                        help="which variants to run (monai is always included: it is the reference)")
-    parser.add_argument("--memory-runs", type=int, default=1,
-                        help="fresh processes per memory measurement; the median rise is reported")
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=VARIANTS,
+        default=list(VARIANTS),
+        help="which variants to run (monai is always included: it is the reference)",
+    )
+    parser.add_argument(
+        "--memory-runs",
+        type=int,
+        default=1,
+        help="fresh processes per memory measurement; the median rise is reported",
+    )
     parser.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -188,10 +216,23 @@ def main() -> None:
         peak_memory_child(variant, int(size), int(patch), int(batch), int(threads), net_kind)
         return
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {args.threads} thread(s), window batch {args.batch}, overlap {OVERLAP}, "
-          f"median of {args.repeats}; net {NETWORKS[args.net]}")
-    header = ("volume", "window", "variant", "wall s", "x MONAI", "CPU s", "x MONAI", "peak MiB", "+MiB",
-              "x MONAI mem", "max|diff|")
+    print(
+        f"torch {torch.__version__}, {args.threads} thread(s), window batch {args.batch}, overlap {OVERLAP}, "
+        f"median of {args.repeats}; net {NETWORKS[args.net]}"
+    )
+    header = (
+        "volume",
+        "window",
+        "variant",
+        "wall s",
+        "x MONAI",
+        "CPU s",
+        "x MONAI",
+        "peak MiB",
+        "+MiB",
+        "x MONAI mem",
+        "max|diff|",
+    )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     variants = ["monai", *[v for v in args.variants if v != "monai"]]
@@ -201,18 +242,32 @@ def main() -> None:
             medians: dict[str, float] = timed["median"]  # type: ignore[assignment]
             cpu: dict[str, float] = timed["cpu"]  # type: ignore[assignment]
             diffs: dict[str, float] = timed["diff"]  # type: ignore[assignment]
-            memory = {} if args.no_memory else {
-                v: median_memory(v, size, patch, args, args.memory_runs)
-                for v in ("monai", "medseg", "medseg_cl", "medseg_fast") if v in variants
-            }
+            memory = (
+                {}
+                if args.no_memory
+                else {
+                    v: median_memory(v, size, patch, args, args.memory_runs)
+                    for v in ("monai", "medseg", "medseg_cl", "medseg_fast")
+                    if v in variants
+                }
+            )
             base_extra = memory["monai"]["peak"] - memory["monai"]["baseline"] if memory else 0.0
             for v in variants:
                 mem = memory.get(v)
                 extra = mem["peak"] - mem["baseline"] if mem else float("nan")
-                cells = (f"{size}^3", f"{patch}^3", v, f"{medians[v]:.2f}", f"{medians[v] / medians['monai']:.2f}",
-                         f"{cpu[v]:.2f}", f"{cpu[v] / cpu['monai']:.2f}",
-                         f"{mem['peak']:.0f}" if mem else "-", f"{extra:.0f}" if mem else "-",
-                         f"{extra / base_extra:.2f}" if mem else "-", f"{diffs[v]:.1e}")
+                cells = (
+                    f"{size}^3",
+                    f"{patch}^3",
+                    v,
+                    f"{medians[v]:.2f}",
+                    f"{medians[v] / medians['monai']:.2f}",
+                    f"{cpu[v]:.2f}",
+                    f"{cpu[v] / cpu['monai']:.2f}",
+                    f"{mem['peak']:.0f}" if mem else "-",
+                    f"{extra:.0f}" if mem else "-",
+                    f"{extra / base_extra:.2f}" if mem else "-",
+                    f"{diffs[v]:.1e}",
+                )
                 print("| " + " | ".join(cells) + " |", flush=True)
 
 

@@ -25,7 +25,11 @@ def build_network() -> nn.Module:
     """A small 3-D conv net with fixed weights."""
     torch.manual_seed(0)
     return nn.Sequential(
-        nn.Conv3d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv3d(16, 16, 3, padding=1), nn.ReLU(), nn.Conv3d(16, 3, 1)
+        nn.Conv3d(1, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv3d(16, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.Conv3d(16, 3, 1),
     ).eval()
 
 
@@ -64,28 +68,35 @@ def main() -> None:
     x_gpu = x.cuda()
     variants = {
         "gpu net, gpu sum, float32": lambda: sliding_window_inference(
-            x_gpu, gpu_net, patch, half_precision_accumulation=False, **common),
+            x_gpu, gpu_net, patch, half_precision_accumulation=False, **common
+        ),
         "gpu net, gpu sum, float16 (default)": lambda: sliding_window_inference(
-            x_gpu, gpu_net, patch, **common),
-        "gpu net, cpu sum, float32": lambda: sliding_window_inference(
-            x, gpu_net, patch, **common),
+            x_gpu, gpu_net, patch, **common
+        ),
+        "gpu net, cpu sum, float32": lambda: sliding_window_inference(x, gpu_net, patch, **common),
         "cpu input, gpu net+sum (accumulate_device)": lambda: sliding_window_inference(
-            x, gpu_net, patch, accumulate_device="cuda", half_precision_accumulation=False,
-            **common),
+            x, gpu_net, patch, accumulate_device="cuda", half_precision_accumulation=False, **common
+        ),
     }
-    print(f"{torch.cuda.get_device_name()}, torch {torch.__version__}, volume {args.size}^3, window {args.patch}^3")
+    print(
+        f"{torch.cuda.get_device_name()}, torch {torch.__version__}, volume {args.size}^3, window {args.patch}^3"
+    )
     print("| variant | dtype | device | max abs diff to CPU | time s | peak GPU MiB |")
     print("|---|---|---|---|---|---|")
     for name, fn in variants.items():
         out, seconds, peak = timed(fn)
         diff = float((out.float().cpu() - reference).abs().max())
-        print(f"| {name} | {out.dtype} | {out.device} | {diff:.1e} | {seconds:.3f} | {peak:.0f} |", flush=True)
+        print(
+            f"| {name} | {out.dtype} | {out.device} | {diff:.1e} | {seconds:.3f} | {peak:.0f} |", flush=True
+        )
         tolerance = 5e-3 if out.dtype == torch.float16 else 1e-4
         assert diff <= tolerance, f"{name}: difference {diff} above {tolerance}"
     small = x[:, :, :64, :64, :64]
     cpu_tta = mirror_tta(lambda t: sliding_window_inference(t, cpu_net, (32, 32, 32)), small)
-    gpu_tta = mirror_tta(lambda t: sliding_window_inference(t, gpu_net, (32, 32, 32),
-                                                            half_precision_accumulation=False), small.cuda())
+    gpu_tta = mirror_tta(
+        lambda t: sliding_window_inference(t, gpu_net, (32, 32, 32), half_precision_accumulation=False),
+        small.cuda(),
+    )
     tta_diff = float((gpu_tta.cpu() - cpu_tta).abs().max())
     print(f"mirror TTA (8 flips) GPU vs CPU: max abs diff {tta_diff:.1e}")
     assert tta_diff <= 1e-4

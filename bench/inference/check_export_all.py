@@ -29,14 +29,18 @@ from medseg.nets import create_network
 
 def main() -> None:
     """Print one line per (dims, network)."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--dims", type=int, nargs="+", default=[2, 3])
     parser.add_argument("--names", nargs="+", default=sorted(SMALL))
     parser.add_argument("--format", choices=("onnx", "pt2"), default="onnx")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     torch.manual_seed(0)
-    print(f"{'dims':<5}{'network':<17}{'patch':<16}{'dynamic spatial':<17}{'max abs diff b2 / b3':<24}seconds")
+    print(
+        f"{'dims':<5}{'network':<17}{'patch':<16}{'dynamic spatial':<17}{'max abs diff b2 / b3':<24}seconds"
+    )
     for dims in args.dims:
         for name in args.names:
             patch = (MIN_2D if dims == 2 else MIN_3D).get(name, (16, 32) if dims == 2 else (16, 16, 16))
@@ -56,8 +60,11 @@ def main() -> None:
                 with torch.no_grad():
                     want = module(x).numpy()
                 diffs.append(float(np.abs(run(x.numpy()) - want).max()))
-            print(f"{dims:<5}{name:<17}{patch!s:<16}{dynamic!s:<17}"
-                  f"{diffs[0]:.1e} / {diffs[1]:.1e}{'':<8}{time.perf_counter() - start:.1f}", flush=True)
+            print(
+                f"{dims:<5}{name:<17}{patch!s:<16}{dynamic!s:<17}"
+                f"{diffs[0]:.1e} / {diffs[1]:.1e}{'':<8}{time.perf_counter() - start:.1f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

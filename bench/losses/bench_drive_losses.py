@@ -46,24 +46,36 @@ def main() -> None:
     train_set, test_set = dataset.subset(ids[:15]), dataset.subset(ids[15:])
     if args.work.exists():
         shutil.rmtree(args.work)
-    base = {"training.seed": 0, "training.n_folds": 5, "training.val_max_share": 0.1, "inference.checkpoint": "latest",
-            "evaluation.metrics": ["dice", "cldice", "hd95"], "training.time_budget_s": args.budget}
+    base = {
+        "training.seed": 0,
+        "training.n_folds": 5,
+        "training.val_max_share": 0.1,
+        "inference.checkpoint": "latest",
+        "evaluation.metrics": ["dice", "cldice", "hd95"],
+        "training.time_budget_s": args.budget,
+    }
     planned = analyze(train_set, apply_overrides(Config(), base), args.work / "plan", progress=False)
     steps = int(planned.training.planned_steps or 1000)
     for name, settings in CONTENDERS.items():
         if args.only and name not in args.only:
             continue
         work = args.work / name.split()[0]
-        config = apply_overrides(planned, {"training.epochs": max(1, steps // 50), "training.time_budget_s": None,
-                                           **settings})
+        config = apply_overrides(
+            planned, {"training.epochs": max(1, steps // 50), "training.time_budget_s": None, **settings}
+        )
         start = time.perf_counter()
         experiment = train(train_set, config, work, fold=0, progress=False)
         seconds = time.perf_counter() - start
         predicted = predict(config, [experiment], test_set, work / "test")
         means = make_evaluator(config, progress=False).evaluate_dataset(test_set, predicted).mean_metrics
-        record = {"contender": name, "steps": max(1, steps // 50) * 50, "train_seconds": round(seconds, 1),
-                  "patch": config.spatial_config.patch_size, "features": (config.model.params or {}).get("features_base"),
-                  **{k.split("/")[1]: v for k, v in means.items()}}
+        record = {
+            "contender": name,
+            "steps": max(1, steps // 50) * 50,
+            "train_seconds": round(seconds, 1),
+            "patch": config.spatial_config.patch_size,
+            "features": (config.model.params or {}).get("features_base"),
+            **{k.split("/")[1]: v for k, v in means.items()},
+        }
         RESULTS.parent.mkdir(exist_ok=True)
         with RESULTS.open("a", encoding="utf-8") as out:
             out.write(json.dumps(record) + "\n")

@@ -56,17 +56,22 @@ def _fit(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 def hippocampus_patches(data: Path, cases: int) -> np.ndarray:
     """``(cases, 1, 40, 56, 40)`` int64 labels."""
     paths = sorted((data / "Task04_Hippocampus" / "labelsTr").glob("*.nii.gz"))[:cases]
-    return np.stack([_fit(read_image(p, is_label=True).array[0], (40, 56, 40)) for p in paths])[:, None].astype(np.int64)
+    return np.stack([_fit(read_image(p, is_label=True).array[0], (40, 56, 40)) for p in paths])[
+        :, None
+    ].astype(np.int64)
 
 
 def drive_patches(data: Path, count: int, rng: np.random.Generator) -> np.ndarray:
     """``(count, 1, 256, 256)`` float32 0/1 random crops of the DRIVE manual masks."""
-    masks = [read_image(p, is_label=True).array[0] > 0 for p in sorted((data / "DRIVE" / "training" / "1st_manual").glob("*.gif"))]
+    masks = [
+        read_image(p, is_label=True).array[0] > 0
+        for p in sorted((data / "DRIVE" / "training" / "1st_manual").glob("*.gif"))
+    ]
     crops = []
     for i in range(count):
         m = masks[i % len(masks)]
         y, x = rng.integers(0, m.shape[0] - 256), rng.integers(0, m.shape[1] - 256)
-        crops.append(m[y:y + 256, x:x + 256])
+        crops.append(m[y : y + 256, x : x + 256])
     return np.stack(crops)[:, None].astype(np.float32)
 
 
@@ -76,13 +81,24 @@ def timed(fn: Callable[[], object]) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-def run(name: str, patches: np.ndarray, batch: int, loss: BoundaryLoss, repeats: int, folder: Path,
-        rng: np.random.Generator) -> list[str]:
+def run(
+    name: str,
+    patches: np.ndarray,
+    batch: int,
+    loss: BoundaryLoss,
+    repeats: int,
+    folder: Path,
+    rng: np.random.Generator,
+) -> list[str]:
     """Benchmark one workload; returns markdown rows."""
     spacing = loss.distance_spacing
     cpu = torch.device("cpu")
-    maps = np.concatenate([loss.target_distance_maps(torch.from_numpy(patches[i:i + 1]), spacing, cpu).numpy()
-                           for i in range(len(patches))])
+    maps = np.concatenate(
+        [
+            loss.target_distance_maps(torch.from_numpy(patches[i : i + 1]), spacing, cpu).numpy()
+            for i in range(len(patches))
+        ]
+    )
     path = folder / f"{name}_dtm.npy"
     np.save(path, maps)
     cache = np.load(path, mmap_mode="r")
@@ -102,8 +118,11 @@ def run(name: str, patches: np.ndarray, batch: int, loss: BoundaryLoss, repeats:
         target = torch.from_numpy(patches[pick()])
         loss(torch.randn(batch, channels, *patches.shape[2:]), target)
 
-    contenders: dict[str, Callable[[], None]] = {"on the fly": on_the_fly, "cached (mmap)": cached,
-                                                 "boundary loss forward": forward}
+    contenders: dict[str, Callable[[], None]] = {
+        "on the fly": on_the_fly,
+        "cached (mmap)": cached,
+        "boundary loss forward": forward,
+    }
     times: dict[str, list[float]] = {k: [] for k in contenders}
     for fn in contenders.values():  # warm-up: imports, page cache, allocator
         fn()
@@ -122,7 +141,9 @@ def run(name: str, patches: np.ndarray, batch: int, loss: BoundaryLoss, repeats:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=40)
-    parser.add_argument("--cases", type=int, default=10, help="hippocampus cases / DRIVE crops x 2 in the pool")
+    parser.add_argument(
+        "--cases", type=int, default=10, help="hippocampus cases / DRIVE crops x 2 in the pool"
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -131,10 +152,24 @@ def main() -> None:
     drive = drive_patches(args.data, max(2 * args.cases, 8), rng)
     rows = ["| workload | contender | min ms / batch | median ms / batch |", "|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
-        rows += run("hippocampus 2x40x56x40 (2 classes)", hippo, 2,
-                    BoundaryLoss(3, "softmax", (1.0, 1.0, 1.0)), args.repeats, Path(tmp), rng)
-        rows += run("DRIVE 8x256x256 (1 region)", drive, 8,
-                    BoundaryLoss(1, "sigmoid", (1.0, 1.0)), args.repeats, Path(tmp), rng)
+        rows += run(
+            "hippocampus 2x40x56x40 (2 classes)",
+            hippo,
+            2,
+            BoundaryLoss(3, "softmax", (1.0, 1.0, 1.0)),
+            args.repeats,
+            Path(tmp),
+            rng,
+        )
+        rows += run(
+            "DRIVE 8x256x256 (1 region)",
+            drive,
+            8,
+            BoundaryLoss(1, "sigmoid", (1.0, 1.0)),
+            args.repeats,
+            Path(tmp),
+            rng,
+        )
     print("\n".join(rows))
 
 

@@ -69,18 +69,26 @@ def near_spheres() -> list[Pair]:
 
 def monai_hd95(p: np.ndarray, r: np.ndarray, s: tuple[float, ...]) -> float:
     """MONAI's HD95 of one mask pair."""
-    return compute_hausdorff_distance(torch.from_numpy(p)[None, None], torch.from_numpy(r)[None, None],
-                                      spacing=s, percentile=95).item()
+    return compute_hausdorff_distance(
+        torch.from_numpy(p)[None, None], torch.from_numpy(r)[None, None], spacing=s, percentile=95
+    ).item()
 
 
 def monai_nsd(p: np.ndarray, r: np.ndarray, s: tuple[float, ...]) -> float:
     """MONAI's NSD (DeepMind semantics) of one mask pair at 1 mm."""
-    return compute_surface_dice(torch.from_numpy(p)[None, None], torch.from_numpy(r)[None, None], [1.0],
-                                include_background=True, spacing=s, use_subvoxels=True).item()
+    return compute_surface_dice(
+        torch.from_numpy(p)[None, None],
+        torch.from_numpy(r)[None, None],
+        [1.0],
+        include_background=True,
+        spacing=s,
+        use_subvoxels=True,
+    ).item()
 
 
-def run(fns: list[Callable[[np.ndarray, np.ndarray, tuple[float, ...]], float]], pairs: list[Pair],
-        repeats: int) -> list[tuple[float, list[float]]]:
+def run(
+    fns: list[Callable[[np.ndarray, np.ndarray, tuple[float, ...]], float]], pairs: list[Pair], repeats: int
+) -> list[tuple[float, list[float]]]:
     """Best time per case (s) over ``repeats`` passes and the values, for each function.
 
     The functions take turns within every pass, so that load on a shared machine hits all alike.
@@ -101,8 +109,12 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--method", choices=["auto", "grid", "edt", "kdtree"], default="auto",
-                        help="medseg's nearest-surface engine (auto = grid scan, k-d tree for far points)")
+    parser.add_argument(
+        "--method",
+        choices=["auto", "grid", "edt", "kdtree"],
+        default="auto",
+        help="medseg's nearest-surface engine (auto = grid scan, k-d tree for far points)",
+    )
     args = parser.parse_args()
     if args.method != "auto":
         surface_distance.DEFAULT_METHOD = args.method
@@ -111,17 +123,25 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     ours_fns = {"HD95": hd95, "NSD@1mm": lambda p, r, s: normalized_surface_dice(p, r, 1.0, s)}
     peer_fns = {"HD95": monai_hd95, "NSD@1mm": monai_nsd}
-    workloads = {f"hippocampus x{args.cases}": hippocampus_pairs(args.cases), "spheres 256^3 far": spheres(),
-                 "spheres 256^3 near": near_spheres()}
+    workloads = {
+        f"hippocampus x{args.cases}": hippocampus_pairs(args.cases),
+        "spheres 256^3 far": spheres(),
+        "spheres 256^3 near": near_spheres(),
+    }
     print(f"threads: {args.threads}, repeats: {args.repeats}, medseg engine: {args.method}")
     print("| workload | metric | medseg ms/case | MONAI ms/case | speed-up | max abs diff |")
     print("|---|---|---|---|---|---|")
     for name, pairs in workloads.items():
         for metric in ours_fns:
-            (t_ours, v_ours), (t_peer, v_peer) = run([ours_fns[metric], peer_fns[metric]], pairs, args.repeats)
+            (t_ours, v_ours), (t_peer, v_peer) = run(
+                [ours_fns[metric], peer_fns[metric]], pairs, args.repeats
+            )
             diff = float(np.max(np.abs(np.array(v_ours) - np.array(v_peer))))
-            print(f"| {name} | {metric} | {t_ours * 1e3:.2f} | {t_peer * 1e3:.2f} | "
-                  f"{t_peer / t_ours:.1f}x | {diff:.1e} |", flush=True)
+            print(
+                f"| {name} | {metric} | {t_ours * 1e3:.2f} | {t_peer * 1e3:.2f} | "
+                f"{t_peer / t_ours:.1f}x | {diff:.1e} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -27,9 +27,29 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-NETWORKS = ["unet", "unet-res", "unet-pocket", "fmgnet", "wnet", "unetpp", "vnet", "unetr", "swinunetr",
-            "mednext-s", "mednext-b", "mednext-m", "mednext-l", "cmunext", "transunet"]
-PEERS = {"unet": "monai-dynunet", "vnet": "monai-vnet", "unetpp": "monai-unetpp", "mednext-b": "monai-mednext-b"}
+NETWORKS = [
+    "unet",
+    "unet-res",
+    "unet-pocket",
+    "fmgnet",
+    "wnet",
+    "unetpp",
+    "vnet",
+    "unetr",
+    "swinunetr",
+    "mednext-s",
+    "mednext-b",
+    "mednext-m",
+    "mednext-l",
+    "cmunext",
+    "transunet",
+]
+PEERS = {
+    "unet": "monai-dynunet",
+    "vnet": "monai-vnet",
+    "unetpp": "monai-unetpp",
+    "mednext-b": "monai-mednext-b",
+}
 
 
 def build(name: str, patch: tuple[int, ...]) -> nn.Module:
@@ -40,9 +60,16 @@ def build(name: str, patch: tuple[int, ...]) -> nn.Module:
 
     if name == "monai-dynunet":
         topo = unet_topology(patch)
-        return monai_nets.DynUNet(len(patch), 1, 3, kernel_size=topo.conv_kernels,
-                                  strides=[(1,) * len(patch), *topo.pool_strides],
-                                  upsample_kernel_size=topo.pool_strides, filters=topo.features, trans_bias=True)
+        return monai_nets.DynUNet(
+            len(patch),
+            1,
+            3,
+            kernel_size=topo.conv_kernels,
+            strides=[(1,) * len(patch), *topo.pool_strides],
+            upsample_kernel_size=topo.pool_strides,
+            filters=topo.features,
+            trans_bias=True,
+        )
     if name == "monai-vnet":
         return monai_nets.VNet(spatial_dims=len(patch), in_channels=1, out_channels=3)
     if name == "monai-unetpp":
@@ -88,10 +115,18 @@ def worker(name: str, patch: tuple[int, ...], batch: int, repeats: int, device: 
         step()
         sync()
         times.append(time.perf_counter() - start)
-    return {"name": name, "params_m": params / 1e6, "gmacs": macs / 1e9, "ms": 1000 * min(times), "peak_mb": peak_mb}
+    return {
+        "name": name,
+        "params_m": params / 1e6,
+        "gmacs": macs / 1e9,
+        "ms": 1000 * min(times),
+        "peak_mb": peak_mb,
+    }
 
 
-def pair_worker(names: list[str], patch: tuple[int, ...], batch: int, repeats: int, device: str) -> dict[str, Any]:
+def pair_worker(
+    names: list[str], patch: tuple[int, ...], batch: int, repeats: int, device: str
+) -> dict[str, Any]:
     """Time two networks in one process, alternating their steps so that both see the same load."""
     nets = [build(name, patch).to(device).train() for name in names]
     x = torch.randn(batch, 1, *patch, device=device)
@@ -110,9 +145,24 @@ def pair_worker(names: list[str], patch: tuple[int, ...], batch: int, repeats: i
 
 def run_one(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """Run :func:`worker` for ``name`` in a fresh subprocess."""
-    command = [sys.executable, __file__, "--worker", name, "--size", str(args.size), "--batch", str(args.batch),
-               "--repeats", str(args.repeats), "--threads", str(args.threads), "--device", args.device,
-               "--dims", str(args.dims)]
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        name,
+        "--size",
+        str(args.size),
+        "--batch",
+        str(args.batch),
+        "--repeats",
+        str(args.repeats),
+        "--threads",
+        str(args.threads),
+        "--device",
+        args.device,
+        "--dims",
+        str(args.dims),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=False, encoding="utf-8")
     if done.returncode != 0:
         return {"name": name, "error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
@@ -122,9 +172,24 @@ def run_one(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def run_pair(ours: str, peer: str, args: argparse.Namespace) -> dict[str, Any]:
     """Run :func:`pair_worker` for ``ours`` and ``peer`` in a fresh subprocess."""
-    command = [sys.executable, __file__, "--pair", f"{ours},{peer}", "--size", str(args.size), "--batch",
-               str(args.batch), "--repeats", str(args.repeats), "--threads", str(args.threads), "--device",
-               args.device, "--dims", str(args.dims)]
+    command = [
+        sys.executable,
+        __file__,
+        "--pair",
+        f"{ours},{peer}",
+        "--size",
+        str(args.size),
+        "--batch",
+        str(args.batch),
+        "--repeats",
+        str(args.repeats),
+        "--threads",
+        str(args.threads),
+        "--device",
+        args.device,
+        "--dims",
+        str(args.dims),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, check=False, encoding="utf-8")
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
@@ -156,8 +221,10 @@ def main() -> None:
         print(json.dumps(pair_worker(args.pair.split(","), patch, args.batch, args.repeats, args.device)))
         return
     names = args.only.split(",") if args.only else NETWORKS
-    print(f"batch {args.batch} x 1 x {' x '.join(map(str, patch))}, {args.device}, {args.threads} threads, "
-          f"fwd+bwd best of {args.repeats} after 1 warm-up")
+    print(
+        f"batch {args.batch} x 1 x {' x '.join(map(str, patch))}, {args.device}, {args.threads} threads, "
+        f"fwd+bwd best of {args.repeats} after 1 warm-up"
+    )
     rows = {name: run_one(name, args) for name in names}
     print(f"| {'network':12s} | params (M) | GMACs (fwd) | fwd+bwd ms | peak MB |")
     print("|---|---:|---:|---:|---:|")
@@ -165,8 +232,10 @@ def main() -> None:
         if "error" in row:
             print(f"| {row['name']:12s} | error: {row['error']} | | | |")
             continue
-        print(f"| {row['name']:12s} | {row['params_m']:10.2f} | {row['gmacs']:11.2f} | {row['ms']:10.0f} | "
-              f"{row['peak_mb']:7.0f} |")
+        print(
+            f"| {row['name']:12s} | {row['params_m']:10.2f} | {row['gmacs']:11.2f} | {row['ms']:10.0f} | "
+            f"{row['peak_mb']:7.0f} |"
+        )
     print("\nPeers (MONAI) side by side, timed alternately in one process; ratio = medseg / MONAI")
     print("| medseg | MONAI | params ratio | medseg ms | MONAI ms | time ratio | memory ratio |")
     print("|---|---|---:|---:|---:|---:|---:|")
@@ -183,8 +252,10 @@ def main() -> None:
             print(f"| {ours} | {peer} | error: {pair['error']} | | | | |")
             continue
         mine, other = pair["ms"]
-        print(f"| {ours} | {peer} | {a['params_m'] / theirs['params_m']:.2f} | {mine:.0f} | {other:.0f} | "
-              f"{mine / other:.2f} | {a['peak_mb'] / max(theirs['peak_mb'], 1e-9):.2f} |")
+        print(
+            f"| {ours} | {peer} | {a['params_m'] / theirs['params_m']:.2f} | {mine:.0f} | {other:.0f} | "
+            f"{mine / other:.2f} | {a['peak_mb'] / max(theirs['peak_mb'], 1e-9):.2f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,12 @@ def split(case_ids: list[str], n_folds: int, source: str) -> dict[str, object]:
     from medseg.data.folds import fold_ids, kfold_assignments
 
     train, test = fold_ids(kfold_assignments(case_ids, n_folds, seed=0), 1)
-    return {"source": source, "rule": f"test = fold 1 of kfold_assignments(case_ids, {n_folds}, seed=0)",
-            "train": train, "test": test}
+    return {
+        "source": source,
+        "rule": f"test = fold 1 of kfold_assignments(case_ids, {n_folds}, seed=0)",
+        "train": train,
+        "test": test,
+    }
 
 
 def main() -> None:
@@ -35,8 +39,10 @@ def main() -> None:
 
     hippo = MSDDataset(SHARED / "Task04_Hippocampus").case_ids
     drive = open_dataset(SHARED / "DRIVE" / "training").case_ids
-    for name, ids, k, source in (("hippocampus", hippo, 5, "Task04_Hippocampus"),
-                                 ("drive", drive, 4, "DRIVE/training")):
+    for name, ids, k, source in (
+        ("hippocampus", hippo, 5, "Task04_Hippocampus"),
+        ("drive", drive, 4, "DRIVE/training"),
+    ):
         data = split(list(ids), k, source)
         path = HERE / f"split_{name}.json"
         path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

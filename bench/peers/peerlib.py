@@ -70,12 +70,17 @@ def shared_data() -> Path:
 def _case(task: str, data: Path, case_id: str) -> Case:
     if task == "hippocampus":
         return Case(case_id, data / "imagesTr" / f"{case_id}.nii.gz", data / "labelsTr" / f"{case_id}.nii.gz")
-    return Case(case_id, data / "images" / f"{case_id}_training.tif", data / "1st_manual" / f"{case_id}_manual1.gif",
-                data / "mask" / f"{case_id}_training_mask.gif")
+    return Case(
+        case_id,
+        data / "images" / f"{case_id}_training.tif",
+        data / "1st_manual" / f"{case_id}_manual1.gif",
+        data / "mask" / f"{case_id}_training_mask.gif",
+    )
 
 
-def load_task(name: str, data_root: Path | None = None, train_cases: int | None = None,
-              test_cases: int | None = None) -> Task:
+def load_task(
+    name: str, data_root: Path | None = None, train_cases: int | None = None, test_cases: int | None = None
+) -> Task:
     """The task with its fixed split (``split_NAME.json``); ``*_cases`` keep the first N (smoke runs)."""
     if name not in TASKS:
         raise SystemExit(f"error: task '{name}' is unknown; valid choices: {', '.join(TASKS)}")
@@ -98,16 +103,27 @@ def parser(description: str) -> argparse.ArgumentParser:
     """The command line every peer script shares (peers add their own flags)."""
     p = argparse.ArgumentParser(description=description.strip().splitlines()[0])
     p.add_argument("--task", choices=TASKS, default="hippocampus")
-    p.add_argument("--budget", type=float, required=True,
-                   help="wall-clock seconds for conversion + planning + preprocessing + training")
+    p.add_argument(
+        "--budget",
+        type=float,
+        required=True,
+        help="wall-clock seconds for conversion + planning + preprocessing + training",
+    )
     p.add_argument("--out", type=Path, required=True, help="run folder (emptied first)")
-    p.add_argument("--data-root", type=Path, help="folder holding Task04_Hippocampus/ and DRIVE/ "
-                   "(default: $MEDSEG_SHARED_DATA, else ../shared/data)")
+    p.add_argument(
+        "--data-root",
+        type=Path,
+        help="folder holding Task04_Hippocampus/ and DRIVE/ "
+        "(default: $MEDSEG_SHARED_DATA, else ../shared/data)",
+    )
     p.add_argument("--train-cases", type=int, help="use only the first N training cases (smoke runs)")
     p.add_argument("--test-cases", type=int, help="predict only the first N test cases (smoke runs)")
-    p.add_argument("--smoke", action="store_true",
-                   help="shorten what the budget cannot shorten (e.g. nnU-Net's 250-iteration epochs) to "
-                        "check the script end to end in a minute or two; never for results")
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="shorten what the budget cannot shorten (e.g. nnU-Net's 250-iteration epochs) to "
+        "check the script end to end in a minute or two; never for results",
+    )
     return p
 
 
@@ -144,8 +160,13 @@ class Outcome:
     seconds: float
 
 
-def run_until(cmd: Sequence[Any], deadline: float, log: Path, env: Mapping[str, str] | None = None,
-              cwd: Path | None = None) -> Outcome:
+def run_until(
+    cmd: Sequence[Any],
+    deadline: float,
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Outcome:
     """Run ``cmd`` (stdout and stderr to ``log``) until it exits or ``time.monotonic()`` passes ``deadline``.
 
     At the deadline the whole process group (the peer's data-loader workers too) gets SIGTERM, then
@@ -156,15 +177,22 @@ def run_until(cmd: Sequence[Any], deadline: float, log: Path, env: Mapping[str, 
     with log.open("ab") as sink:
         sink.write(f"$ {' '.join(map(str, cmd))}\n".encode())
         sink.flush()
-        proc = subprocess.Popen(list(map(str, cmd)), stdout=sink, stderr=subprocess.STDOUT, cwd=cwd,
-                                env=dict(env) if env is not None else None, start_new_session=True)
+        proc = subprocess.Popen(
+            list(map(str, cmd)),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            start_new_session=True,
+        )
         try:
             code = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
             return Outcome("finished", code, time.monotonic() - start)
         except subprocess.TimeoutExpired:
             stop_group(proc)
-            sink.write(f"\n[watchdog] terminated at the wall-clock limit after {time.monotonic() - start:.1f} s\n"
-                       .encode())
+            sink.write(
+                f"\n[watchdog] terminated at the wall-clock limit after {time.monotonic() - start:.1f} s\n".encode()
+            )
             return Outcome("watchdog", proc.returncode, time.monotonic() - start)
         except BaseException:
             stop_group(proc)
@@ -187,21 +215,30 @@ def stop_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def run_checked(cmd: Sequence[Any], log: Path, env: Mapping[str, str] | None = None,
-                deadline: float | None = None, what: str = "") -> Outcome:
+def run_checked(
+    cmd: Sequence[Any],
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    deadline: float | None = None,
+    what: str = "",
+) -> Outcome:
     """:func:`run_until` for a step that must finish (conversion, preprocessing, prediction)."""
     outcome = run_until(cmd, deadline if deadline is not None else time.monotonic() + 7 * 24 * 3600, log, env)
     if outcome.stopped_by == "watchdog":
         raise PeerError(f"{what or cmd[0]} did not finish within the budget (log: {log})")
     if outcome.returncode != 0:
-        raise PeerError(f"{what or cmd[0]} failed with exit code {outcome.returncode}: {last_line(log)} (log: {log})")
+        raise PeerError(
+            f"{what or cmd[0]} failed with exit code {outcome.returncode}: {last_line(log)} (log: {log})"
+        )
     return outcome
 
 
 def last_line(log: Path) -> str:
     """The last non-empty line of a log file (for one-line error messages)."""
     try:
-        lines = [ln.strip() for ln in log.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
+        lines = [
+            ln.strip() for ln in log.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()
+        ]
     except FileNotFoundError:
         return ""
     return lines[-1][:300] if lines else ""
@@ -315,6 +352,8 @@ def main_guard(run: Any, report: Report, out: Path) -> int:
         print(f"{report.peer}: error: {exc}", file=sys.stderr)
         return 1
     report.write(out)
-    print(f"{report.peer}: {report.steps} steps, stopped by {report.stopped_by}, checkpoint {report.checkpoint}; "
-          f"{report.wall_budgeted_s} s budgeted wall, {report.wall_predict_s} s predicting -> {out / 'run.json'}")
+    print(
+        f"{report.peer}: {report.steps} steps, stopped by {report.stopped_by}, checkpoint {report.checkpoint}; "
+        f"{report.wall_budgeted_s} s budgeted wall, {report.wall_predict_s} s predicting -> {out / 'run.json'}"
+    )
     return 0

@@ -66,8 +66,10 @@ def parse_cells(texts: list[str]) -> list[tuple[str, int]]:
     for text in texts:
         peer, _, budget = text.partition(":")
         if peer not in PEERS or not budget.replace(".", "", 1).isdigit():
-            raise SystemExit(f"race: error: cell '{text}' is invalid; write PEER:SECONDS with PEER one of "
-                             f"{', '.join(PEERS)}")
+            raise SystemExit(
+                f"race: error: cell '{text}' is invalid; write PEER:SECONDS with PEER one of "
+                f"{', '.join(PEERS)}"
+            )
         cells.append((peer, int(float(budget))))
     return cells
 
@@ -78,7 +80,9 @@ def peer_python(peer: str, venvs: Path) -> Path:
         return Path(sys.executable)
     python = venvs / peer / "bin" / "python"
     if not python.exists():
-        raise peerlib.PeerError(f"{python}: the {peer} venv is missing; run bash bench/peers/setup_venvs.sh {peer}")
+        raise peerlib.PeerError(
+            f"{python}: the {peer} venv is missing; run bash bench/peers/setup_venvs.sh {peer}"
+        )
     return python
 
 
@@ -97,16 +101,35 @@ def run_cell(peer: str, budget: int, args: argparse.Namespace, task: peerlib.Tas
     out.parent.mkdir(parents=True, exist_ok=True)
     load = load_average()
     if load > args.max_load:
-        print(f"[race] warning: load average {load:.2f} before {peer} {budget}s: the machine is not idle",
-              file=sys.stderr)
-    row: dict[str, Any] = {"peer": peer, "task": task.name, "budget_s": budget, "started": stamp,
-                           "run_dir": str(out), "load_before": load, "cpu_count": os.cpu_count(),
-                           "smoke": args.smoke}
+        print(
+            f"[race] warning: load average {load:.2f} before {peer} {budget}s: the machine is not idle",
+            file=sys.stderr,
+        )
+    row: dict[str, Any] = {
+        "peer": peer,
+        "task": task.name,
+        "budget_s": budget,
+        "started": stamp,
+        "run_dir": str(out),
+        "load_before": load,
+        "cpu_count": os.cpu_count(),
+        "smoke": args.smoke,
+    }
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(peerlib.ROOT / "src"), env.get("PYTHONPATH")]))
     try:
-        cmd = [peer_python(peer, args.venvs), peerlib.HERE / f"run_{peer}.py", "--task", task.name,
-               "--budget", budget, "--out", out, "--data-root", args.data_root or peerlib.shared_data()]
+        cmd = [
+            peer_python(peer, args.venvs),
+            peerlib.HERE / f"run_{peer}.py",
+            "--task",
+            task.name,
+            "--budget",
+            budget,
+            "--out",
+            out,
+            "--data-root",
+            args.data_root or peerlib.shared_data(),
+        ]
         for flag, value in (("--train-cases", args.train_cases), ("--test-cases", args.test_cases)):
             if value is not None:
                 cmd += [flag, value]
@@ -145,30 +168,55 @@ def collect(row: dict[str, Any], out: Path, task: peerlib.Task) -> dict[str, Any
 
 def table(rows: list[dict[str, Any]]) -> str:
     """The race table: one line per cell."""
-    region_names = sorted({r for row in rows for r in row.get("dice", {})}, key=lambda n: (n != "anterior", n))
-    head = ["peer", "version", "task", "budget", "steps", "mean fg Dice", *region_names, "wall incl. prep",
-            "predict", "stopped by"]
+    region_names = sorted(
+        {r for row in rows for r in row.get("dice", {})}, key=lambda n: (n != "anterior", n)
+    )
+    head = [
+        "peer",
+        "version",
+        "task",
+        "budget",
+        "steps",
+        "mean fg Dice",
+        *region_names,
+        "wall incl. prep",
+        "predict",
+        "stopped by",
+    ]
     lines = [head]
     for row in rows:
         dice = row.get("dice", {})
-        lines.append([
-            row.get("peer", "?"), str(row.get("version", "?")), row.get("task", "?"),
-            f"{row.get('budget_s', 0) / 60:g} min", str(row.get("steps", "-")),
-            _num(row.get("mean_fg_dice")), *[_num(dice.get(n)) for n in region_names],
-            _secs(row.get("wall_budgeted_s")), _secs(row.get("wall_predict_s")),
-            (row.get("stopped_by") or "-") + (" (smoke)" if row.get("smoke") else "")
-            + (" OVER BUDGET" if _over_budget(row) else "")
-            + (f"  ERROR: {row['error']}" if row.get("error") else ""),
-        ])
+        lines.append(
+            [
+                row.get("peer", "?"),
+                str(row.get("version", "?")),
+                row.get("task", "?"),
+                f"{row.get('budget_s', 0) / 60:g} min",
+                str(row.get("steps", "-")),
+                _num(row.get("mean_fg_dice")),
+                *[_num(dice.get(n)) for n in region_names],
+                _secs(row.get("wall_budgeted_s")),
+                _secs(row.get("wall_predict_s")),
+                (row.get("stopped_by") or "-")
+                + (" (smoke)" if row.get("smoke") else "")
+                + (" OVER BUDGET" if _over_budget(row) else "")
+                + (f"  ERROR: {row['error']}" if row.get("error") else ""),
+            ]
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head) - 1)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=False)) + "  " + line[-1]
-                     for line in lines)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=False)) + "  " + line[-1] for line in lines
+    )
 
 
 def _over_budget(row: dict[str, Any]) -> bool:
     """Whether the budgeted wall time ran more than 5 % (and 10 s) past the budget."""
     wall, budget = row.get("wall_budgeted_s"), row.get("budget_s")
-    return wall is not None and budget is not None and float(wall) > max(1.05 * float(budget), float(budget) + 10)
+    return (
+        wall is not None
+        and budget is not None
+        and float(wall) > max(1.05 * float(budget), float(budget) + 10)
+    )
 
 
 def _num(v: Any) -> str:
@@ -183,18 +231,31 @@ def main() -> int:
     """Run the cells (or show the table of a results file)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--task", choices=peerlib.TASKS, default="hippocampus")
-    p.add_argument("--cells", nargs="+", metavar="PEER:SECONDS",
-                   help="cells to run, in this order (default: the issue's budgets, interleaved)")
+    p.add_argument(
+        "--cells",
+        nargs="+",
+        metavar="PEER:SECONDS",
+        help="cells to run, in this order (default: the issue's budgets, interleaved)",
+    )
     p.add_argument("--peers", nargs="+", choices=PEERS, help="keep only these peers' cells")
-    p.add_argument("--smoke", action="store_true",
-                   help="check every script end to end: short budgets (SMOKE_BUDGETS), 10 training / 3 test cases")
+    p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="check every script end to end: short budgets (SMOKE_BUDGETS), 10 training / 3 test cases",
+    )
     p.add_argument("--budget", type=int, help="give every cell this budget in seconds")
     p.add_argument("--train-cases", type=int, help="first N training cases only")
     p.add_argument("--test-cases", type=int, help="first N test cases only")
-    p.add_argument("--work", type=Path, default=Path(os.environ.get("PEER_RACE_WORK", "/tmp/peer_race")),
-                   help="where run folders go (default /tmp/peer_race)")
+    p.add_argument(
+        "--work",
+        type=Path,
+        default=Path(os.environ.get("PEER_RACE_WORK", "/tmp/peer_race")),
+        help="where run folders go (default /tmp/peer_race)",
+    )
     p.add_argument("--venvs", type=Path, default=Path(os.environ.get("PEER_VENVS", "/work/peer_venvs")))
-    p.add_argument("--results", type=Path, help=f"JSON lines file (default {RESULTS.relative_to(peerlib.ROOT)})")
+    p.add_argument(
+        "--results", type=Path, help=f"JSON lines file (default {RESULTS.relative_to(peerlib.ROOT)})"
+    )
     p.add_argument("--max-load", type=float, default=0.5, help="warn when the load average is above this")
     p.add_argument("--data-root", type=Path)
     p.add_argument("--show", action="store_true", help="print the table of the results file and stop")

@@ -52,18 +52,31 @@ def network(num_classes: int) -> Any:
     from monai.networks.layers import Norm
     from monai.networks.nets import UNet
 
-    return UNet(spatial_dims=3, in_channels=1, out_channels=num_classes, channels=(16, 32, 64, 128, 256),
-                strides=(2, 2, 2, 2), num_res_units=2, norm=Norm.INSTANCE)
+    return UNet(
+        spatial_dims=3,
+        in_channels=1,
+        out_channels=num_classes,
+        channels=(16, 32, 64, 128, 256),
+        strides=(2, 2, 2, 2),
+        num_res_units=2,
+        norm=Norm.INSTANCE,
+    )
 
 
 def patch_config(config: dict[str, Any]) -> Any:
     """The tutorial's PatchConfig from the analysed values."""
     from fastMONAI.vision_all import PatchConfig
 
-    return PatchConfig(patch_size=config["patch_size"], samples_per_volume=8, sampler_type="label",
-                       label_probabilities=config["label_probabilities"], patch_overlap=0.5,
-                       keep_largest_component=False, target_spacing=config["target_spacing"],
-                       aggregation_mode="hann")
+    return PatchConfig(
+        patch_size=config["patch_size"],
+        samples_per_volume=8,
+        sampler_type="label",
+        label_probabilities=config["label_probabilities"],
+        patch_overlap=0.5,
+        keep_largest_component=False,
+        target_spacing=config["target_spacing"],
+        aggregation_mode="hann",
+    )
 
 
 def train(out: Path, task: peerlib.Task) -> None:
@@ -90,15 +103,20 @@ def train(out: Path, task: peerlib.Task) -> None:
     )
     from monai.losses import DiceCELoss
 
-    train_df = pd.DataFrame({"image": [str(c.image) for c in task.train], "label": [str(c.label) for c in task.train]})
+    train_df = pd.DataFrame(
+        {"image": [str(c.image) for c in task.train], "label": [str(c.label) for c in task.train]}
+    )
     med_dataset = MedDataset(img_list=train_df.label.tolist(), dtype=MedMask, max_workers=2)
     target_spacing = med_dataset.get_suggestion()["target_spacing"]
     # the default min_patch_size [32, 32, 32] is refused here ("smallest volume is 28 ... reduce
     # min_patch_size"): the library's own advice is followed
     suggested = suggest_patch_size(med_dataset, target_spacing=target_spacing, min_patch_size=MIN_PATCH)
     share = 0.8 / (task.num_classes - 1)
-    config = {"patch_size": [int(s) for s in suggested], "target_spacing": [float(s) for s in target_spacing],
-              "label_probabilities": {0: 0.2, **{v: share for v in range(1, task.num_classes)}}}
+    config = {
+        "patch_size": [int(s) for s in suggested],
+        "target_spacing": [float(s) for s in target_spacing],
+        "label_probabilities": {0: 0.2, **{v: share for v in range(1, task.num_classes)}},
+    }
     peerlib.write_json_atomic(out / "patch_config.json", config)
     print(f"patch config: {config}", flush=True)
     pconfig = patch_config(config)
@@ -110,12 +128,25 @@ def train(out: Path, task: peerlib.Task) -> None:
         RandomNoise(std=0.1, p=0.2),
         RandomFlip(p=0.5),
     ]
-    dls = MedPatchDataLoaders.from_df(df=train_df, img_col="image", mask_col="label", valid_pct=0.1,
-                                      patch_config=pconfig, pre_patch_tfms=[ZNormalization()], patch_tfms=patch_tfms,
-                                      bs=4, seed=42)
+    dls = MedPatchDataLoaders.from_df(
+        df=train_df,
+        img_col="image",
+        mask_col="label",
+        valid_pct=0.1,
+        patch_config=pconfig,
+        pre_patch_tfms=[ZNormalization()],
+        patch_tfms=patch_tfms,
+        bs=4,
+        seed=42,
+    )
     loss_func = CustomLoss(loss_func=DiceCELoss(to_onehot_y=True, softmax=True, include_background=True))
-    learn = Learner(dls, network(task.num_classes), loss_func=loss_func,
-                    metrics=[AccumulatedDice(n_classes=task.num_classes)], path=out)
+    learn = Learner(
+        dls,
+        network(task.num_classes),
+        loss_func=loss_func,
+        metrics=[AccumulatedDice(n_classes=task.num_classes)],
+        path=out,
+    )
     progress = peerlib.Progress(out / "progress.json")
 
     class RaceProgress(Callback):  # harness: steps done, for the watchdog's report
@@ -140,15 +171,23 @@ def predict(out: Path, task: peerlib.Task) -> None:
     model = network(task.num_classes)
     model.load_state_dict(torch.load(out / "models" / f"{BEST}.pth", map_location="cpu", weights_only=True))
     predictions = out / "predictions"
-    patch_inference(learner=model, config=patch_config(config), file_paths=[str(c.image) for c in task.test],
-                    pre_inference_tfms=[ZNormalization()], save_dir=str(predictions), progress=False)
+    patch_inference(
+        learner=model,
+        config=patch_config(config),
+        file_paths=[str(c.image) for c in task.test],
+        pre_inference_tfms=[ZNormalization()],
+        save_dir=str(predictions),
+        progress=False,
+    )
     for path in predictions.glob("*_pred.nii.gz"):  # fastMONAI names them CASE_pred.nii.gz
         path.rename(path.with_name(path.name.replace("_pred.nii.gz", ".nii.gz")))
 
 
 def best_epoch(log: Path) -> int | None:
     """The epoch of the best model (fastai prints 'Better model found at epoch N')."""
-    found = re.findall(r"Better model found at epoch (\d+)", log.read_text(encoding="utf-8", errors="replace"))
+    found = re.findall(
+        r"Better model found at epoch (\d+)", log.read_text(encoding="utf-8", errors="replace")
+    )
     return int(found[-1]) if found else None
 
 
@@ -165,15 +204,32 @@ def main() -> int:
         return 0
     start = time.monotonic()
     peerlib.prepare_out(args.out)
-    report = peerlib.Report("fastmonai", peerlib.package_version("fastmonai"), task.name, args.budget,
-                            len(task.train), len(task.test), args.smoke,
-                            notes=f"tutorial: patch UNet, DiceCE, fit_one_cycle({EPOCHS}, {LR})")
+    report = peerlib.Report(
+        "fastmonai",
+        peerlib.package_version("fastmonai"),
+        task.name,
+        args.budget,
+        len(task.train),
+        len(task.test),
+        args.smoke,
+        notes=f"tutorial: patch UNet, DiceCE, fit_one_cycle({EPOCHS}, {LR})",
+    )
 
     def run(report: peerlib.Report) -> None:
         report.wall_prep_s = 0.0  # analysis and loading happen inside the training process
         log = args.out / "train.log"
-        cmd = peerlib.own_command("run_fastmonai.py", "--stage", "train", "--task", task.name, "--budget",
-                                  args.budget, "--out", args.out, *peerlib.case_flags(args))
+        cmd = peerlib.own_command(
+            "run_fastmonai.py",
+            "--stage",
+            "train",
+            "--task",
+            task.name,
+            "--budget",
+            args.budget,
+            "--out",
+            args.out,
+            *peerlib.case_flags(args),
+        )
         outcome = peerlib.run_until(cmd, start + args.budget, log)
         report.wall_train_s, report.stopped_by = round(time.monotonic() - start, 1), outcome.stopped_by
         if outcome.stopped_by == "finished" and outcome.returncode != 0:

@@ -34,9 +34,17 @@ def main() -> int:
     args = peerlib.parser(__doc__).parse_args()
     task = peerlib.load_task(args.task, args.data_root, args.train_cases, args.test_cases)
     peerlib.prepare_out(args.out)
-    report = peerlib.Report("medseg", peerlib.package_version("medseg"), task.name, args.budget,
-                            len(task.train), len(task.test), args.smoke, stopped_by="own budget",
-                            notes="analyze + preprocess + train fold 0 with --time-budget; mirror TTA")
+    report = peerlib.Report(
+        "medseg",
+        peerlib.package_version("medseg"),
+        task.name,
+        args.budget,
+        len(task.train),
+        len(task.test),
+        args.smoke,
+        stopped_by="own budget",
+        notes="analyze + preprocess + train fold 0 with --time-budget; mirror TTA",
+    )
 
     def run(report: peerlib.Report) -> None:
         from medseg import __version__

@@ -81,14 +81,19 @@ def train(out: Path, task: peerlib.Task) -> None:
             return result
 
     device = "cpu"
-    dataset = NNUNetDataset(folder=str(raw_folder(task, out / "raw")), split="Tr",
-                            transform=JointTransform(image_only=zscore()))
+    dataset = NNUNetDataset(
+        folder=str(raw_folder(task, out / "raw")), split="Tr", transform=JointTransform(image_only=zscore())
+    )
     train_full, val_full = dataset.fold(fold=0)
     annotations = inspect(train_full)
     train_set = RandomROIDataset(annotations, batch_size=2)
     val_set = RandomROIDataset(inspect(val_full), batch_size=1, oversample_rate=0)
-    trainer = RaceUNetTrainer(str(out / "experiments"), DataLoader(train_set, batch_size=2, shuffle=True),
-                              DataLoader(val_set, batch_size=1), device=device)
+    trainer = RaceUNetTrainer(
+        str(out / "experiments"),
+        DataLoader(train_set, batch_size=2, shuffle=True),
+        DataLoader(val_set, batch_size=1),
+        device=device,
+    )
     trainer.num_dims = 3
     trainer.num_classes = task.num_classes
     # save_preview=False: MIP Candy's 3D preview (matplotlib backend without plotly/pyvista) fails after the
@@ -117,7 +122,9 @@ def predict(out: Path, task: peerlib.Task, checkpoint: Path) -> None:
         def build_restoring_module(self, padding_module: nn.Module | None) -> nn.Module | None:
             return Restore3d(padding_module)
 
-    predictor = UNet3dPredictor(str(checkpoint.parent), (1, 16, 16, 16), checkpoint=checkpoint.name, device="cpu")
+    predictor = UNet3dPredictor(
+        str(checkpoint.parent), (1, 16, 16, 16), checkpoint=checkpoint.name, device="cpu"
+    )
     normalise = zscore()
     with torch.no_grad():
         for case in task.test:
@@ -141,16 +148,33 @@ def main() -> int:
         return 0
     start = time.monotonic()
     peerlib.prepare_out(args.out)
-    report = peerlib.Report("mipcandy", peerlib.package_version("mipcandy"), task.name, args.budget,
-                            len(task.train), len(task.test), args.smoke,
-                            notes=f"report's 3D example: UNetTrainer.train({EPOCHS}, early_stop_tolerance={EARLY_STOP})"
-                                  ", z-score, no preview")
+    report = peerlib.Report(
+        "mipcandy",
+        peerlib.package_version("mipcandy"),
+        task.name,
+        args.budget,
+        len(task.train),
+        len(task.test),
+        args.smoke,
+        notes=f"report's 3D example: UNetTrainer.train({EPOCHS}, early_stop_tolerance={EARLY_STOP})"
+        ", z-score, no preview",
+    )
 
     def run(report: peerlib.Report) -> None:
         report.wall_prep_s = 0.0  # the symlinks and inspect() run inside the training process
         log = args.out / "train.log"
-        cmd = peerlib.own_command("run_mipcandy.py", "--stage", "train", "--task", task.name, "--budget",
-                                  args.budget, "--out", args.out, *peerlib.case_flags(args))
+        cmd = peerlib.own_command(
+            "run_mipcandy.py",
+            "--stage",
+            "train",
+            "--task",
+            task.name,
+            "--budget",
+            args.budget,
+            "--out",
+            args.out,
+            *peerlib.case_flags(args),
+        )
         outcome = peerlib.run_until(cmd, start + args.budget, log)
         report.wall_train_s, report.stopped_by = round(time.monotonic() - start, 1), outcome.stopped_by
         if outcome.stopped_by == "finished" and outcome.returncode != 0:
@@ -159,7 +183,9 @@ def main() -> int:
         report.steps = state.get("steps")
         runs = sorted((args.out / "experiments").glob("*/*/checkpoint_latest.pth"))
         if not runs:
-            raise peerlib.PeerError("no checkpoint within the budget (MIP Candy writes one after a whole epoch)")
+            raise peerlib.PeerError(
+                "no checkpoint within the budget (MIP Candy writes one after a whole epoch)"
+            )
         folder = runs[-1].parent
         report.epochs = _epochs(folder / "logs.txt")
         checkpoint = folder / "checkpoint_best.pth"
@@ -178,7 +204,9 @@ def _epochs(log: Path) -> int:
         text = log.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return 0
-    return sum(1 for line in text.splitlines() if " completed in " in line and "training completed" not in line)
+    return sum(
+        1 for line in text.splitlines() if " completed in " in line and "training completed" not in line
+    )
 
 
 if __name__ == "__main__":

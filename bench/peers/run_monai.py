@@ -71,8 +71,16 @@ def transforms(train: bool) -> Any:
     if train:
         chain += [
             SpatialPadd(keys=keys, spatial_size=PATCH),
-            RandCropByPosNegLabeld(keys=keys, label_key="label", spatial_size=PATCH, pos=1, neg=1, num_samples=4,
-                                   image_key="image", image_threshold=0),
+            RandCropByPosNegLabeld(
+                keys=keys,
+                label_key="label",
+                spatial_size=PATCH,
+                pos=1,
+                neg=1,
+                num_samples=4,
+                image_key="image",
+                image_threshold=0,
+            ),
         ]
     return Compose(chain)
 
@@ -82,8 +90,15 @@ def network(num_classes: int) -> Any:
     from monai.networks.layers import Norm
     from monai.networks.nets import UNet
 
-    return UNet(spatial_dims=3, in_channels=1, out_channels=num_classes, channels=(16, 32, 64, 128, 256),
-                strides=(2, 2, 2, 2), num_res_units=2, norm=Norm.BATCH)
+    return UNet(
+        spatial_dims=3,
+        in_channels=1,
+        out_channels=num_classes,
+        channels=(16, 32, 64, 128, 256),
+        strides=(2, 2, 2, 2),
+        num_res_units=2,
+        norm=Norm.BATCH,
+    )
 
 
 def save_atomic(state: Any, path: Path) -> None:
@@ -111,8 +126,7 @@ def train(out: Path, task: peerlib.Task) -> None:
     device = torch.device("cpu")
     train_ds = CacheDataset(data=train_files, transform=transforms(True), cache_rate=1.0, num_workers=workers)
     train_loader = DataLoader(train_ds, batch_size=2, shuffle=True, num_workers=workers)
-    val_ds = CacheDataset(data=val_files, transform=_val_transforms(),
-                          cache_rate=1.0, num_workers=workers)
+    val_ds = CacheDataset(data=val_files, transform=_val_transforms(), cache_rate=1.0, num_workers=workers)
     val_loader = DataLoader(val_ds, batch_size=1, num_workers=workers)
     model = network(task.num_classes).to(device)
     loss_function = DiceLoss(to_onehot_y=True, softmax=True)
@@ -143,16 +157,20 @@ def train(out: Path, task: peerlib.Task) -> None:
                 for val_data in val_loader:
                     val_inputs, val_labels = val_data["image"].to(device), val_data["label"].to(device)
                     val_outputs = sliding_window_inference(val_inputs, WINDOW, 4, model)
-                    dice_metric(y_pred=[post_pred(i) for i in decollate_batch(val_outputs)],
-                                y=[post_label(i) for i in decollate_batch(val_labels)])
+                    dice_metric(
+                        y_pred=[post_pred(i) for i in decollate_batch(val_outputs)],
+                        y=[post_label(i) for i in decollate_batch(val_labels)],
+                    )
                 metric = float(torch.as_tensor(dice_metric.aggregate()).item())
                 dice_metric.reset()
             if metric > best_metric:
                 best_metric = metric
                 save_atomic(model.state_dict(), out / "best_metric_model.pth")
                 progress.update(force=True, best_metric=best_metric, best_epoch=epoch + 1, best_steps=steps)
-            print(f"current epoch: {epoch + 1} current mean dice: {metric:.4f} best mean dice: {best_metric:.4f}",
-                  flush=True)
+            print(
+                f"current epoch: {epoch + 1} current mean dice: {metric:.4f} best mean dice: {best_metric:.4f}",
+                flush=True,
+            )
 
 
 def _val_transforms() -> Any:
@@ -170,14 +188,31 @@ def predict(out: Path, task: peerlib.Task, checkpoint: Path) -> None:
     from monai.transforms import AsDiscreted, Compose, Invertd, SaveImaged
 
     test_transforms = transforms(False)
-    loader = DataLoader(Dataset(data=[{"image": str(c.image)} for c in task.test], transform=test_transforms),
-                        batch_size=1, num_workers=0)
-    post = Compose([
-        Invertd(keys="pred", transform=test_transforms, orig_keys="image", nearest_interp=False, to_tensor=True),
-        AsDiscreted(keys="pred", argmax=True),
-        SaveImaged(keys="pred", output_dir=str(out / "predictions"), output_postfix="", separate_folder=False,
-                   resample=False, print_log=False),
-    ])
+    loader = DataLoader(
+        Dataset(data=[{"image": str(c.image)} for c in task.test], transform=test_transforms),
+        batch_size=1,
+        num_workers=0,
+    )
+    post = Compose(
+        [
+            Invertd(
+                keys="pred",
+                transform=test_transforms,
+                orig_keys="image",
+                nearest_interp=False,
+                to_tensor=True,
+            ),
+            AsDiscreted(keys="pred", argmax=True),
+            SaveImaged(
+                keys="pred",
+                output_dir=str(out / "predictions"),
+                output_postfix="",
+                separate_folder=False,
+                resample=False,
+                print_log=False,
+            ),
+        ]
+    )
     model = network(task.num_classes)
     model.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
     model.eval()
@@ -201,13 +236,33 @@ def main() -> int:
         return 0
     start = time.monotonic()
     peerlib.prepare_out(args.out)
-    report = peerlib.Report("monai", peerlib.package_version("monai"), task.name, args.budget, len(task.train),
-                            len(task.test), args.smoke, notes="tutorial loop: UNet, DiceLoss, Adam 1e-4, 32^3 crops")
+    report = peerlib.Report(
+        "monai",
+        peerlib.package_version("monai"),
+        task.name,
+        args.budget,
+        len(task.train),
+        len(task.test),
+        args.smoke,
+        notes="tutorial loop: UNet, DiceLoss, Adam 1e-4, 32^3 crops",
+    )
 
     def run(report: peerlib.Report) -> None:
-        report.wall_prep_s = round(time.monotonic() - start, 1)  # nothing to convert: MONAI reads the NIfTI files
-        cmd = peerlib.own_command("run_monai.py", "--stage", "train", "--task", task.name, "--budget", args.budget,
-                                  "--out", args.out, *peerlib.case_flags(args))
+        report.wall_prep_s = round(
+            time.monotonic() - start, 1
+        )  # nothing to convert: MONAI reads the NIfTI files
+        cmd = peerlib.own_command(
+            "run_monai.py",
+            "--stage",
+            "train",
+            "--task",
+            task.name,
+            "--budget",
+            args.budget,
+            "--out",
+            args.out,
+            *peerlib.case_flags(args),
+        )
         outcome = peerlib.run_until(cmd, start + args.budget, args.out / "train.log")
         report.wall_train_s, report.stopped_by = round(outcome.seconds, 1), outcome.stopped_by
         if outcome.stopped_by == "finished" and outcome.returncode != 0:
@@ -218,8 +273,11 @@ def main() -> int:
         checkpoint = best if best.exists() else latest
         if not checkpoint.exists():
             raise peerlib.PeerError("no checkpoint was written within the budget (not one epoch finished)")
-        report.checkpoint = (f"best_metric_model.pth (epoch {state.get('best_epoch')})" if checkpoint == best
-                             else f"latest_model.pth (epoch {state.get('epochs')})")
+        report.checkpoint = (
+            f"best_metric_model.pth (epoch {state.get('best_epoch')})"
+            if checkpoint == best
+            else f"latest_model.pth (epoch {state.get('epochs')})"
+        )
         started = time.monotonic()
         predict(args.out, task, checkpoint)
         report.wall_predict_s = round(time.monotonic() - started, 1)

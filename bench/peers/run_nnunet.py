@@ -48,7 +48,11 @@ SMOKE_ITERATIONS = (5, 2)
 def nnunet_env(base: Path) -> dict[str, str]:
     """The three folders nnU-Net reads from its environment, inside the run folder."""
     env = dict(os.environ)
-    for name, sub in (("nnUNet_raw", "raw"), ("nnUNet_preprocessed", "preprocessed"), ("nnUNet_results", "results")):
+    for name, sub in (
+        ("nnUNet_raw", "raw"),
+        ("nnUNet_preprocessed", "preprocessed"),
+        ("nnUNet_results", "results"),
+    ):
         (base / sub).mkdir(parents=True, exist_ok=True)
         env[name] = str(base / sub)
     return env
@@ -63,10 +67,14 @@ def hippocampus_msd(task: peerlib.Task, folder: Path) -> Path:
         peerlib.link(case.label, msd / "labelsTr" / case.label.name)
     for case in task.test:
         peerlib.link(case.image, msd / "imagesTs" / case.image.name)
-    source.update(numTraining=len(task.train), numTest=len(task.test),
-                  training=[{"image": f"./imagesTr/{c.image.name}", "label": f"./labelsTr/{c.label.name}"}
-                            for c in task.train],
-                  test=[f"./imagesTs/{c.image.name}" for c in task.test])
+    source.update(
+        numTraining=len(task.train),
+        numTest=len(task.test),
+        training=[
+            {"image": f"./imagesTr/{c.image.name}", "label": f"./labelsTr/{c.label.name}"} for c in task.train
+        ],
+        test=[f"./imagesTs/{c.image.name}" for c in task.test],
+    )
     (msd / "dataset.json").write_text(json.dumps(source, indent=1), encoding="utf-8")
     return msd
 
@@ -85,8 +93,13 @@ def drive_raw(task: peerlib.Task, raw: Path) -> None:
     for case in task.train:
         label = (np.asarray(Image.open(case.label).convert("L")) > 127).astype(np.uint8)
         Image.fromarray(label).save(root / "labelsTr" / f"{case.case_id}.png")
-    dataset = {"channel_names": {"0": "R", "1": "G", "2": "B"}, "labels": {"background": 0, "vessel": 1},
-               "numTraining": len(task.train), "file_ending": ".png", "name": "DRIVE"}
+    dataset = {
+        "channel_names": {"0": "R", "1": "G", "2": "B"},
+        "labels": {"background": 0, "vessel": 1},
+        "numTraining": len(task.train),
+        "file_ending": ".png",
+        "name": "DRIVE",
+    }
     (root / "dataset.json").write_text(json.dumps(dataset, indent=1), encoding="utf-8")
 
 
@@ -133,9 +146,17 @@ def main() -> int:
     deadline = start + args.budget
     peerlib.prepare_out(args.out)
     dataset_id, name, configuration = DATASET[task.name]
-    report = peerlib.Report("nnunet", peerlib.package_version("nnunetv2"), task.name, args.budget, len(task.train),
-                            len(task.test), args.smoke, notes=f"{configuration}, fold 0, -device cpu, default TTA"
-                            + (f"; smoke: {SMOKE_ITERATIONS[0]} iterations per epoch" if args.smoke else ""))
+    report = peerlib.Report(
+        "nnunet",
+        peerlib.package_version("nnunetv2"),
+        task.name,
+        args.budget,
+        len(task.train),
+        len(task.test),
+        args.smoke,
+        notes=f"{configuration}, fold 0, -device cpu, default TTA"
+        + (f"; smoke: {SMOKE_ITERATIONS[0]} iterations per epoch" if args.smoke else ""),
+    )
     base = args.out / "nnunet"
     env = nnunet_env(base)
     log = args.out / "nnunet.log"
@@ -144,17 +165,40 @@ def main() -> int:
     def run(report: peerlib.Report) -> None:
         if task.name == "hippocampus":
             msd = hippocampus_msd(task, args.out / "msd")
-            peerlib.run_checked([bin_dir / "nnUNetv2_convert_MSD_dataset", "-i", msd, "-np", "2"], log, env,
-                                deadline, "nnUNetv2_convert_MSD_dataset")
+            peerlib.run_checked(
+                [bin_dir / "nnUNetv2_convert_MSD_dataset", "-i", msd, "-np", "2"],
+                log,
+                env,
+                deadline,
+                "nnUNetv2_convert_MSD_dataset",
+            )
         else:
             drive_raw(task, base / "raw")
-        peerlib.run_checked([bin_dir / "nnUNetv2_plan_and_preprocess", "-d", dataset_id, "-c", configuration,
-                             "-np", "2", "-npfp", "2", "--verify_dataset_integrity"], log, env, deadline,
-                            "nnUNetv2_plan_and_preprocess")
+        peerlib.run_checked(
+            [
+                bin_dir / "nnUNetv2_plan_and_preprocess",
+                "-d",
+                dataset_id,
+                "-c",
+                configuration,
+                "-np",
+                "2",
+                "-npfp",
+                "2",
+                "--verify_dataset_integrity",
+            ],
+            log,
+            env,
+            deadline,
+            "nnUNetv2_plan_and_preprocess",
+        )
         report.wall_prep_s = round(time.monotonic() - start, 1)
         train_args = [dataset_id, configuration, "0", "-device", "cpu"]
-        cmd: list[Any] = ([sys.executable, __file__, "--smoke-train", *train_args] if args.smoke
-               else [bin_dir / "nnUNetv2_train", *train_args])
+        cmd: list[Any] = (
+            [sys.executable, __file__, "--smoke-train", *train_args]
+            if args.smoke
+            else [bin_dir / "nnUNetv2_train", *train_args]
+        )
         outcome = peerlib.run_until(cmd, deadline, log, env)
         report.wall_train_s, report.stopped_by = round(outcome.seconds, 1), outcome.stopped_by
         if outcome.stopped_by == "finished" and outcome.returncode != 0:
@@ -163,17 +207,46 @@ def main() -> int:
         per_epoch = SMOKE_ITERATIONS[0] if args.smoke else ITERATIONS_PER_EPOCH
         report.epochs, report.steps = epochs, epochs * per_epoch
         folds = list((base / "results").glob(f"Dataset{dataset_id:03d}_{name}/*__{configuration}/fold_0"))
-        checkpoint = next((c for c in ("checkpoint_final.pth", "checkpoint_best.pth", "checkpoint_latest.pth")
-                           if folds and (folds[0] / c).is_file()), None)
+        checkpoint = next(
+            (
+                c
+                for c in ("checkpoint_final.pth", "checkpoint_best.pth", "checkpoint_latest.pth")
+                if folds and (folds[0] / c).is_file()
+            ),
+            None,
+        )
         if checkpoint is None:
-            raise peerlib.PeerError("no checkpoint within the budget (nnU-Net writes its first one after a whole "
-                                    f"epoch; {epochs} completed)")
-        report.checkpoint = checkpoint + (f" (epoch {best_epoch})" if checkpoint == "checkpoint_best.pth" else "")
+            raise peerlib.PeerError(
+                "no checkpoint within the budget (nnU-Net writes its first one after a whole "
+                f"epoch; {epochs} completed)"
+            )
+        report.checkpoint = checkpoint + (
+            f" (epoch {best_epoch})" if checkpoint == "checkpoint_best.pth" else ""
+        )
         started = time.monotonic()
         images_ts = base / "raw" / f"Dataset{dataset_id:03d}_{name}" / "imagesTs"
-        peerlib.run_checked([bin_dir / "nnUNetv2_predict", "-i", images_ts, "-o", args.out / "predictions",
-                             "-d", dataset_id, "-c", configuration, "-f", "0", "-chk", checkpoint, "-device", "cpu"],
-                            log, env, what="nnUNetv2_predict")
+        peerlib.run_checked(
+            [
+                bin_dir / "nnUNetv2_predict",
+                "-i",
+                images_ts,
+                "-o",
+                args.out / "predictions",
+                "-d",
+                dataset_id,
+                "-c",
+                configuration,
+                "-f",
+                "0",
+                "-chk",
+                checkpoint,
+                "-device",
+                "cpu",
+            ],
+            log,
+            env,
+            what="nnUNetv2_predict",
+        )
         report.wall_predict_s = round(time.monotonic() - started, 1)
         for extra in (args.out / "predictions").glob("*.json"):  # plans.json, dataset.json, predict_from_raw…
             extra.rename(args.out / extra.name)

@@ -50,8 +50,12 @@ def score_run(run_dir: Path, task: peerlib.Task) -> dict[str, Any]:
         result = evaluator.evaluate_against_dataset(predictions, references, resample=True)
     dice = {k.split("/")[0]: float(v) for k, v in result.mean_metrics.items() if k.endswith("/dice")}
     per_case = result.wide().mean(axis=1)  # mean foreground Dice of each case
-    return {"dice": dice, "mean_fg_dice": float(per_case.mean()) if len(per_case) else math.nan,
-            "scored_cases": len(result.case_ids), "resampled": resampled}
+    return {
+        "dice": dice,
+        "mean_fg_dice": float(per_case.mean()) if len(per_case) else math.nan,
+        "scored_cases": len(result.case_ids),
+        "resampled": resampled,
+    }
 
 
 def main() -> int:

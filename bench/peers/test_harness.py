@@ -27,8 +27,10 @@ needs_data = pytest.mark.skipif(not HAVE_DATA, reason="shared data not found (se
 def test_watchdog_stops_the_whole_process_group_at_the_deadline(tmp_path: Path) -> None:
     # a leader that starts a child (like a peer's data-loader workers) and never ends
     marker = tmp_path / "child.pid"
-    script = (f"import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']);"
-              f" open({str(marker)!r}, 'w').write(str(p.pid)); time.sleep(60)")
+    script = (
+        f"import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']);"
+        f" open({str(marker)!r}, 'w').write(str(p.pid)); time.sleep(60)"
+    )
     start = time.monotonic()
     outcome = peerlib.run_until([sys.executable, "-c", script], start + 1.5, tmp_path / "log.txt")
     assert outcome.stopped_by == "watchdog"
@@ -50,16 +52,22 @@ def _running(pid: int) -> bool:
 
 
 def test_a_process_that_ends_by_itself_is_reported_with_its_exit_code(tmp_path: Path) -> None:
-    outcome = peerlib.run_until([sys.executable, "-c", "import sys; print('hi'); sys.exit(3)"],
-                                time.monotonic() + 30, tmp_path / "log.txt")
+    outcome = peerlib.run_until(
+        [sys.executable, "-c", "import sys; print('hi'); sys.exit(3)"],
+        time.monotonic() + 30,
+        tmp_path / "log.txt",
+    )
     assert (outcome.stopped_by, outcome.returncode) == ("finished", 3)
     assert peerlib.last_line(tmp_path / "log.txt") == "hi"
 
 
 def test_cells_are_interleaved_and_cover_the_issue_budgets() -> None:
     cells = race.interleave(race.BUDGETS["hippocampus"])
-    assert sorted(cells) == sorted([(p, 900) for p in race.PEERS] + [(p, 1800) for p in race.PEERS]
-                                   + [("nnunet", 3600), ("medseg", 3600)])
+    assert sorted(cells) == sorted(
+        [(p, 900) for p in race.PEERS]
+        + [(p, 1800) for p in race.PEERS]
+        + [("nnunet", 3600), ("medseg", 3600)]
+    )
     assert all(a[0] != b[0] for a, b in itertools.pairwise(cells))  # never one peer back to back
     assert [b for _, b in cells] == sorted(b for _, b in cells)  # every peer's 15 min before anyone's 30
     assert race.parse_cells(["nnunet:900", "medseg:60"]) == [("nnunet", 900), ("medseg", 60)]
@@ -77,12 +85,18 @@ def test_the_splits_are_fold_1_of_the_seeded_kfold_and_disjoint() -> None:
     folds = kfold_assignments(ids, 5, seed=0)
     assert sorted(split["test"]) == sorted(c for c, f in folds.items() if f == 1)
     assert (len(split["train"]), len(split["test"])) == (166, 42)
-    assert not set(split["train"]) & set(split["test"]) and set(split["train"]) | set(split["test"]) == set(ids)
+    assert not set(split["train"]) & set(split["test"]) and set(split["train"]) | set(split["test"]) == set(
+        ids
+    )
     drive = json.loads((peerlib.HERE / "split_drive.json").read_text())
-    assert (len(drive["train"]), len(drive["test"])) == (15, 5) and not set(drive["train"]) & set(drive["test"])
+    assert (len(drive["train"]), len(drive["test"])) == (15, 5) and not set(drive["train"]) & set(
+        drive["test"]
+    )
     task = peerlib.load_task("drive")
     mask = task.test[0].mask
-    assert task.test[0].image.is_file() and task.test[0].label.is_file() and mask is not None and mask.is_file()
+    assert (
+        task.test[0].image.is_file() and task.test[0].label.is_file() and mask is not None and mask.is_file()
+    )
 
 
 def _write_predictions(folder: Path, task: peerlib.Task) -> list[tuple[float, float]]:
@@ -119,8 +133,19 @@ def test_scoring_against_hand_computed_dice(tmp_path: Path) -> None:
 def test_a_finished_cell_is_merged_with_its_report_and_scored(tmp_path: Path) -> None:
     task = peerlib.load_task("hippocampus", test_cases=2)
     _write_predictions(tmp_path, task)
-    report = peerlib.Report("monai", "1.6.1", "hippocampus", 60, 10, 2, True, steps=9, stopped_by="watchdog",
-                            wall_prep_s=0.1, wall_train_s=60.0)
+    report = peerlib.Report(
+        "monai",
+        "1.6.1",
+        "hippocampus",
+        60,
+        10,
+        2,
+        True,
+        steps=9,
+        stopped_by="watchdog",
+        wall_prep_s=0.1,
+        wall_train_s=60.0,
+    )
     report.write(tmp_path)  # error: None, as a successful peer script writes it
     row = race.collect({"peer": "monai", "budget_s": 60}, tmp_path, task)
     assert row["mean_fg_dice"] == pytest.approx(0.75) and row["steps"] == 9 and not row.get("error")
@@ -129,7 +154,9 @@ def test_a_finished_cell_is_merged_with_its_report_and_scored(tmp_path: Path) ->
     peerlib.Report("nnunet", "2.8.1", "hippocampus", 60, 10, 2, True, error="no checkpoint").write(failed)
     row = race.collect({"peer": "nnunet"}, failed, task)
     assert row["error"] == "no checkpoint" and "dice" not in row
-    assert race.collect({"peer": "x", "log": "L"}, tmp_path / "nothing", task)["error"] == "no run.json: see L"
+    assert (
+        race.collect({"peer": "x", "log": "L"}, tmp_path / "nothing", task)["error"] == "no run.json: see L"
+    )
 
 
 @needs_data
@@ -144,11 +171,28 @@ def test_a_missing_prediction_is_an_error_not_a_score(tmp_path: Path) -> None:
 
 
 def test_table_lists_every_cell_with_errors_visible() -> None:
-    rows = [{"peer": "nnunet", "version": "2.8.1", "task": "hippocampus", "budget_s": 900, "steps": 500,
-             "mean_fg_dice": 0.8, "dice": {"anterior": 0.81, "posterior": 0.79}, "wall_budgeted_s": 899.0,
-             "wall_predict_s": 120.0, "stopped_by": "watchdog"},
-            {"peer": "monai", "task": "hippocampus", "budget_s": 900, "error": "training failed: boom"},
-            {"peer": "medseg", "task": "drive", "budget_s": 180, "wall_budgeted_s": 556.0, "stopped_by": "own budget"}]
+    rows = [
+        {
+            "peer": "nnunet",
+            "version": "2.8.1",
+            "task": "hippocampus",
+            "budget_s": 900,
+            "steps": 500,
+            "mean_fg_dice": 0.8,
+            "dice": {"anterior": 0.81, "posterior": 0.79},
+            "wall_budgeted_s": 899.0,
+            "wall_predict_s": 120.0,
+            "stopped_by": "watchdog",
+        },
+        {"peer": "monai", "task": "hippocampus", "budget_s": 900, "error": "training failed: boom"},
+        {
+            "peer": "medseg",
+            "task": "drive",
+            "budget_s": 180,
+            "wall_budgeted_s": 556.0,
+            "stopped_by": "own budget",
+        },
+    ]
     text = race.table(rows)
     assert "0.8100" in text and "15 min" in text and "ERROR: training failed: boom" in text
     lines = text.splitlines()

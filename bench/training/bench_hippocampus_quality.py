@@ -36,8 +36,14 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/medseg_hippocampus_quality"))
     parser.add_argument("--fold", type=int, default=1)
     parser.add_argument("--tag", default="", help="suffix of the result files")
-    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
-                        help="a config override (YAML value), e.g. training.ema=true (recorded in the result)")
+    parser.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a config override (YAML value), e.g. training.ema=true (recorded in the result)",
+    )
     args = parser.parse_args()
 
     import yaml
@@ -53,17 +59,29 @@ def main() -> None:
         key, _, value = item.partition("=")
         overrides[key] = yaml.safe_load(value)
     start = time.perf_counter()
-    result = run_fold(MSDDataset(DATA), args.work, fold=args.fold, time_budget_s=args.budget,
-                      config=apply_overrides(Config(), overrides))
+    result = run_fold(
+        MSDDataset(DATA),
+        args.work,
+        fold=args.fold,
+        time_budget_s=args.budget,
+        config=apply_overrides(Config(), overrides),
+    )
     seconds = time.perf_counter() - start
     mean = sum(result.mean_dice.values()) / len(result.mean_dice)
     config = json.loads((args.work / "config.json").read_text(encoding="utf-8"))
     summary = {
-        "dataset": "Task04_Hippocampus (208 cases)", "fold": args.fold, "budget_s": args.budget,
-        "wall_s": round(seconds, 1), "dice": result.mean_dice, "mean_foreground_dice": mean,
-        "overrides": overrides, "plan": {k: config[k] for k in ("spatial_config", "model")},
-        "training": {k: config["training"].get(k) for k in ("batch_size", "planned_steps", "step_seconds", "amp",
-                                                            "layout", "ema")},
+        "dataset": "Task04_Hippocampus (208 cases)",
+        "fold": args.fold,
+        "budget_s": args.budget,
+        "wall_s": round(seconds, 1),
+        "dice": result.mean_dice,
+        "mean_foreground_dice": mean,
+        "overrides": overrides,
+        "plan": {k: config[k] for k in ("spatial_config", "model")},
+        "training": {
+            k: config["training"].get(k)
+            for k in ("batch_size", "planned_steps", "step_seconds", "amp", "layout", "ema")
+        },
         "cpu_threads": os.cpu_count(),
     }
     RESULTS.mkdir(exist_ok=True)
@@ -71,7 +89,9 @@ def main() -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     shutil.copy(result.experiment / "metrics.csv", RESULTS / f"{name}_metrics.csv")
     print(json.dumps(summary, indent=2))
-    print(f"mean foreground Dice {mean:.4f} (target >= 0.89; MONAI baseline about 0.87) in {seconds / 60:.1f} min")
+    print(
+        f"mean foreground Dice {mean:.4f} (target >= 0.89; MONAI baseline about 0.87) in {seconds / 60:.1f} min"
+    )
 
 
 if __name__ == "__main__":

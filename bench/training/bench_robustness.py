@@ -37,7 +37,9 @@ BUSY = "import itertools\nx = 1.0\nfor _ in itertools.count():\n    x = x * 1.00
 @contextmanager
 def load(factor: int):
     """``factor - 1`` busy processes per core (2x = one per core) for the duration of the block."""
-    procs = [subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range((factor - 1) * (os.cpu_count() or 2))]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", BUSY]) for _ in range((factor - 1) * (os.cpu_count() or 2))
+    ]
     try:
         yield
     finally:
@@ -51,8 +53,13 @@ def _medseg(src: Path, *args: str, log: Path) -> tuple[int, float]:
     env = dict(os.environ, PYTHONPATH=str(src), MEDSEG_SHARED_DATA=str(SHARED))
     start = time.perf_counter()
     with log.open("w", encoding="utf-8") as out:
-        code = subprocess.run([sys.executable, "-m", "medseg.cli.main", *args], stdout=out, stderr=subprocess.STDOUT,
-                              env=env, check=False).returncode
+        code = subprocess.run(
+            [sys.executable, "-m", "medseg.cli.main", *args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            check=False,
+        ).returncode
     return code, time.perf_counter() - start
 
 
@@ -62,12 +69,16 @@ def _plan_line(work: Path) -> str:
         if path.is_file():
             data = json.loads(path.read_text(encoding="utf-8"))
             if "spatial_config" in data:
-                return (f"patch {data['spatial_config']['patch_size']}, batch {data['training']['batch_size']}, "
-                        f"features {(data['model']['params'] or {}).get('features_base')}, "
-                        f"{len((data['model']['params'] or {}).get('pool_strides', [])) + 1} stages")
+                return (
+                    f"patch {data['spatial_config']['patch_size']}, batch {data['training']['batch_size']}, "
+                    f"features {(data['model']['params'] or {}).get('features_base')}, "
+                    f"{len((data['model']['params'] or {}).get('pool_strides', [])) + 1} stages"
+                )
             net = data["network"]["params"]
-            return (f"patch {data['patch_size']}, batch {data['batch_size']}, features {net.get('features_base')}, "
-                    f"{len(net.get('pool_strides', [])) + 1} stages")
+            return (
+                f"patch {data['patch_size']}, batch {data['batch_size']}, features {net.get('features_base')}, "
+                f"{len(net.get('pool_strides', [])) + 1} stages"
+            )
     return "?"
 
 
@@ -87,15 +98,32 @@ def run_cell(cell: str, planner: str, src: Path, work_root: Path) -> dict[str, A
             plan = _plan_line(work)
         else:
             budget = rest[0]
-            code, seconds = _medseg(src, "run-all", str(SHARED / "Task04_Hippocampus"), "-o", str(work), "--folds",
-                                    "0", "--time-budget", budget, log=log)
+            code, seconds = _medseg(
+                src,
+                "run-all",
+                str(SHARED / "Task04_Hippocampus"),
+                "-o",
+                str(work),
+                "--folds",
+                "0",
+                "--time-budget",
+                budget,
+                log=log,
+            )
             summary = work / "evaluation" / "cv_summary.json"
             means = json.loads(summary.read_text(encoding="utf-8"))["mean"] if summary.is_file() else {}
             dices = [v for k, v in means.items() if k.endswith("/dice")]
             dice = sum(dices) / len(dices) if dices else float("nan")
             plan = _plan_line(work)
-    record = {"cell": cell, "planner": planner, "exit": code, "wall_s": round(seconds, 1), "mean_dice": dice,
-              "plan": plan, "time": time.strftime("%Y-%m-%d %H:%M")}
+    record = {
+        "cell": cell,
+        "planner": planner,
+        "exit": code,
+        "wall_s": round(seconds, 1),
+        "mean_dice": dice,
+        "plan": plan,
+        "time": time.strftime("%Y-%m-%d %H:%M"),
+    }
     RESULTS.parent.mkdir(exist_ok=True)
     with RESULTS.open("a", encoding="utf-8") as out:
         out.write(json.dumps(record) + "\n")

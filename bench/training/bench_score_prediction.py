@@ -68,11 +68,19 @@ def evaluate(curve: Curve, fraction: float) -> dict[str, float]:
     final = float(curve.scores[-3:].mean())
     naive = naive_estimate(curve.scores[:n])
     covered = p.has_band and p.lower is not None and p.upper is not None and p.lower <= final <= p.upper
-    return {"n": n, "epoch": float(curve.epochs[n - 1]), "pred": p.predicted_final, "final": final,
-            "naive": naive, "lower": p.lower if p.lower is not None else np.nan,
-            "upper": p.upper if p.upper is not None else np.nan, "covered": float(covered),
-            "fallback": float(p.method == "best_so_far"), "err": abs(p.predicted_final - final),
-            "naive_err": abs(naive - final)}
+    return {
+        "n": n,
+        "epoch": float(curve.epochs[n - 1]),
+        "pred": p.predicted_final,
+        "final": final,
+        "naive": naive,
+        "lower": p.lower if p.lower is not None else np.nan,
+        "upper": p.upper if p.upper is not None else np.nan,
+        "covered": float(covered),
+        "fallback": float(p.method == "best_so_far"),
+        "err": abs(p.predicted_final - final),
+        "naive_err": abs(naive - final),
+    }
 
 
 def curve_paths(extra: list[str]) -> list[Path]:
@@ -102,8 +110,10 @@ def main() -> None:
             r = evaluate(curve, fraction)
             results.setdefault((group, fraction), []).append(r)
             band = "(too early)" if r["fallback"] else f"[{r['lower']:.3f}, {r['upper']:.3f}]"
-            print(f"{curve.name:<36} {group:<5} {int(r['n']):>5} {r['pred']:>7.4f} {band:>17} {r['final']:>7.4f} "
-                  f"{r['naive']:>7.4f}")
+            print(
+                f"{curve.name:<36} {group:<5} {int(r['n']):>5} {r['pred']:>7.4f} {band:>17} {r['final']:>7.4f} "
+                f"{r['naive']:>7.4f}"
+            )
     for curve in skipped:
         print(f"skipped {curve.name}: {len(curve.epochs)} validations (< {MIN_VALIDATIONS})")
     print()
@@ -114,17 +124,33 @@ def main() -> None:
             if not rs:
                 continue
             shown = len(rs) - int(sum(r["fallback"] for r in rs))
-            rows.append((group, fraction, len(rs), np.mean([r["err"] for r in rs]),
-                         np.mean([r["naive_err"] for r in rs]), int(sum(r["covered"] for r in rs)), shown))
+            rows.append(
+                (
+                    group,
+                    fraction,
+                    len(rs),
+                    np.mean([r["err"] for r in rs]),
+                    np.mean([r["naive_err"] for r in rs]),
+                    int(sum(r["covered"] for r in rs)),
+                    shown,
+                )
+            )
     for group, fraction, n, err, naive, covered, shown in rows:
-        print(f"{group:<5} at {fraction:.0%}: {n} curves, MAE prediction {err:.4f} vs naive {naive:.4f}; band shown "
-              f"{shown}/{n} (else 'too early': the naive estimate), final inside it {covered}/{shown}")
+        print(
+            f"{group:<5} at {fraction:.0%}: {n} curves, MAE prediction {err:.4f} vs naive {naive:.4f}; band shown "
+            f"{shown}/{n} (else 'too early': the naive estimate), final inside it {covered}/{shown}"
+        )
     if args.markdown:
-        print("\n| curves | observed | MAE prediction | MAE naive best-so-far | band shown | final inside the 80 % band |")
+        print(
+            "\n| curves | observed | MAE prediction | MAE naive best-so-far | band shown | final inside the 80 % band |"
+        )
         print("|---|---|---|---|---|---|")
         for group, fraction, n, err, naive, covered, shown in rows:
             label = "development" if group == "dev" else "held out"
-            print(f"| {label} ({n}) | {fraction:.0%} | {err:.4f} | {naive:.4f} | {shown}/{n} | {covered}/{shown} |")
+            print(
+                f"| {label} ({n}) | {fraction:.0%} | {err:.4f} | {naive:.4f} | {shown}/{n} | {covered}/{shown} |"
+            )
+
 
 if __name__ == "__main__":
     main()

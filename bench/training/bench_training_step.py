@@ -37,10 +37,16 @@ def _plan(features: int, patch: list[int]) -> Any:
     from medseg.nets import network_entry
 
     params = network_entry("unet").planned_params(patch, [1.0] * len(patch), features)
-    return Plan(spatial_dims=len(patch), channel_names=["mri"], labels={"background": 0, "a": 1, "b": 2},
-                target_spacing=[1.0] * len(patch), normalization=[NormalizationSpec(scheme="zscore")],
-                patch_size=patch, batch_size=2,
-                network=NetworkSpec(name="unet", params=params, deep_supervision=True))
+    return Plan(
+        spatial_dims=len(patch),
+        channel_names=["mri"],
+        labels={"background": 0, "a": 1, "b": 2},
+        target_spacing=[1.0] * len(patch),
+        normalization=[NormalizationSpec(scheme="zscore")],
+        patch_size=patch,
+        batch_size=2,
+        network=NetworkSpec(name="unet", params=params, deep_supervision=True),
+    )
 
 
 def _batches(n: int, patch: list[int], seed: int = 0) -> list[dict[str, torch.Tensor]]:
@@ -57,8 +63,14 @@ def _trainer(plan: Any, **training: Any) -> Any:
     from medseg.config import Training
     from medseg.presets.segmentation import SegmentationTrainer
 
-    trainer = SegmentationTrainer("/tmp/medseg_bench_step", [], None, plan=plan,
-                                  training=Training(device="cpu", **training), transparency=False)
+    trainer = SegmentationTrainer(
+        "/tmp/medseg_bench_step",
+        [],
+        None,
+        plan=plan,
+        training=Training(device="cpu", **training),
+        transparency=False,
+    )
     trainer.steps_per_epoch = 50
     trainer.num_epochs = 1000
     torch.manual_seed(0)
@@ -128,8 +140,10 @@ def main() -> None:
     print(f"U-Net features {args.features}, patch {args.patch}, batch 2, {args.threads} threads")
     print(f"{'contender':14s} {'min s/step':>10s} {'median':>8s} {'steps/s':>8s} {'time vs bare':>12s}")
     for name, values in times.items():
-        print(f"{name:14s} {min(values):10.4f} {statistics.median(values):8.4f} {1 / min(values):8.2f} "
-              f"{min(values) / base:12.3f}")
+        print(
+            f"{name:14s} {min(values):10.4f} {statistics.median(values):8.4f} {1 / min(values):8.2f} "
+            f"{min(values) / base:12.3f}"
+        )
     if args.curve_steps:
         curves = {}
         batches = _batches(args.curve_steps, args.patch, seed=3)
@@ -141,8 +155,10 @@ def main() -> None:
         ref = statistics.mean(curves["trainer"][-50:])
         for name, curve in curves.items():
             tail = statistics.mean(curve[-50:])
-            print(f"loss curve {name:14s}: mean of last 50 = {tail:.4f} ({(tail / ref - 1) * 100:+.2f} % vs plain); "
-                  f"max |diff| over the curve {max(abs(a - b) for a, b in zip(curve, curves['trainer'])):.4f}")
+            print(
+                f"loss curve {name:14s}: mean of last 50 = {tail:.4f} ({(tail / ref - 1) * 100:+.2f} % vs plain); "
+                f"max |diff| over the curve {max(abs(a - b) for a, b in zip(curve, curves['trainer'])):.4f}"
+            )
 
 
 if __name__ == "__main__":

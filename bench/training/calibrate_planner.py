@@ -68,7 +68,9 @@ def _dataset(name: str) -> tuple[Any, list[str], list[str]]:
     return dataset, train, test
 
 
-def run(dataset_name: str, name: str, spec: tuple[int, list[int], int, int, int], work: Path) -> dict[str, Any]:
+def run(
+    dataset_name: str, name: str, spec: tuple[int, list[int], int, int, int], work: Path
+) -> dict[str, Any]:
     """Train one configuration for its steps and score the held-out cases."""
     import numpy as np
 
@@ -84,9 +86,17 @@ def run(dataset_name: str, name: str, spec: tuple[int, list[int], int, int, int]
     pools = len(unet_topology(patch, spacing).pool_strides) - fewer
     params = network_entry("unet").planned_params(patch, spacing, width, pools)
     epochs = max(1, steps // 50)
-    overrides = {"spatial_config.patch_size": patch, "training.batch_size": batch, "model.params": params,
-                 "training.epochs": epochs, "training.steps_per_epoch": min(50, steps), "training.n_folds": 5,
-                 "training.val_max_share": 0.05, "inference.tta": False, "inference.checkpoint": "latest"}
+    overrides = {
+        "spatial_config.patch_size": patch,
+        "training.batch_size": batch,
+        "model.params": params,
+        "training.epochs": epochs,
+        "training.steps_per_epoch": min(50, steps),
+        "training.n_folds": 5,
+        "training.val_max_share": 0.05,
+        "inference.tta": False,
+        "inference.checkpoint": "latest",
+    }
     config = apply_overrides(Config(), overrides)
     run_dir = work / dataset_name / name
     if run_dir.exists():
@@ -102,12 +112,24 @@ def run(dataset_name: str, name: str, spec: tuple[int, list[int], int, int, int]
     predicted = predict(config, [experiment], test_set, run_dir / "test")
     result = make_evaluator(config, progress=False).evaluate_dataset(test_set, predicted)
     dice = {k.split("/")[0]: v for k, v in result.mean_metrics.items() if k.endswith("/dice")}
-    record = {"dataset": dataset_name, "name": name, "width": width, "patch": patch, "batch": batch,
-              "poolings": pools, "stages": pools + 1, "steps": epochs * min(50, steps),
-              "train_cases": len(train_ids), "test_cases": len(test_ids), "dice": dice,
-              "mean_dice": sum(dice.values()) / len(dice), "train_seconds": round(train_seconds, 1),
-              "plan_params": params, "object_mm": fingerprint.summary.foreground_roi_mm,
-              "median_case_voxels": float(np.median(np.prod(shapes, axis=1)))}
+    record = {
+        "dataset": dataset_name,
+        "name": name,
+        "width": width,
+        "patch": patch,
+        "batch": batch,
+        "poolings": pools,
+        "stages": pools + 1,
+        "steps": epochs * min(50, steps),
+        "train_cases": len(train_ids),
+        "test_cases": len(test_ids),
+        "dice": dice,
+        "mean_dice": sum(dice.values()) / len(dice),
+        "train_seconds": round(train_seconds, 1),
+        "plan_params": params,
+        "object_mm": fingerprint.summary.foreground_roi_mm,
+        "median_case_voxels": float(np.median(np.prod(shapes, axis=1))),
+    }
     RESULTS.parent.mkdir(exist_ok=True)
     with RESULTS.open("a", encoding="utf-8") as out:
         out.write(json.dumps(record) + "\n")
@@ -138,8 +160,12 @@ def fit() -> None:
 
     def residuals(x: np.ndarray) -> np.ndarray:
         m = model(x)  # one d_max per dataset: their attainable Dice differs, the rest of the model is shared
-        return np.array([m.expected(c, s, d) * (1.0 if ds == "hippocampus" else x[6] / x[0]) - y
-                         for c, s, d, y, ds in rows])
+        return np.array(
+            [
+                m.expected(c, s, d) * (1.0 if ds == "hippocampus" else x[6] / x[0]) - y
+                for c, s, d, y, ds in rows
+            ]
+        )
 
     start = np.array([0.9, 0.3, 8.0, 0.3, 60.0, 1.0, 0.8])
     bounds = ([0.5, 0.0, 1.0, 0.0, 1.0, 0.01, 0.3], [1.0, 1.0, 64.0, 2.0, 5000.0, 500.0, 1.0])
@@ -147,7 +173,9 @@ def fit() -> None:
     names = ["d_max", "c_w", "k_w", "gamma", "s0", "p0", "d_max_drive"]
     print({n: round(float(v), 4) for n, v in zip(names, fitted.x, strict=True)})
     for (cand, steps, _, y, ds), res in zip(rows, residuals(fitted.x), strict=True):
-        print(f"{ds:12s} {cand.label():60s} {steps:5d} steps  observed {y:.4f}  model {y + res:.4f}  ({res:+.4f})")
+        print(
+            f"{ds:12s} {cand.label():60s} {steps:5d} steps  observed {y:.4f}  model {y + res:.4f}  ({res:+.4f})"
+        )
     print(f"RMS residual {float(np.sqrt(np.mean(residuals(fitted.x) ** 2))):.4f} over {len(rows)} runs")
 
 
@@ -164,7 +192,10 @@ def main() -> None:
     table = HIPPOCAMPUS if args.what == "hippocampus" else DRIVE
     done = set()
     if RESULTS.is_file():
-        done = {(r["dataset"], r["name"]) for r in map(json.loads, RESULTS.read_text(encoding="utf-8").splitlines())}
+        done = {
+            (r["dataset"], r["name"])
+            for r in map(json.loads, RESULTS.read_text(encoding="utf-8").splitlines())
+        }
     for name, spec in table.items():
         if (args.only and name not in args.only) or (args.what, name) in done:
             continue

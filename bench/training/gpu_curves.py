@@ -55,14 +55,23 @@ def main() -> None:
         work = args.work / run["name"]
         t0 = time.perf_counter()
         _, experiment = train_fold(
-            dataset, the_plan, work, fold=0, total_steps=args.epochs * 50, workers=4, seed=int(run["seed"]),
-            device="cuda", trainer_kwargs={"amp": "bf16", "optimizer": run["optimizer"]},
+            dataset,
+            the_plan,
+            work,
+            fold=0,
+            total_steps=args.epochs * 50,
+            workers=4,
+            seed=int(run["seed"]),
+            device="cuda",
+            trainer_kwargs={"amp": "bf16", "optimizer": run["optimizer"]},
         )
         shutil.copy(experiment / "metrics.csv", args.out / f"{run['name']}_metrics.csv")
         summary.append({**run, "seconds": round(time.perf_counter() - t0, 1)})
         print(json.dumps(summary[-1]), flush=True)
-    (args.out / "summary.json").write_text(json.dumps({"plan_patch": base.patch_size, "batch": base.batch_size,
-                                                       "runs": summary}, indent=2), encoding="utf-8")
+    (args.out / "summary.json").write_text(
+        json.dumps({"plan_patch": base.patch_size, "batch": base.batch_size, "runs": summary}, indent=2),
+        encoding="utf-8",
+    )
 
 
 if __name__ == "__main__":

@@ -13,8 +13,21 @@ from medseg.cli.inference_verbs import metrics_table
 from medseg.cli.main import build_parser, main
 from medseg.cli.stages import summary_table
 
-VERBS = ["analyze", "preprocess", "train", "run-all", "predict", "ensemble", "evaluate", "postprocess",
-         "convert-msd", "convert-csv", "average-weights", "report", "demo"]
+VERBS = [
+    "analyze",
+    "preprocess",
+    "train",
+    "run-all",
+    "predict",
+    "ensemble",
+    "evaluate",
+    "postprocess",
+    "convert-msd",
+    "convert-csv",
+    "average-weights",
+    "report",
+    "demo",
+]
 RST = re.compile(r"``|:(class|func|meth|mod|attr):`")
 
 
@@ -25,7 +38,8 @@ def test_help_has_no_rst_markup(capsys: pytest.CaptureFixture[str]) -> None:
         text = capsys.readouterr().out
         assert not RST.search(text), (argv, RST.search(text))
     assert plain("``medseg train``: see :class:`~medseg.presets.SegmentationTrainer`") == (
-        "medseg train: see SegmentationTrainer")
+        "medseg train: see SegmentationTrainer"
+    )
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,8 +66,10 @@ def _render(table: object) -> str:
 
 
 def test_run_all_summary_and_evaluation_means_print_as_tables() -> None:
-    summary = {"folds": {"0": {"mean": {"A/dice": 0.8, "B/dice": 0.7}}, "1": {"mean": {"A/dice": 0.9}}},
-               "mean": {"A/dice": 0.85, "B/dice": 0.7}}
+    summary = {
+        "folds": {"0": {"mean": {"A/dice": 0.8, "B/dice": 0.7}}, "1": {"mean": {"A/dice": 0.9}}},
+        "mean": {"A/dice": 0.85, "B/dice": 0.7},
+    }
     text = _render(summary_table(summary))
     assert re.search(r"A/dice\s+│\s+0\.8000\s+│\s+0\.9000\s+│\s+0\.8500", text)
     assert re.search(r"B/dice\s+│\s+0\.7000\s+│\s+-\s+│", text)

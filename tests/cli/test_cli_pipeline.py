@@ -15,10 +15,39 @@ from medseg.cli.main import build_parser, main
 from medseg.config import config_to_plan, load_config
 from medseg.data.sample import sample_path
 
-TINY = ["--n-folds", "3", "--epochs", "2", "--steps-per-epoch", "2", "--features-base", "8",
-        "--patch-size", "16", "16", "16", "--batch-size", "2", "--no-tta", "--set", "training.workers=0"]
-VERBS = ["analyze", "preprocess", "train", "run-all", "predict", "ensemble", "evaluate", "postprocess",
-         "convert-msd", "convert-csv", "average-weights", "demo"]
+TINY = [
+    "--n-folds",
+    "3",
+    "--epochs",
+    "2",
+    "--steps-per-epoch",
+    "2",
+    "--features-base",
+    "8",
+    "--patch-size",
+    "16",
+    "16",
+    "16",
+    "--batch-size",
+    "2",
+    "--no-tta",
+    "--set",
+    "training.workers=0",
+]
+VERBS = [
+    "analyze",
+    "preprocess",
+    "train",
+    "run-all",
+    "predict",
+    "ensemble",
+    "evaluate",
+    "postprocess",
+    "convert-msd",
+    "convert-csv",
+    "average-weights",
+    "demo",
+]
 
 
 def make_small_msd(out: Path, count: int) -> Path:
@@ -35,8 +64,10 @@ def make_small_msd(out: Path, count: int) -> Path:
 
 
 def planned_ids(data: Path) -> list[str]:
-    return [Path(e["image"]).name.removesuffix(".nii.gz") for e in json.loads((data / "dataset.json").read_text(encoding="utf-8"))[
-        "training"]]
+    return [
+        Path(e["image"]).name.removesuffix(".nii.gz")
+        for e in json.loads((data / "dataset.json").read_text(encoding="utf-8"))["training"]
+    ]
 
 
 def read(path: Path) -> np.ndarray:
@@ -74,7 +105,9 @@ def test_run_all_writes_the_documented_layout(run: dict[str, Path]) -> None:
         pred = sitk.ReadImage(str(work / "predictions" / "fold_0" / f"{case_id}.nii.gz"))
         ref = sitk.ReadImage(str(run["data"] / "labelsTr" / f"{case_id}.nii.gz"))
         assert pred.GetSize() == ref.GetSize()
-        assert np.allclose(pred.GetSpacing(), ref.GetSpacing()) and np.allclose(pred.GetOrigin(), ref.GetOrigin())
+        assert np.allclose(pred.GetSpacing(), ref.GetSpacing()) and np.allclose(
+            pred.GetOrigin(), ref.GetOrigin()
+        )
     table = pd.read_csv(work / "evaluation" / "fold_0.csv")
     summary = json.loads((work / "evaluation" / "cv_summary.json").read_text(encoding="utf-8"))
     assert summary["mean"]["Anterior/dice"] == pytest.approx(table["Anterior/dice"].mean())
@@ -98,8 +131,26 @@ def test_evaluate_matches_a_hand_computed_dice(run: dict[str, Path], tmp_path: P
     for p in preds.iterdir():
         shutil.copy(run["data"] / "labelsTr" / p.name, refs / p.name)
     out = tmp_path / "eval" / "metrics.csv"
-    assert main(["evaluate", str(preds), str(refs), "-o", str(out), "--metric", "dice",
-                 "--region", "Anterior=1", "--region", "whole=1,2", "--workers", "0"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                str(preds),
+                str(refs),
+                "-o",
+                str(out),
+                "--metric",
+                "dice",
+                "--region",
+                "Anterior=1",
+                "--region",
+                "whole=1,2",
+                "--workers",
+                "0",
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(out).set_index("case_id")
     for p in preds.iterdir():
         pred, ref = read(p), read(refs / p.name)
@@ -118,10 +169,30 @@ def test_predict_and_ensemble_reproduce_the_run_all_predictions(run: dict[str, P
     for p in preds.iterdir():
         shutil.copy(run["data"] / "imagesTr" / p.name, images / p.name)
     experiment = next((work / "experiments" / "SegmentationTrainer_fold0").iterdir())
-    assert main(["predict", str(images), "-o", str(tmp_path / "single"), "-e", str(experiment), "-w", str(work)]) == 0
-    assert main(["ensemble", str(images), "-o", str(tmp_path / "twice"), "-e", str(experiment), "-e",
-                 str(experiment), "-w", str(work)]) == 0
-    assert main(["ensemble", str(images), "-o", str(tmp_path / "folds"), "-w", str(work)]) == 0  # every trained fold
+    assert (
+        main(["predict", str(images), "-o", str(tmp_path / "single"), "-e", str(experiment), "-w", str(work)])
+        == 0
+    )
+    assert (
+        main(
+            [
+                "ensemble",
+                str(images),
+                "-o",
+                str(tmp_path / "twice"),
+                "-e",
+                str(experiment),
+                "-e",
+                str(experiment),
+                "-w",
+                str(work),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["ensemble", str(images), "-o", str(tmp_path / "folds"), "-w", str(work)]) == 0
+    )  # every trained fold
     for p in preds.iterdir():
         for out in ("single", "twice", "folds"):
             np.testing.assert_array_equal(read(tmp_path / out / p.name), read(p))
@@ -133,11 +204,26 @@ def test_postprocess_chooses_then_applies_a_strategy(run: dict[str, Path], tmp_p
 
     preds = run["work"] / "predictions" / "fold_0"
     all_refs = run["data"] / "labelsTr"  # more references than predictions: the extra ones are ignored
-    assert main(["postprocess", str(preds), "-o", str(tmp_path / "chosen"), "--reference", str(all_refs)]) == 0
+    assert (
+        main(["postprocess", str(preds), "-o", str(tmp_path / "chosen"), "--reference", str(all_refs)]) == 0
+    )
     strategy_file = tmp_path / "chosen" / "postprocessing.json"
     strategy = PostprocessingStrategy.load(strategy_file)
-    assert main(["postprocess", str(preds), "-o", str(tmp_path / "applied"), "--strategy", str(strategy_file),
-                 "--workers", "0"]) == 0
+    assert (
+        main(
+            [
+                "postprocess",
+                str(preds),
+                "-o",
+                str(tmp_path / "applied"),
+                "--strategy",
+                str(strategy_file),
+                "--workers",
+                "0",
+            ]
+        )
+        == 0
+    )
     for p in preds.iterdir():
         expected = strategy.apply(read(p))
         np.testing.assert_array_equal(read(tmp_path / "applied" / "postprocessed" / p.name), expected)
@@ -164,7 +250,10 @@ def test_average_weights_of_identical_folds_is_the_fold(run: dict[str, Path], tm
 
     experiment = next((run["work"] / "experiments" / "SegmentationTrainer_fold0").iterdir())
     out = tmp_path / "avg.safetensors"
-    assert main(["average-weights", str(experiment), str(experiment), "-o", str(out), "--checkpoint", "latest"]) == 0
+    assert (
+        main(["average-weights", str(experiment), str(experiment), "-o", str(out), "--checkpoint", "latest"])
+        == 0
+    )
     averaged, meta = load_state(out)
     original, original_meta = load_state(experiment / "checkpoints" / "latest.safetensors")
     assert meta["plan"] == original_meta["plan"]
@@ -176,8 +265,27 @@ def test_average_weights_of_identical_folds_is_the_fold(run: dict[str, Path], tm
 def test_stages_one_by_one_with_resume(run: dict[str, Path], tmp_path: Path) -> None:
     work = tmp_path / "work"
     tiny = [a for a in TINY if a != "--no-tta"]
-    assert main(["analyze", str(run["data"]), "-o", str(work), "--workers", "0", "--patch-size", "16", "16", "16",
-                 "--features-base", "8", "--batch-size", "2"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(run["data"]),
+                "-o",
+                str(work),
+                "--workers",
+                "0",
+                "--patch-size",
+                "16",
+                "16",
+                "16",
+                "--features-base",
+                "8",
+                "--batch-size",
+                "2",
+            ]
+        )
+        == 0
+    )
     planned = load_config(work / "config.json")
     assert planned.spatial_config.patch_size == [16, 16, 16] and planned.training.batch_size == 2
     assert not (work / "plan.json").exists()  # the Plan lives in config.json only
@@ -185,8 +293,18 @@ def test_stages_one_by_one_with_resume(run: dict[str, Path], tmp_path: Path) -> 
     from medseg.data.preprocessing import PreprocessedDataset
 
     assert len(PreprocessedDataset(work / "preprocessed", sorted(planned_ids(run["data"])))) == 6
-    args = ["train", "-o", str(work), "--fold", "1", *tiny[:2], "--steps-per-epoch", "1", "--set",
-            "training.workers=0"]
+    args = [
+        "train",
+        "-o",
+        str(work),
+        "--fold",
+        "1",
+        *tiny[:2],
+        "--steps-per-epoch",
+        "1",
+        "--set",
+        "training.workers=0",
+    ]
     assert main([*args, "--epochs", "1"]) == 0
     assert main([*args, "--epochs", "2", "--resume"]) == 0
     runs = list((work / "experiments" / "SegmentationTrainer_fold1").iterdir())
@@ -201,9 +319,12 @@ def test_convert_msd_and_csv_write_the_nnunet_raw_layout(run: dict[str, Path], t
     msd = MSDDataset(run["data"])
     assert main(["convert-msd", str(run["data"]), str(tmp_path / "raw")]) == 0
     table = tmp_path / "cases.csv"
-    pd.DataFrame({"image": [str(run["data"] / "imagesTr" / f"{c}.nii.gz") for c in msd.case_ids],
-                  "label": [str(run["data"] / "labelsTr" / f"{c}.nii.gz") for c in msd.case_ids]}).to_csv(table,
-                                                                                                        index=False)
+    pd.DataFrame(
+        {
+            "image": [str(run["data"] / "imagesTr" / f"{c}.nii.gz") for c in msd.case_ids],
+            "label": [str(run["data"] / "labelsTr" / f"{c}.nii.gz") for c in msd.case_ids],
+        }
+    ).to_csv(table, index=False)
     assert main(["convert-csv", str(table), str(tmp_path / "raw_csv")]) == 0
     for folder in ("raw", "raw_csv"):
         converted = NNUNetDataset(tmp_path / folder)

@@ -21,8 +21,26 @@ from medseg.cli.main import main
 from medseg.config import load_config
 from medseg.data.sample import sample_path
 
-TINY_2D = ["--epochs", "1", "--steps-per-epoch", "2", "--features-base", "4", "--patch-size", "64", "64",
-           "--batch-size", "2", "--no-tta", "--n-folds", "3", "--set", "training.workers=0", "--workers", "0"]
+TINY_2D = [
+    "--epochs",
+    "1",
+    "--steps-per-epoch",
+    "2",
+    "--features-base",
+    "4",
+    "--patch-size",
+    "64",
+    "64",
+    "--batch-size",
+    "2",
+    "--no-tta",
+    "--n-folds",
+    "3",
+    "--set",
+    "training.workers=0",
+    "--workers",
+    "0",
+]
 
 
 def _run(data: Path, work: Path, *extra: str) -> dict[str, float]:
@@ -47,14 +65,23 @@ def _copy_cases(source: Path, target: Path, names: dict[str, list[str]]) -> Path
 
 def test_drive_rgb_tiff_with_gif_labels(shared_data: Path, tmp_path: Path) -> None:
     ids = [21, 22, 23, 24, 25, 26]
-    data = _copy_cases(shared_data / "DRIVE" / "training", tmp_path / "DRIVE" / "training", {
-        "images": [f"{i}_training.tif" for i in ids], "1st_manual": [f"{i}_manual1.gif" for i in ids],
-        "mask": [f"{i}_training_mask.gif" for i in ids]})
+    data = _copy_cases(
+        shared_data / "DRIVE" / "training",
+        tmp_path / "DRIVE" / "training",
+        {
+            "images": [f"{i}_training.tif" for i in ids],
+            "1st_manual": [f"{i}_manual1.gif" for i in ids],
+            "mask": [f"{i}_training_mask.gif" for i in ids],
+        },
+    )
     work = tmp_path / "work"
     means = _run(data.parent, work, *TINY_2D)  # the DRIVE folder itself: training/ is found
     config = load_config(work / "config.json")
     assert config.spatial_config.spatial_dims == 2 and config.dataset_info.channel_names == [
-        "channel0", "channel1", "channel2"]
+        "channel0",
+        "channel1",
+        "channel2",
+    ]
     assert config.dataset_info.labels == {"background": 0, "foreground": 255}
     assert set(means) == {"foreground/dice"}
     for case_id in _val_ids(work):
@@ -75,44 +102,80 @@ def test_isbi_png_labels_0_255_and_the_same_files_as_a_csv_table(shared_data: Pa
         pred = np.asarray(PILImage.open(work / "predictions" / "fold_0" / f"{case_id}.png"))
         assert pred.shape == (512, 512) and pred.dtype == np.uint8 and set(np.unique(pred)) <= {0, 255}
     table = tmp_path / "isbi.csv"
-    pd.DataFrame({"image": [f"isbi/image/{n}" for n in names], "label": [f"isbi/label/{n}" for n in names]}).to_csv(
-        table, index=False)
+    pd.DataFrame(
+        {"image": [f"isbi/image/{n}" for n in names], "label": [f"isbi/label/{n}" for n in names]}
+    ).to_csv(table, index=False)
     table_work = tmp_path / "work_csv"
     _run(table, table_work, *TINY_2D)
     assert load_config(table_work / "config.json").dataset_info.labels == {"background": 0, "foreground": 255}
     assert (table_work / "evaluation" / "fold_0.csv").is_file()
 
 
-def test_totalsegmentator_ct_with_a_handful_of_classes_from_a_config_key(shared_data: Path, tmp_path: Path) -> None:
+def test_totalsegmentator_ct_with_a_handful_of_classes_from_a_config_key(
+    shared_data: Path, tmp_path: Path
+) -> None:
     root = shared_data / "TotalSegmentator_examples"
     table = tmp_path / "ct.csv"
-    pd.DataFrame({"image_ct": [str(root / "example_ct_dicom"), str(root / "example_ct_sm.nii.gz")],
-                  "label": [str(root / "example_seg_dicom.nii.gz"), str(root / "example_seg.nii.gz")]}).to_csv(
-        table, index=False)
+    pd.DataFrame(
+        {
+            "image_ct": [str(root / "example_ct_dicom"), str(root / "example_ct_sm.nii.gz")],
+            "label": [str(root / "example_seg_dicom.nii.gz"), str(root / "example_seg.nii.gz")],
+        }
+    ).to_csv(table, index=False)
     work = tmp_path / "work"
-    means = _run(table, work, "--epochs", "1", "--steps-per-epoch", "1", "--features-base", "4", "--patch-size",
-                 "16", "64", "64", "--batch-size", "2", "--no-tta", "--n-folds", "2", "--workers", "0",
-                 "--set", "training.workers=0",
-                 "--set", "dataset_info.labels={background: 0, spleen: 1, liver: 5, stomach: 6}")
+    means = _run(
+        table,
+        work,
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "1",
+        "--features-base",
+        "4",
+        "--patch-size",
+        "16",
+        "64",
+        "64",
+        "--batch-size",
+        "2",
+        "--no-tta",
+        "--n-folds",
+        "2",
+        "--workers",
+        "0",
+        "--set",
+        "training.workers=0",
+        "--set",
+        "dataset_info.labels={background: 0, spleen: 1, liver: 5, stomach: 6}",
+    )
     config = load_config(work / "config.json")
     assert config.dataset_info.labels == {"background": 0, "spleen": 1, "liver": 5, "stomach": 6}
     assert config.dataset_info.unlisted_labels == "background"
-    assert config.preprocessing.normalization is not None and config.preprocessing.normalization[0].scheme == "ct"
+    assert (
+        config.preprocessing.normalization is not None
+        and config.preprocessing.normalization[0].scheme == "ct"
+    )
     assert set(means) == {"spleen/dice", "liver/dice", "stomach/dice"}
     (written,) = sorted((work / "predictions" / "fold_0").iterdir())
     case_id = written.name.removesuffix(".nii.gz")
-    reference = sitk.ReadImage(str(root / ("example_seg_dicom.nii.gz" if case_id == "example_ct_dicom"
-                                           else "example_seg.nii.gz")))
+    reference = sitk.ReadImage(
+        str(root / ("example_seg_dicom.nii.gz" if case_id == "example_ct_dicom" else "example_seg.nii.gz"))
+    )
     pred = sitk.ReadImage(str(written))
     assert pred.GetSize() == reference.GetSize()
     assert set(np.unique(sitk.GetArrayFromImage(pred))) <= {0, 1, 5, 6}
     # a folder holding a DICOM series folder: one case per series, named after its folder, on its grid
     shutil.copytree(root / "example_ct_dicom", tmp_path / "series" / "patient1")
-    assert main(["predict", str(tmp_path / "series"), "-o", str(tmp_path / "pred"), "-w", str(work), "--no-tta"]) == 0
+    assert (
+        main(["predict", str(tmp_path / "series"), "-o", str(tmp_path / "pred"), "-w", str(work), "--no-tta"])
+        == 0
+    )
     series = sitk.ReadImage(str(tmp_path / "pred" / "patient1.nii.gz"))
     dicom = sitk.ReadImage(sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(root / "example_ct_dicom")))
     assert series.GetSize() == dicom.GetSize() == (512, 512, 20)
-    assert np.allclose(series.GetOrigin(), dicom.GetOrigin()) and np.allclose(series.GetSpacing(), dicom.GetSpacing())
+    assert np.allclose(series.GetOrigin(), dicom.GetOrigin()) and np.allclose(
+        series.GetSpacing(), dicom.GetSpacing()
+    )
 
 
 def test_anisotropic_copy_of_hippocampus_gets_an_anisotropic_plan(tmp_path: Path) -> None:
@@ -125,16 +188,44 @@ def test_anisotropic_copy_of_hippocampus_gets_an_anisotropic_plan(tmp_path: Path
         for key, interpolator in (("image", sitk.sitkLinear), ("label", sitk.sitkNearestNeighbor)):
             image = sitk.ReadImage(str(sample_path() / entry[key]))
             size = [image.GetSize()[0], image.GetSize()[1], max(2, round(image.GetSize()[2] / 4))]
-            out = sitk.Resample(image, size, sitk.Transform(), interpolator, image.GetOrigin(), (1.0, 1.0, 4.0),
-                                image.GetDirection(), 0, image.GetPixelID())
+            out = sitk.Resample(
+                image,
+                size,
+                sitk.Transform(),
+                interpolator,
+                image.GetOrigin(),
+                (1.0, 1.0, 4.0),
+                image.GetDirection(),
+                0,
+                image.GetPixelID(),
+            )
             sitk.WriteImage(out, str(data / entry[key]))
     (data / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
     work = tmp_path / "work"
-    means = _run(data, work, "--epochs", "1", "--steps-per-epoch", "2", "--features-base", "4", "--batch-size", "2",
-                 "--no-tta", "--n-folds", "3", "--workers", "0", "--set", "training.workers=0")
+    means = _run(
+        data,
+        work,
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+        "--features-base",
+        "4",
+        "--batch-size",
+        "2",
+        "--no-tta",
+        "--n-folds",
+        "3",
+        "--workers",
+        "0",
+        "--set",
+        "training.workers=0",
+    )
     config = load_config(work / "config.json")
     assert config.spatial_config.target_spacing is not None and config.spatial_config.target_spacing[0] == 4.0
-    assert config.spatial_config.resampling is not None and config.spatial_config.resampling.separate_z_axis == 0
+    assert (
+        config.spatial_config.resampling is not None and config.spatial_config.resampling.separate_z_axis == 0
+    )
     kernels = (config.model.params or {})["conv_kernels"]
     assert kernels[0] == [1, 3, 3]  # no mixing across 4 mm slices before in-plane pooling
     assert set(means) == {"Anterior/dice", "Posterior/dice"}
@@ -150,22 +241,55 @@ def test_regions_from_an_nnunet_dataset_json_train_predict_and_evaluate_as_regio
         case_id = Path(entry["image"]).name.removesuffix(".nii.gz")
         shutil.copy(sample_path() / entry["image"], data / "imagesTr" / f"{case_id}_0000.nii.gz")
         shutil.copy(sample_path() / entry["label"], data / "labelsTr" / f"{case_id}.nii.gz")
-    (data / "dataset.json").write_text(json.dumps({
-        "channel_names": {"0": "MRI"}, "labels": {"background": 0, "whole": [1, 2], "posterior": [2]},
-        "regions_class_order": [1, 2], "numTraining": 6, "file_ending": ".nii.gz"}), encoding="utf-8")
+    (data / "dataset.json").write_text(
+        json.dumps(
+            {
+                "channel_names": {"0": "MRI"},
+                "labels": {"background": 0, "whole": [1, 2], "posterior": [2]},
+                "regions_class_order": [1, 2],
+                "numTraining": 6,
+                "file_ending": ".nii.gz",
+            }
+        ),
+        encoding="utf-8",
+    )
     work = tmp_path / "work"
-    means = _run(data, work, "--epochs", "1", "--steps-per-epoch", "2", "--features-base", "4", "--patch-size", "16",
-                 "16", "16", "--batch-size", "2", "--no-tta", "--n-folds", "3", "--workers", "0",
-                 "--set", "training.workers=0")
+    means = _run(
+        data,
+        work,
+        "--epochs",
+        "1",
+        "--steps-per-epoch",
+        "2",
+        "--features-base",
+        "4",
+        "--patch-size",
+        "16",
+        "16",
+        "16",
+        "--batch-size",
+        "2",
+        "--no-tta",
+        "--n-folds",
+        "3",
+        "--workers",
+        "0",
+        "--set",
+        "training.workers=0",
+    )
     config = load_config(work / "config.json")
     assert config.model.activation == "sigmoid"
-    assert [(r.name, r.labels, r.paint) for r in config.dataset_info.regions or []] == [("whole", [1, 2], 1),
-                                                                                     ("posterior", [2], 2)]
+    assert [(r.name, r.labels, r.paint) for r in config.dataset_info.regions or []] == [
+        ("whole", [1, 2], 1),
+        ("posterior", [2], 2),
+    ]
     assert set(means) == {"whole/dice", "posterior/dice"}
     experiment = next((work / "experiments" / "SegmentationTrainer_fold0").iterdir())
     assert {"dice_whole", "dice_posterior"} <= set(pd.read_csv(experiment / "metrics.csv").columns)
     for case_id in _val_ids(work):
-        pred = sitk.GetArrayFromImage(sitk.ReadImage(str(work / "predictions" / "fold_0" / f"{case_id}.nii.gz")))
+        pred = sitk.GetArrayFromImage(
+            sitk.ReadImage(str(work / "predictions" / "fold_0" / f"{case_id}.nii.gz"))
+        )
         assert set(np.unique(pred)) <= {0, 1, 2}  # regions painted back as label values
     table = pd.read_csv(work / "evaluation" / "fold_0.csv")
     assert {"whole/dice", "posterior/dice"} <= set(table.columns)

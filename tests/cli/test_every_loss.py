@@ -13,8 +13,27 @@ from medseg.cli.main import main
 from medseg.data.sample import sample_path
 from medseg.losses import available_losses, composite_losses
 
-TINY = ["--epochs", "1", "--steps-per-epoch", "2", "--features-base", "4", "--patch-size", "16", "16", "16",
-        "--batch-size", "2", "--no-tta", "--n-folds", "2", "--workers", "0", "--set", "training.workers=0"]
+TINY = [
+    "--epochs",
+    "1",
+    "--steps-per-epoch",
+    "2",
+    "--features-base",
+    "4",
+    "--patch-size",
+    "16",
+    "16",
+    "16",
+    "--batch-size",
+    "2",
+    "--no-tta",
+    "--n-folds",
+    "2",
+    "--workers",
+    "0",
+    "--set",
+    "training.workers=0",
+]
 
 
 def _copy(out: Path, nnunet_regions: bool) -> Path:
@@ -33,9 +52,18 @@ def _copy(out: Path, nnunet_regions: bool) -> Path:
         case = Path(entry["image"]).name.removesuffix(".nii.gz")
         shutil.copy(sample_path() / entry["image"], out / "imagesTr" / f"{case}_0000.nii.gz")
         shutil.copy(sample_path() / entry["label"], out / "labelsTr" / f"{case}.nii.gz")
-    (out / "dataset.json").write_text(json.dumps({
-        "channel_names": {"0": "MRI"}, "labels": {"background": 0, "whole": [1, 2], "posterior": [2]},
-        "regions_class_order": [1, 2], "numTraining": 4, "file_ending": ".nii.gz"}), encoding="utf-8")
+    (out / "dataset.json").write_text(
+        json.dumps(
+            {
+                "channel_names": {"0": "MRI"},
+                "labels": {"background": 0, "whole": [1, 2], "posterior": [2]},
+                "regions_class_order": [1, 2],
+                "numTraining": 4,
+                "file_ending": ".nii.gz",
+            }
+        ),
+        encoding="utf-8",
+    )
     return out
 
 
@@ -51,7 +79,9 @@ def region_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _components(work: Path) -> set[str]:
     run = next((work / "experiments" / "SegmentationTrainer_fold0").iterdir())
-    return {c for c in pd.read_csv(run / "metrics.csv").columns if c.startswith("train_") and c != "train_loss"}
+    return {
+        c for c in pd.read_csv(run / "metrics.csv").columns if c.startswith("train_") and c != "train_loss"
+    }
 
 
 @pytest.mark.parametrize("name", available_losses())

@@ -63,7 +63,9 @@ def _check_run(work: Path, name: str, dims: int) -> None:
     assert config.model.name == name and config.spatial_config.spatial_dims == dims
     patch = config.spatial_config.patch_size
     assert patch is not None
-    divisor = required_divisor(name, patch, config.spatial_config.target_spacing, **(config.model.params or {}))
+    divisor = required_divisor(
+        name, patch, config.spatial_config.target_spacing, **(config.model.params or {})
+    )
     assert all(p % d == 0 for p, d in zip(patch, divisor, strict=True))
     entry = network_entry(name)
     assert config.model.deep_supervision is entry.deep_supervision
@@ -73,18 +75,73 @@ def _check_run(work: Path, name: str, dims: int) -> None:
 
 
 @pytest.mark.parametrize("name", available_networks())
-def test_every_network_trains_predicts_and_evaluates_in_3d(name: str, hippocampus: Path, tmp_path: Path) -> None:
+def test_every_network_trains_predicts_and_evaluates_in_3d(
+    name: str, hippocampus: Path, tmp_path: Path
+) -> None:
     work = tmp_path / "work"
-    assert main(["run-all", str(hippocampus), "-o", str(work), "--model", name, *_params(name), "--epochs", "1",
-                 "--steps-per-epoch", "1", "--batch-size", "2", "--n-folds", "2", "--no-tta", "--workers", "0",
-                 "--set", "training.workers=0"]) == 0
+    assert (
+        main(
+            [
+                "run-all",
+                str(hippocampus),
+                "-o",
+                str(work),
+                "--model",
+                name,
+                *_params(name),
+                "--epochs",
+                "1",
+                "--steps-per-epoch",
+                "1",
+                "--batch-size",
+                "2",
+                "--n-folds",
+                "2",
+                "--no-tta",
+                "--workers",
+                "0",
+                "--set",
+                "training.workers=0",
+            ]
+        )
+        == 0
+    )
     _check_run(work, name, 3)
 
 
 @pytest.mark.parametrize("name", available_networks())
-def test_every_network_trains_predicts_and_evaluates_in_2d(name: str, membranes: Path, tmp_path: Path) -> None:
+def test_every_network_trains_predicts_and_evaluates_in_2d(
+    name: str, membranes: Path, tmp_path: Path
+) -> None:
     work = tmp_path / "work"
-    assert main(["run-all", str(membranes), "-o", str(work), "--model", name, *_params(name), "--epochs", "1",
-                 "--steps-per-epoch", "1", "--batch-size", "2", "--n-folds", "2", "--no-tta", "--workers", "0",
-                 "--set", "training.workers=0", "--patch-size", "128", "128"]) == 0
+    assert (
+        main(
+            [
+                "run-all",
+                str(membranes),
+                "-o",
+                str(work),
+                "--model",
+                name,
+                *_params(name),
+                "--epochs",
+                "1",
+                "--steps-per-epoch",
+                "1",
+                "--batch-size",
+                "2",
+                "--n-folds",
+                "2",
+                "--no-tta",
+                "--workers",
+                "0",
+                "--set",
+                "training.workers=0",
+                "--patch-size",
+                "128",
+                "128",
+            ]
+        )
+        == 0
+    )
     _check_run(work, name, 2)

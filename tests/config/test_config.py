@@ -29,14 +29,23 @@ from medseg.core.errors import ConfigError
 def full_plan() -> Plan:
     """A Plan with every field away from its default."""
     return Plan(
-        spatial_dims=3, channel_names=["T1", "T2"], labels={"background": 0, "tumour": 1, "edema": 2},
-        target_spacing=[3.0, 0.8, 0.8], orientation="RAS", crop_to_nonzero=True,
-        normalization=[NormalizationSpec(scheme="ct", clip_low=-100, clip_high=300, mean=40, std=80),
-                       NormalizationSpec(scheme="zscore_nonzero")],
+        spatial_dims=3,
+        channel_names=["T1", "T2"],
+        labels={"background": 0, "tumour": 1, "edema": 2},
+        target_spacing=[3.0, 0.8, 0.8],
+        orientation="RAS",
+        crop_to_nonzero=True,
+        normalization=[
+            NormalizationSpec(scheme="ct", clip_low=-100, clip_high=300, mean=40, std=80),
+            NormalizationSpec(scheme="zscore_nonzero"),
+        ],
         resampling=ResamplingSpec(image_order=1, label_mode="nearest", separate_z_axis=0, separate_z_order=1),
-        patch_size=[24, 96, 96], batch_size=3, foreground_oversampling=0.5,
+        patch_size=[24, 96, 96],
+        batch_size=3,
+        foreground_oversampling=0.5,
         network=NetworkSpec(name="unet", params={"features_base": 16, "pool_strides": [[1, 2, 2]]}),
-        augmentation={"mirror": {"enabled": False}}, reasons=["because"],
+        augmentation={"mirror": {"enabled": False}},
+        reasons=["because"],
         training=TrainingSpec(step_seconds=0.25, steps=400, time_budget_s=120.0),
     )
 
@@ -47,9 +56,13 @@ def test_plan_config_plan_round_trip_is_identity() -> None:
 
 
 def test_config_plan_config_round_trip_keeps_every_other_key() -> None:
-    base = Config.model_validate({"training": {"optimizer": "adamw", "epochs": 7, "folds": [1, 2]},
-                                  "inference": {"tta": False, "overlap": 0.25},
-                                  "evaluation": {"metrics": ["dice", "hd95"], "regions": {"whole": [1, 2]}}})
+    base = Config.model_validate(
+        {
+            "training": {"optimizer": "adamw", "epochs": 7, "folds": [1, 2]},
+            "inference": {"tta": False, "overlap": 0.25},
+            "evaluation": {"metrics": ["dice", "hd95"], "regions": {"whole": [1, 2]}},
+        }
+    )
     config = plan_to_config(full_plan(), base)
     assert plan_to_config(config_to_plan(config), config) == config
     assert config.training.optimizer == "adamw" and config.training.epochs == 7
@@ -67,8 +80,9 @@ def test_every_plan_field_has_exactly_one_home_in_the_config() -> None:
 def test_unplanned_config_names_the_missing_key() -> None:
     with pytest.raises(ConfigError) as info:
         config_to_plan(Config())
-    assert str(info.value) == ("config key 'dataset_info.channel_names' is not set; run `medseg analyze` to "
-                               "plan it or set it")
+    assert str(info.value) == (
+        "config key 'dataset_info.channel_names' is not set; run `medseg analyze` to plan it or set it"
+    )
 
 
 def test_inconsistent_plan_keys_give_one_line() -> None:
@@ -91,7 +105,9 @@ def test_save_and_load_round_trip(tmp_path: Path, suffix: str) -> None:
 
 def test_hand_written_yaml_with_few_keys_gets_defaults(tmp_path: Path) -> None:
     path = tmp_path / "mine.yaml"
-    path.write_text("training:\n  optimizer: adam\n  lr: 0.001\nmodel:\n  deep_supervision: false\n", encoding="utf-8")
+    path.write_text(
+        "training:\n  optimizer: adam\n  lr: 0.001\nmodel:\n  deep_supervision: false\n", encoding="utf-8"
+    )
     config = load_config(path)
     assert config.training.optimizer == "adam" and config.training.lr == 0.001
     assert config.model.deep_supervision is False
@@ -104,16 +120,25 @@ def test_apply_overrides_sets_nested_keys_and_revalidates() -> None:
     assert config.training.folds == "all"
     with pytest.raises(ConfigError) as info:
         apply_overrides(Config(), {"training.folds": [9]}, source="flags")
-    assert str(info.value) == ("flags: key 'training.folds' = [9] is invalid; valid choices: fold numbers 0..4 "
-                               "(n_folds is 5) or 'all'")
+    assert str(info.value) == (
+        "flags: key 'training.folds' = [9] is invalid; valid choices: fold numbers 0..4 "
+        "(n_folds is 5) or 'all'"
+    )
 
 
 def test_plan_overrides_hold_only_hand_settable_plan_keys() -> None:
-    config = Config.model_validate({"spatial_config": {"patch_size": [32, 32, 32]},
-                                    "model": {"params": {"features_base": 8}}, "training": {"batch_size": 2,
-                                                                                            "epochs": 3}})
-    assert plan_overrides(config) == {"patch_size": [32, 32, 32], "network.params.features_base": 8,
-                                      "batch_size": 2}
+    config = Config.model_validate(
+        {
+            "spatial_config": {"patch_size": [32, 32, 32]},
+            "model": {"params": {"features_base": 8}},
+            "training": {"batch_size": 2, "epochs": 3},
+        }
+    )
+    assert plan_overrides(config) == {
+        "patch_size": [32, 32, 32],
+        "network.params.features_base": 8,
+        "batch_size": 2,
+    }
     full = plan_overrides(plan_to_config(full_plan()))
     assert "reasons" not in full and "training.steps" not in full and "channel_names" not in full
     # labels are hand-settable: a subset of the data's values trains only those classes
@@ -127,8 +152,9 @@ def test_plan_overrides_steer_the_real_planner(tmp_path: Path) -> None:
     from medseg.data.sample import load_sample
 
     fingerprint = inspect(load_sample().subset(load_sample().case_ids[:3]), workers=0, progress=False)
-    config = Config.model_validate({"spatial_config": {"patch_size": [16, 16, 16]},
-                                    "model": {"params": {"features_base": 8}}})
+    config = Config.model_validate(
+        {"spatial_config": {"patch_size": [16, 16, 16]}, "model": {"params": {"features_base": 8}}}
+    )
     planned = plan(fingerprint, overrides=plan_overrides(config))
     assert planned.patch_size == [16, 16, 16]
     assert planned.network.params["features_base"] == 8

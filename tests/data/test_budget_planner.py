@@ -31,8 +31,9 @@ def fingerprint() -> Fingerprint:
     return inspect(dataset.subset(sorted(dataset.case_ids)[:32]), workers=0, progress=False)
 
 
-def cpu_timer(load: float = 1.0, noisy: Callable[[Candidate], bool] | None = None, jitter: float = 0.0,
-              seed: int = 0) -> Callable[[Candidate], float]:
+def cpu_timer(
+    load: float = 1.0, noisy: Callable[[Candidate], bool] | None = None, jitter: float = 0.0, seed: int = 0
+) -> Callable[[Candidate], float]:
     """Seconds per step on this CPU as a cost model (narrow nets run below peak), times ``load``."""
     rng = random.Random(seed)
     disturbed: list[Candidate] = []
@@ -49,18 +50,30 @@ def cpu_timer(load: float = 1.0, noisy: Callable[[Candidate], bool] | None = Non
 
 
 def _plan(fp: Fingerprint, budget_s: float, timer: Callable[[Candidate], float]) -> object:
-    return plan(fp, Budget(device="cpu", cpu_cores=2, cpu_memory_gb=16, time_budget_s=budget_s), step_timer=timer)
+    return plan(
+        fp, Budget(device="cpu", cpu_cores=2, cpu_memory_gb=16, time_budget_s=budget_s), step_timer=timer
+    )
 
 
 def _expected(p: object, fp: Fingerprint, load: float) -> float:
     """The model's expected Dice of plan ``p`` given the steps it gets on a machine ``load`` x slower."""
-    cand = Candidate.build(network_entry("unet"), p.network.params["features_base"], p.patch_size, p.batch_size,
-                           p.target_spacing, len(p.network.params["pool_strides"]))
+    cand = Candidate.build(
+        network_entry("unet"),
+        p.network.params["features_base"],
+        p.patch_size,
+        p.batch_size,
+        p.target_spacing,
+        len(p.network.params["pool_strides"]),
+    )
     seconds = cpu_timer(load)(cand)
     steps = int(480 * 0.8 / seconds)
     shapes = fp.resampled_shapes(p.target_spacing)
-    data = DataShape(len(fp.cases), float(sorted(math.prod(s) for s in shapes)[len(shapes) // 2]),
-                     list(fp.summary.foreground_roi_mm or []), list(p.target_spacing))
+    data = DataShape(
+        len(fp.cases),
+        float(sorted(math.prod(s) for s in shapes)[len(shapes) // 2]),
+        list(fp.summary.foreground_roi_mm or []),
+        list(p.target_spacing),
+    )
     return DEFAULT_MODEL.expected(cand, steps, data)
 
 
@@ -85,13 +98,23 @@ def test_one_noisy_timing_does_not_change_the_plan(fingerprint: Fingerprint) -> 
 
     noisy = _plan(fingerprint, 480, cpu_timer(1.0, noisy=unlucky))
     assert (noisy.patch_size, noisy.network.params["features_base"], noisy.batch_size) == (
-        clean.patch_size, width, clean.batch_size)
+        clean.patch_size,
+        width,
+        clean.batch_size,
+    )
 
 
 def test_the_same_machine_gives_the_same_plan_twice(fingerprint: Fingerprint) -> None:
     plans = [_plan(fingerprint, 480, cpu_timer(1.0, jitter=0.1, seed=s)) for s in range(3)]
-    keys = {(tuple(p.patch_size), p.network.params["features_base"], p.batch_size,
-             len(p.network.params["pool_strides"])) for p in plans}
+    keys = {
+        (
+            tuple(p.patch_size),
+            p.network.params["features_base"],
+            p.batch_size,
+            len(p.network.params["pool_strides"]),
+        )
+        for p in plans
+    }
     assert len(keys) == 1, [p.reasons for p in plans]
 
 
@@ -106,9 +129,19 @@ def test_more_budget_never_plans_a_worse_model(fingerprint: Fingerprint) -> None
 
 def test_the_chosen_patch_sees_the_object_and_its_field_reaches_it(fingerprint: Fingerprint) -> None:
     p = _plan(fingerprint, 480, cpu_timer(3.0))
-    cand = Candidate.build(network_entry("unet"), p.network.params["features_base"], p.patch_size, p.batch_size,
-                           p.target_spacing, len(p.network.params["pool_strides"]))
+    cand = Candidate.build(
+        network_entry("unet"),
+        p.network.params["features_base"],
+        p.patch_size,
+        p.batch_size,
+        p.target_spacing,
+        len(p.network.params["pool_strides"]),
+    )
     shapes = fingerprint.resampled_shapes(p.target_spacing)
-    data = DataShape(len(fingerprint.cases), float(sorted(math.prod(s) for s in shapes)[len(shapes) // 2]),
-                     list(fingerprint.summary.foreground_roi_mm or []), list(p.target_spacing))
+    data = DataShape(
+        len(fingerprint.cases),
+        float(sorted(math.prod(s) for s in shapes)[len(shapes) // 2]),
+        list(fingerprint.summary.foreground_roi_mm or []),
+        list(p.target_spacing),
+    )
     assert sees_object(cand, data) and field_reaches(cand, data)

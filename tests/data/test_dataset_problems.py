@@ -12,8 +12,13 @@ from medseg.data.inspection.problems import dataset_problems
 from medseg.io import Geometry, Image
 
 
-def _case(case_id: str, *, shape: tuple[int, int, int] = (8, 10, 12), spacing: tuple[float, float, float] = (
-        2.0, 1.0, 1.0), label: str = "blob") -> Case:
+def _case(
+    case_id: str,
+    *,
+    shape: tuple[int, int, int] = (8, 10, 12),
+    spacing: tuple[float, float, float] = (2.0, 1.0, 1.0),
+    label: str = "blob",
+) -> Case:
     rng = np.random.default_rng(len(case_id))
     geometry = Geometry.from_array_spacing(spacing)
     image = Image(rng.normal(size=(1, *shape)).astype(np.float32), geometry)
@@ -44,14 +49,17 @@ def test_a_sound_dataset_has_no_problem() -> None:
 
 def test_an_unlabelled_training_case_is_an_error_naming_it() -> None:
     errors, _ = _problems([_case("c0"), _case("c1", label="none"), _case("c2")])
-    assert errors == ["toy: training case c1 has no label; every training case needs one (remove the case or add "
-                      "its label)"]
+    assert errors == [
+        "toy: training case c1 has no label; every training case needs one (remove the case or add its label)"
+    ]
 
 
 def test_all_empty_labels_are_an_error() -> None:
     errors, _ = _problems([_case(f"c{i}", label="empty") for i in range(3)])
-    assert errors == ["toy: every label is empty (no foreground voxel in any of the 3 labelled cases); there is "
-                      "nothing to learn"]
+    assert errors == [
+        "toy: every label is empty (no foreground voxel in any of the 3 labelled cases); there is "
+        "nothing to learn"
+    ]
     assert _problems([_case("c0", label="empty"), _case("c1")]) == ([], [])  # one foreground case is enough
 
 
@@ -60,8 +68,10 @@ def test_raise_errors_is_one_line() -> None:
     found = dataset_problems(inspect(cases, workers=0, progress=False), "toy")
     with pytest.raises(DatasetError) as info:
         found.raise_errors()
-    assert str(info.value) == ("toy: training case a, b has no label; every training case needs one (remove the "
-                               "case or add its label) (and 1 more problem(s))")
+    assert str(info.value) == (
+        "toy: training case a, b has no label; every training case needs one (remove the "
+        "case or add its label) (and 1 more problem(s))"
+    )
 
 
 def test_a_case_with_a_1000_mm_slice_spacing_is_warned_about_by_name() -> None:
@@ -76,6 +86,10 @@ def test_a_case_with_a_1000_mm_slice_spacing_is_warned_about_by_name() -> None:
 def test_a_case_over_ten_times_the_median_size_is_warned_about() -> None:
     cases = [_case(f"c{i}") for i in range(4)] + [_case("huge", shape=(40, 40, 40))]
     _, warnings = _problems(cases)
-    assert len(warnings) == 1 and warnings[0].startswith("case huge: shape 40x40x40 has 67x the median voxel count")
+    assert len(warnings) == 1 and warnings[0].startswith(
+        "case huge: shape 40x40x40 has 67x the median voxel count"
+    )
     _, tiny = _problems([_case(f"c{i}") for i in range(4)] + [_case("thin", spacing=(0.1, 1.0, 1.0))])
-    assert len(tiny) == 1 and tiny[0].startswith("case thin: spacing 0.1 mm on axis z is 1/20 the median 2 mm")
+    assert len(tiny) == 1 and tiny[0].startswith(
+        "case thin: spacing 0.1 mm on axis z is 1/20 the median 2 mm"
+    )

@@ -25,7 +25,9 @@ SPACING = (0.8, 0.9, 2.5)  # x, y, z
 ORIGIN = (10.0, -3.0, 7.5)
 
 
-def _write(path: Path, array: np.ndarray, spacing: tuple[float, ...] = SPACING, origin: tuple[float, ...] = ORIGIN) -> Path:
+def _write(
+    path: Path, array: np.ndarray, spacing: tuple[float, ...] = SPACING, origin: tuple[float, ...] = ORIGIN
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     img = sitk.GetImageFromArray(array)
     img.SetSpacing(spacing)
@@ -50,7 +52,12 @@ def _make_msd(root: Path, n: int = 3) -> Path:
         training.append({"image": f"./imagesTr/t_{i:03d}.nii.gz", "label": f"./labelsTr/t_{i:03d}.nii.gz"})
     (root / "imagesTr" / "._t_000.nii.gz").write_bytes(b"\x00\x05\x16\x07 mac resource fork")
     training.append({"image": "./imagesTr/._t_000.nii.gz", "label": "./labelsTr/._t_000.nii.gz"})
-    meta = {"name": "T", "modality": {"0": "MRI"}, "labels": {"0": "background", "1": "a", "2": "b"}, "training": training}
+    meta = {
+        "name": "T",
+        "modality": {"0": "MRI"},
+        "labels": {"0": "background", "1": "a", "2": "b"},
+        "training": training,
+    }
     (root / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
     return root
 
@@ -67,7 +74,9 @@ def test_msd_reads_cases_exactly(tmp_path: Path) -> None:
     np.testing.assert_array_equal(case.label.array[0], sitk.GetArrayFromImage(ref_label))  # type: ignore[union-attr]
     assert case.label is not None and np.issubdtype(case.label.array.dtype, np.integer)
     assert case.image.array.shape == (1, *SHAPE) and case.label.array.shape == (1, *SHAPE)
-    assert np.allclose(case.geometry.spacing, ref_image.GetSpacing()) and np.allclose(case.geometry.origin, ORIGIN)
+    assert np.allclose(case.geometry.spacing, ref_image.GetSpacing()) and np.allclose(
+        case.geometry.origin, ORIGIN
+    )
     assert ds[-1].case_id == "t_002"
     with pytest.raises(IndexError):
         ds[3]
@@ -116,8 +125,11 @@ def test_nnunet_stacks_channel_files_in_order(tmp_path: Path) -> None:
     ds = NNUNetDataset(_make_nnunet(tmp_path))
     assert ds.case_ids == ["la_001", "la_002"]
     assert ds.channel_names == ["ch0", "ch1"] and ds.labels == {0: "background", 1: "left", 2: "right"}
-    assert [(r.name, r.labels, r.paint) for r in ds.regions or []] == [("left", [1], None), ("right", [2], None),
-                                                                     ("both", [1, 2], None)]
+    assert [(r.name, r.labels, r.paint) for r in ds.regions or []] == [
+        ("left", [1], None),
+        ("right", [2], None),
+        ("both", [1, 2], None),
+    ]
     case = ds.case("la_002")
     for c in range(2):
         ref = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "imagesTr" / f"la_002_{c:04d}.nrrd")))
@@ -159,8 +171,18 @@ def test_folder_pairs_match_by_leading_number_and_keep_label_values(tmp_path: Pa
     planar = np.arange(30, dtype=np.float32).reshape(5, 6)
     for n in (2, 10, 1):
         _write(tmp_path / "images" / f"{n}_training.nrrd", planar + n, spacing=(1.0, 1.0), origin=(0.0, 0.0))
-        _write(tmp_path / "manual" / f"{n}_manual1.nrrd", (planar > 12).astype(np.uint8) * 255, (1.0, 1.0), (0.0, 0.0))
-        _write(tmp_path / "mask" / f"{n}_training_mask.nrrd", (planar > 3).astype(np.uint8) * 255, (1.0, 1.0), (0.0, 0.0))
+        _write(
+            tmp_path / "manual" / f"{n}_manual1.nrrd",
+            (planar > 12).astype(np.uint8) * 255,
+            (1.0, 1.0),
+            (0.0, 0.0),
+        )
+        _write(
+            tmp_path / "mask" / f"{n}_training_mask.nrrd",
+            (planar > 3).astype(np.uint8) * 255,
+            (1.0, 1.0),
+            (0.0, 0.0),
+        )
     (tmp_path / "images" / "Thumbs.db").write_bytes(b"junk")
     ds = FolderPairDataset(tmp_path / "images", tmp_path / "manual", tmp_path / "mask")
     assert ds.case_ids == ["1", "2", "10"]

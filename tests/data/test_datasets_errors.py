@@ -16,7 +16,12 @@ from medseg.data.datasets.detect import open_dataset
 SHAPE = (3, 4, 5)
 
 
-def _write(path: Path, array: np.ndarray, spacing: tuple[float, ...] = (1.0, 1.0, 1.0), origin: tuple[float, ...] = (0.0, 0.0, 0.0)) -> Path:
+def _write(
+    path: Path,
+    array: np.ndarray,
+    spacing: tuple[float, ...] = (1.0, 1.0, 1.0),
+    origin: tuple[float, ...] = (0.0, 0.0, 0.0),
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     img = sitk.GetImageFromArray(array)
     img.SetSpacing(spacing)
@@ -77,7 +82,14 @@ def test_shape_mismatch_names_case_and_files(tmp_path: Path) -> None:
     ds = MSDDataset(root)
     with pytest.raises(DatasetError) as exc:
         ds[1]
-    _one_line(exc, "case c1", str(root / "labelsTr" / "c1.nii.gz"), "shape (3, 4, 6)", str(root / "imagesTr" / "c1.nii.gz"), "(3, 4, 5)")
+    _one_line(
+        exc,
+        "case c1",
+        str(root / "labelsTr" / "c1.nii.gz"),
+        "shape (3, 4, 6)",
+        str(root / "imagesTr" / "c1.nii.gz"),
+        "(3, 4, 5)",
+    )
     with pytest.raises(DatasetError) as exc:
         ds.check(progress=False)
     _one_line(exc, "1 of 2 cases are invalid", "case c1", "shape (3, 4, 6)")
@@ -90,7 +102,14 @@ def test_geometry_mismatch_names_case_and_files(tmp_path: Path) -> None:
     ds = MSDDataset(root)
     with pytest.raises(DatasetError) as exc:
         ds[0]
-    _one_line(exc, "case c0", str(root / "labelsTr" / "c0.nii.gz"), "geometry", "spacing (1, 1, 2)", "spacing (1, 1, 1)")
+    _one_line(
+        exc,
+        "case c0",
+        str(root / "labelsTr" / "c0.nii.gz"),
+        "geometry",
+        "spacing (1, 1, 2)",
+        "spacing (1, 1, 1)",
+    )
     with pytest.raises(DatasetError) as exc:
         ds.check(progress=False, max_listed=1)
     _one_line(exc, "2 of 2 cases are invalid", "case c0", "and 1 more")

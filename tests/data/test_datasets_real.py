@@ -61,7 +61,9 @@ def test_drive_and_isbi_folders_are_recognised_without_naming_the_sub_folders(sh
     drive = open_dataset(shared_data / "DRIVE")  # descends into training/; images + 1st_manual + mask
     assert isinstance(drive, FolderPairDataset) and len(drive) == 20
     case = drive.case("21")
-    assert case.label is not None and case.mask is not None  # 1st_manual is the label, mask/ the field of view
+    assert (
+        case.label is not None and case.mask is not None
+    )  # 1st_manual is the label, mask/ the field of view
     vessels = np.asarray(PILImage.open(shared_data / "DRIVE" / "training" / "1st_manual" / "21_manual1.gif"))
     np.testing.assert_array_equal(case.label.array[0], vessels)
     isbi = open_dataset(shared_data / "ISBI2012_membrane")

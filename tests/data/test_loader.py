@@ -116,8 +116,14 @@ def test_batches_do_not_depend_on_the_number_of_workers(tmp_path: Path) -> None:
     config = {"mirror": {"enabled": True}, "noise": {"p": 1.0}, "spatial": {"p_rotation": 1.0}}
     runs = []
     for workers in (0, 1, 3):
-        loader = make_loader(data, batch_size=4, workers=workers, pin_memory=False,
-                             augmentation=build_augmentation(config, 3), seed=5)
+        loader = make_loader(
+            data,
+            batch_size=4,
+            workers=workers,
+            pin_memory=False,
+            augmentation=build_augmentation(config, 3),
+            seed=5,
+        )
         runs.append(list(loader))
         loader.close()
     assert [b["image"].shape[0] for b in runs[0]] == [4, 4, 2]
@@ -138,7 +144,9 @@ def test_making_a_batch_in_process_leaves_the_global_random_streams_alone(tmp_pa
     torch.manual_seed(0)
     np.random.seed(0)
     random.seed(0)
-    list(make_loader(data, batch_size=2, workers=0, augmentation=build_augmentation({"noise": {"p": 1.0}}, 3)))
+    list(
+        make_loader(data, batch_size=2, workers=0, augmentation=build_augmentation({"noise": {"p": 1.0}}, 3))
+    )
     assert (torch.rand(1), np.random.rand(), random.random()) == expected
 
 
@@ -146,10 +154,23 @@ def test_spawned_workers_deliver_the_same_batches(tmp_path: Path) -> None:
     from medseg.data.loader import PatchLoader
 
     data = patches(tmp_path, 8)
-    loader = PatchLoader(data, 4, workers=1, pin_memory=False, start_method="spawn",
-                         augmentation=build_augmentation({"noise": {"p": 1.0}}, 3), seed=3)
-    reference = PatchLoader(data, 4, workers=0, pin_memory=False,
-                            augmentation=build_augmentation({"noise": {"p": 1.0}}, 3), seed=3)
+    loader = PatchLoader(
+        data,
+        4,
+        workers=1,
+        pin_memory=False,
+        start_method="spawn",
+        augmentation=build_augmentation({"noise": {"p": 1.0}}, 3),
+        seed=3,
+    )
+    reference = PatchLoader(
+        data,
+        4,
+        workers=0,
+        pin_memory=False,
+        augmentation=build_augmentation({"noise": {"p": 1.0}}, 3),
+        seed=3,
+    )
     for got, want in zip(loader, reference, strict=True):
         assert torch.equal(got["image"], want["image"]) and torch.equal(got["label"], want["label"])
     loader.close()
@@ -177,7 +198,9 @@ def test_a_failing_worker_is_an_error_naming_the_batch(tmp_path: Path) -> None:
     data = patches(tmp_path, 8)
     broken = _Exploding(data.preprocessed, data.patch_size, 8, seed=7)
     loader = make_loader(broken, batch_size=2, workers=2, pin_memory=False)
-    with pytest.raises(RuntimeError, match=r"(?s)loader worker failed on batch 2 of epoch 0:.*broken case file"):
+    with pytest.raises(
+        RuntimeError, match=r"(?s)loader worker failed on batch 2 of epoch 0:.*broken case file"
+    ):
         list(loader)
     loader.close()
 

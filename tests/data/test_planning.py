@@ -113,7 +113,9 @@ def test_patch_is_divisible_and_fits_memory(
         divisors = pooling_divisors(p.patch_size, p.target_spacing)
         assert all(s % d == 0 for s, d in zip(p.patch_size, divisors))
         assert p.batch_size >= 2
-        assert p.network.params["pool_strides"] == [list(s) for s in unet_topology(p.patch_size, p.target_spacing).pool_strides]
+        assert p.network.params["pool_strides"] == [
+            list(s) for s in unet_topology(p.patch_size, p.target_spacing).pool_strides
+        ]
 
 
 def test_nnunet_rule_shrinks_the_patch_to_the_memory_budget() -> None:

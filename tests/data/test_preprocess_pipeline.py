@@ -116,7 +116,10 @@ def test_cache_round_trip_is_memory_mapped(tmp_path: Path) -> None:
     expected = preprocess_case(cases[1], make_plan())
     np.testing.assert_array_equal(whole.image, expected.image)
     np.testing.assert_array_equal(cache.class_locations(1, 2), expected.locations[2])
-    assert json.loads((tmp_path / "cases" / "c1" / "properties.json").read_text(encoding="utf-8")) == expected.properties
+    assert (
+        json.loads((tmp_path / "cases" / "c1" / "properties.json").read_text(encoding="utf-8"))
+        == expected.properties
+    )
     assert PreprocessedDataset(tmp_path).case_ids == ["c0", "c1", "c2"]
 
 

@@ -31,8 +31,10 @@ def test_object_dtype_is_refused_without_unpickling(tmp_path: Path) -> None:
     np.save(path, np.array([Boom(), 1], dtype=object), allow_pickle=True)
     with pytest.raises(DatasetError) as info:
         open_npy(path)
-    assert str(info.value) == (f"{path}: cache array has dtype object (object/structured arrays are refused: they "
-                               "need pickle); delete the preprocessed folder to rebuild it")
+    assert str(info.value) == (
+        f"{path}: cache array has dtype object (object/structured arrays are refused: they "
+        "need pickle); delete the preprocessed folder to rebuild it"
+    )
 
 
 def test_structured_dtype_is_refused(tmp_path: Path) -> None:

@@ -50,8 +50,10 @@ def test_default_regions_are_the_labels_present() -> None:
 
 
 def test_summary_worst_and_exports(tmp_path) -> None:
-    rows = [{"case_id": c, "region": "r", "metric": "dice", "value": v}
-            for c, v in [("a", 0.9), ("b", 0.5), ("c", 0.7)]]
+    rows = [
+        {"case_id": c, "region": "r", "metric": "dice", "value": v}
+        for c, v in [("a", 0.9), ("b", 0.5), ("c", 0.7)]
+    ]
     rows.append({"case_id": "c", "region": "r", "metric": "hd95", "value": math.inf})
     result = EvalResult.from_rows(rows)
     summary = result.summary()
@@ -71,8 +73,10 @@ def test_summary_worst_and_exports(tmp_path) -> None:
 
 def test_parallel_equals_serial() -> None:
     rng = np.random.default_rng(0)
-    pairs = [(f"c{i}", rng.integers(0, 3, (6, 6, 6)), rng.integers(0, 3, (6, 6, 6)), (1.0, 1.0, 1.0))
-             for i in range(5)]
+    pairs = [
+        (f"c{i}", rng.integers(0, 3, (6, 6, 6)), rng.integers(0, 3, (6, 6, 6)), (1.0, 1.0, 1.0))
+        for i in range(5)
+    ]
     serial = Evaluator(dice, progress=False).evaluate_pairs(pairs).table
     parallel = Evaluator(dice, workers=2, progress=False).evaluate_pairs(pairs).table
     pd.testing.assert_frame_equal(serial, parallel)
@@ -85,7 +89,9 @@ def test_evaluate_folders_matches_by_name_and_reports_missing(tmp_path) -> None:
     (tmp_path / "r").mkdir()
     write_image(Image(ref[None], geom), tmp_path / "r" / "case1.nii.gz")
     write_image(Image(pred[None], geom), tmp_path / "p" / "case1.nii.gz")
-    result = Evaluator(dice, regions={"one": 1}, progress=False).evaluate_folders(tmp_path / "p", tmp_path / "r")
+    result = Evaluator(dice, regions={"one": 1}, progress=False).evaluate_folders(
+        tmp_path / "p", tmp_path / "r"
+    )
     assert result.wide().loc["case1", "one/dice"] == pytest.approx(2 / 3)
     write_image(Image(ref[None], geom), tmp_path / "r" / "case2.nii.gz")
     with pytest.raises(DatasetError, match="no prediction for 1 reference"):
@@ -94,4 +100,6 @@ def test_evaluate_folders_matches_by_name_and_reports_missing(tmp_path) -> None:
 
 def test_shape_mismatch_is_a_clear_error() -> None:
     with pytest.raises(DatasetError, match="prediction shape"):
-        Evaluator(dice, progress=False).evaluate_pairs([("a", np.zeros((2, 2)), np.zeros((3, 3)), (1.0, 1.0))])
+        Evaluator(dice, progress=False).evaluate_pairs(
+            [("a", np.zeros((2, 2)), np.zeros((3, 3)), (1.0, 1.0))]
+        )

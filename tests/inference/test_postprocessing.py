@@ -126,9 +126,12 @@ def test_strategy_applies_steps_in_order_and_round_trips(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("{not json", "not valid JSON"), ('{"steps": [{"kind": "dilate"}]}', "key steps.0"),
-     ('{"steps": [], "connectivity": 5}', "key connectivity"),
-     ('{"steps": [{"kind": "remove_small", "min_size_mm3": -1}]}', "min_size_mm3")],
+    [
+        ("{not json", "not valid JSON"),
+        ('{"steps": [{"kind": "dilate"}]}', "key steps.0"),
+        ('{"steps": [], "connectivity": 5}', "key connectivity"),
+        ('{"steps": [{"kind": "remove_small", "min_size_mm3": -1}]}', "min_size_mm3"),
+    ],
 )
 def test_bad_strategy_file_names_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "pp.json"
@@ -144,7 +147,7 @@ def test_selection_accepts_only_steps_that_help_and_hurt_no_class() -> None:
     references, predictions = [], []
     for shift in (0, 1):
         reference = np.zeros((10, 12, 12), dtype=np.uint8)
-        reference[1 + shift:5, 1:5, 1:5] = 1
+        reference[1 + shift : 5, 1:5, 1:5] = 1
         reference[6:9, 6:11, 6:11] = 2
         prediction = reference.copy()
         prediction[8, 1, 10] = 1  # a spurious class-1 speck: keeping the largest class-1 part helps
@@ -165,7 +168,9 @@ def test_selection_accepts_only_steps_that_help_and_hurt_no_class() -> None:
 def test_real_hippocampus_label_with_added_specks(shared_data: Path) -> None:
     from medseg.io.readers import read_image
 
-    image = read_image(shared_data / "Task04_Hippocampus" / "labelsTr" / "hippocampus_007.nii.gz", is_label=True)
+    image = read_image(
+        shared_data / "Task04_Hippocampus" / "labelsTr" / "hippocampus_007.nii.gz", is_label=True
+    )
     reference = image.array[0]
     noisy = reference.copy()
     zero = np.argwhere(ndimage.binary_dilation(reference > 0, iterations=3) == 0)

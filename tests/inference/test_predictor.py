@@ -19,16 +19,30 @@ from medseg.nets import create_network
 
 
 def _plan(**update: object) -> Plan:
-    base = Plan(spatial_dims=2, channel_names=["x"], labels={"background": 0, "vessel": 255},
-                target_spacing=[1.0, 1.0], normalization=[NormalizationSpec(scheme="none")], patch_size=[16, 16],
-                batch_size=2, network=NetworkSpec(name="unet", params={"features_base": 4}, deep_supervision=True))
+    base = Plan(
+        spatial_dims=2,
+        channel_names=["x"],
+        labels={"background": 0, "vessel": 255},
+        target_spacing=[1.0, 1.0],
+        normalization=[NormalizationSpec(scheme="none")],
+        patch_size=[16, 16],
+        batch_size=2,
+        network=NetworkSpec(name="unet", params={"features_base": 4}, deep_supervision=True),
+    )
     return Plan.model_validate({**base.model_dump(), **update})  # validated: region paints are filled in
 
 
 def _checkpoint(path: Path, plan: Plan, bias: torch.Tensor | None = None) -> Path:
     torch.manual_seed(0)
-    net = create_network(plan.network.name, 1, plan.out_channels, plan.patch_size, plan.target_spacing,
-                         deep_supervision=plan.network.deep_supervision, **plan.network.params)
+    net = create_network(
+        plan.network.name,
+        1,
+        plan.out_channels,
+        plan.patch_size,
+        plan.target_spacing,
+        deep_supervision=plan.network.deep_supervision,
+        **plan.network.params,
+    )
     if bias is not None:  # the head decides alone: zero weights, a fixed bias per output
         for name, p in net.named_parameters():
             if name.startswith("heads.heads.0."):
@@ -36,8 +50,9 @@ def _checkpoint(path: Path, plan: Plan, bias: torch.Tensor | None = None) -> Pat
                     p.zero_()
                     if name.endswith("bias"):
                         p.copy_(bias)
-    return save_state(path, {"weights": net.state_dict()}, {"format": "medseg-checkpoint-2",
-                                                             "plan": plan.model_dump_json()})
+    return save_state(
+        path, {"weights": net.state_dict()}, {"format": "medseg-checkpoint-2", "plan": plan.model_dump_json()}
+    )
 
 
 def _case(values: np.ndarray) -> Case:
@@ -51,15 +66,22 @@ def test_label_values_of_the_plan_come_back(tmp_path: Path) -> None:
 
 
 def test_regions_are_painted_in_order(tmp_path: Path) -> None:
-    plan = _plan(labels={"background": 0, "a": 1, "b": 2},
-                 regions=[RegionSpec(name="whole", labels=[1, 2]), RegionSpec(name="core", labels=[2])],
-                 network=NetworkSpec(name="unet", params={"features_base": 4}, deep_supervision=True,
-                                     activation="sigmoid"))
+    plan = _plan(
+        labels={"background": 0, "a": 1, "b": 2},
+        regions=[RegionSpec(name="whole", labels=[1, 2]), RegionSpec(name="core", labels=[2])],
+        network=NetworkSpec(
+            name="unet", params={"features_base": 4}, deep_supervision=True, activation="sigmoid"
+        ),
+    )
     assert [r.paint for r in plan.regions or []] == [1, 2]
     both = _checkpoint(tmp_path / "both.safetensors", plan, bias=torch.tensor([5.0, 5.0]))
-    assert set(np.unique(Predictor(both, mirror_axes=()).predict_case(_case(np.zeros((16, 16)))).array)) == {2}
+    assert set(np.unique(Predictor(both, mirror_axes=()).predict_case(_case(np.zeros((16, 16)))).array)) == {
+        2
+    }
     outer = _checkpoint(tmp_path / "outer.safetensors", plan, bias=torch.tensor([5.0, -5.0]))
-    assert set(np.unique(Predictor(outer, mirror_axes=()).predict_case(_case(np.zeros((16, 16)))).array)) == {1}
+    assert set(np.unique(Predictor(outer, mirror_axes=()).predict_case(_case(np.zeros((16, 16)))).array)) == {
+        1
+    }
 
 
 def test_predictions_of_png_inputs_are_png_and_shards_split_the_cases(tmp_path: Path) -> None:
@@ -80,8 +102,11 @@ def test_predictions_of_png_inputs_are_png_and_shards_split_the_cases(tmp_path: 
 def test_checkpoints_of_different_plans_are_refused_with_the_field_named(tmp_path: Path) -> None:
     a = _checkpoint(tmp_path / "a.safetensors", _plan())
     b = _checkpoint(tmp_path / "b.safetensors", _plan(patch_size=[32, 32]))
-    with pytest.raises(CheckpointError, match=r"b\.safetensors: its Plan differs from .*a\.safetensors's in "
-                                              r"'patch_size' \(\[32, 32\] vs \[16, 16\]\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"b\.safetensors: its Plan differs from .*a\.safetensors's in "
+        r"'patch_size' \(\[32, 32\] vs \[16, 16\]\)",
+    ):
         Predictor([a, b])
 
 

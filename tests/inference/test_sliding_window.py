@@ -21,8 +21,14 @@ def _conv_net(ndim: int, in_channels: int = 1, out_channels: int = 3) -> nn.Modu
     ).eval()
 
 
-def _monai(x: torch.Tensor, net: nn.Module, patch: tuple[int, ...], overlap: float | tuple[float, ...], batch: int = 3,
-           mode: str = "gaussian") -> torch.Tensor:
+def _monai(
+    x: torch.Tensor,
+    net: nn.Module,
+    patch: tuple[int, ...],
+    overlap: float | tuple[float, ...],
+    batch: int = 3,
+    mode: str = "gaussian",
+) -> torch.Tensor:
     with torch.no_grad():
         out = monai_sliding_window(x, patch, batch, net, overlap=overlap, mode=mode, sigma_scale=0.125)
     assert isinstance(out, torch.Tensor)
@@ -45,8 +51,12 @@ def test_hann_map_is_positive_and_peaks_in_the_middle() -> None:
 
 @pytest.mark.parametrize(
     ("image", "patch", "overlap"),
-    [((37, 41, 29), (16, 16, 16), 0.5), ((50, 47), (20, 17), (0.25, 0.6)), ((16, 30), (16, 8), 0.0),
-     ((100,), (33,), 0.9)],
+    [
+        ((37, 41, 29), (16, 16, 16), 0.5),
+        ((50, 47), (20, 17), (0.25, 0.6)),
+        ((16, 30), (16, 8), 0.0),
+        ((100,), (33,), 0.9),
+    ],
 )
 def test_window_positions_equal_monai(
     image: tuple[int, ...], patch: tuple[int, ...], overlap: float | tuple[float, ...]
@@ -68,11 +78,13 @@ def test_weight_sum_equals_window_by_window_sum() -> None:
 
 @pytest.mark.parametrize(
     ("shape", "patch", "overlap"),
-    [((2, 2, 37, 41, 29), (16, 16, 16), 0.5),  # 3-D, batch of 2, sizes not divisible by the step
-     ((1, 1, 33, 35, 30), (16, 20, 12), 0.5),  # anisotropic patch
-     ((1, 1, 50, 47), (20, 17), (0.25, 0.6)),  # 2-D with per-axis overlap
-     ((1, 1, 10, 12, 9), (16, 16, 16), 0.5),  # image smaller than the patch on every axis
-     ((1, 1, 10, 40), (16, 16), 0.5)],  # smaller on one axis only
+    [
+        ((2, 2, 37, 41, 29), (16, 16, 16), 0.5),  # 3-D, batch of 2, sizes not divisible by the step
+        ((1, 1, 33, 35, 30), (16, 20, 12), 0.5),  # anisotropic patch
+        ((1, 1, 50, 47), (20, 17), (0.25, 0.6)),  # 2-D with per-axis overlap
+        ((1, 1, 10, 12, 9), (16, 16, 16), 0.5),  # image smaller than the patch on every axis
+        ((1, 1, 10, 40), (16, 16), 0.5),
+    ],  # smaller on one axis only
 )
 def test_matches_monai_gaussian(
     shape: tuple[int, ...], patch: tuple[int, ...], overlap: float | tuple[float, ...]
@@ -132,15 +144,23 @@ def test_deep_supervision_uses_first_output() -> None:
         return [full, full[:, :, ::2, ::2]]
 
     x = torch.randn(1, 1, 30, 26)
-    torch.testing.assert_close(sliding_window_inference(x, deep, (16, 16)),
-                               sliding_window_inference(x, net, (16, 16)), rtol=0, atol=0)
+    torch.testing.assert_close(
+        sliding_window_inference(x, deep, (16, 16)),
+        sliding_window_inference(x, net, (16, 16)),
+        rtol=0,
+        atol=0,
+    )
 
 
 def test_progress_bar_runs_and_matches() -> None:
     x = torch.randn(1, 1, 20, 20)
     net = _conv_net(2)
-    torch.testing.assert_close(sliding_window_inference(x, net, (8, 8), progress=True),
-                               sliding_window_inference(x, net, (8, 8)), rtol=0, atol=0)
+    torch.testing.assert_close(
+        sliding_window_inference(x, net, (8, 8), progress=True),
+        sliding_window_inference(x, net, (8, 8)),
+        rtol=0,
+        atol=0,
+    )
 
 
 def test_half_precision_accumulation_is_close_to_float32() -> None:
@@ -154,8 +174,13 @@ def test_half_precision_accumulation_is_close_to_float32() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"overlap": 1.0}, "overlap"), ({"patch_size": (8,)}, "patch_size"), ({"blend": "box"}, "blend mode"),
-     ({"window_batch_size": 0}, "window_batch_size"), ({"padding_mode": "wrap"}, "padding_mode")],
+    [
+        ({"overlap": 1.0}, "overlap"),
+        ({"patch_size": (8,)}, "patch_size"),
+        ({"blend": "box"}, "blend mode"),
+        ({"window_batch_size": 0}, "window_batch_size"),
+        ({"padding_mode": "wrap"}, "padding_mode"),
+    ],
 )
 def test_bad_arguments_name_the_argument(kwargs: dict[str, object], message: str) -> None:
     arguments: dict[str, object] = {"patch_size": (8, 8, 8)} | kwargs
@@ -172,8 +197,13 @@ def test_channels_last_copy_swaps_instance_norms_for_equal_group_norms() -> None
     from medseg.inference.fast_layout import channels_last_copy, instance_norm_as_group_norm
 
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv3d(1, 4, 3, padding=1), torch.nn.InstanceNorm3d(4, affine=True),
-                              torch.nn.LeakyReLU(0.01), torch.nn.Conv3d(4, 2, 1), torch.nn.InstanceNorm3d(2))
+    net = torch.nn.Sequential(
+        torch.nn.Conv3d(1, 4, 3, padding=1),
+        torch.nn.InstanceNorm3d(4, affine=True),
+        torch.nn.LeakyReLU(0.01),
+        torch.nn.Conv3d(4, 2, 1),
+        torch.nn.InstanceNorm3d(2),
+    )
     with torch.no_grad():
         net[1].weight.uniform_(0.5, 1.5)
         net[1].bias.uniform_(-1.0, 1.0)
@@ -203,5 +233,5 @@ def test_a_2d_patch_on_3d_inputs_predicts_every_slice_on_its_own() -> None:
     assert out.shape == (2, 3, 5, 20, 17)
     for b in range(2):
         for z in range(5):
-            one = sliding_window_inference(x[b:b + 1, :, z], net, (12, 12), overlap=0.25)
-            torch.testing.assert_close(out[b:b + 1, :, z], one)
+            one = sliding_window_inference(x[b : b + 1, :, z], net, (12, 12), overlap=0.25)
+            torch.testing.assert_close(out[b : b + 1, :, z], one)

@@ -25,9 +25,16 @@ from medseg.io.state import (
 
 def _state() -> dict[str, object]:
     g = torch.Generator().manual_seed(0)
-    return {"weights": {"conv.weight": torch.randn(8, 4, 3, 3, 3, generator=g), "conv.bias": torch.zeros(8),
-                        "steps": torch.tensor(7)},
-            "extra": np.arange(10, dtype=np.int16), "epoch": 3, "name": "run"}
+    return {
+        "weights": {
+            "conv.weight": torch.randn(8, 4, 3, 3, 3, generator=g),
+            "conv.bias": torch.zeros(8),
+            "steps": torch.tensor(7),
+        },
+        "extra": np.arange(10, dtype=np.int16),
+        "epoch": 3,
+        "name": "run",
+    }
 
 
 def _data_start(path: Path) -> int:
@@ -65,7 +72,9 @@ def test_a_flipped_byte_in_the_tensor_data_is_refused(tmp_path: Path, where: int
 
 
 def test_a_flipped_byte_in_the_metadata_is_refused(tmp_path: Path) -> None:
-    path = save_state(tmp_path / "ckpt.safetensors", _state(), {"plan": json.dumps({"patch_size": [16, 16, 16]})})
+    path = save_state(
+        tmp_path / "ckpt.safetensors", _state(), {"plan": json.dumps({"patch_size": [16, 16, 16]})}
+    )
     data = path.read_bytes()
     offset = data.index(b"patch_size") + 16  # inside the plan's JSON string (a digit of 16)
     _flip(path, offset)
@@ -76,10 +85,15 @@ def test_a_flipped_byte_in_the_metadata_is_refused(tmp_path: Path) -> None:
 def test_the_digest_depends_on_names_shapes_dtypes_and_bytes() -> None:
     base = {"a": torch.zeros(4), "b": torch.ones(2, 2)}
     digest = tensor_digest(base)
-    assert tensor_digest({"b": torch.ones(2, 2), "a": torch.zeros(4)}) == digest  # order of insertion: no effect
-    for changed in ({"a": torch.zeros(2, 2), "b": torch.ones(2, 2)}, {"a": torch.zeros(4, dtype=torch.float64),
-                    "b": torch.ones(2, 2)}, {"c": torch.zeros(4), "b": torch.ones(2, 2)},
-                    {"a": torch.tensor([0.0, 0.0, 0.0, 1e-30]), "b": torch.ones(2, 2)}):
+    assert (
+        tensor_digest({"b": torch.ones(2, 2), "a": torch.zeros(4)}) == digest
+    )  # order of insertion: no effect
+    for changed in (
+        {"a": torch.zeros(2, 2), "b": torch.ones(2, 2)},
+        {"a": torch.zeros(4, dtype=torch.float64), "b": torch.ones(2, 2)},
+        {"c": torch.zeros(4), "b": torch.ones(2, 2)},
+        {"a": torch.tensor([0.0, 0.0, 0.0, 1e-30]), "b": torch.ones(2, 2)},
+    ):
         assert tensor_digest(changed) != digest
 
 
@@ -87,7 +101,9 @@ def test_a_checkpoint_without_a_hash_still_loads(tmp_path: Path) -> None:
     """Files written before the hash existed (only the skeleton in the metadata) load unverified."""
     path = tmp_path / "old.safetensors"
     skeleton = {"__dict__": [["w", {"__tensor__": "s.0"}], ["epoch", 2]]}
-    save_file({"s.0": torch.arange(5.0)}, str(path), metadata={"medseg_state": json.dumps(skeleton), "kind": "best"})
+    save_file(
+        {"s.0": torch.arange(5.0)}, str(path), metadata={"medseg_state": json.dumps(skeleton), "kind": "best"}
+    )
     state, meta = load_state(path)
     assert torch.equal(state["w"], torch.arange(5.0)) and state["epoch"] == 2 and meta == {"kind": "best"}
 
@@ -113,14 +129,18 @@ def test_hash_cost_on_a_100_mb_checkpoint(tmp_path: Path, capsys: pytest.Capture
     path = save_state(tmp_path / "big.safetensors", state)
     start = time.perf_counter()
     plain, _ = load_state(path, verify=False)
-    total = sum(float(t.sum()) for t in plain["weights"].values())  # touch every byte, as loading weights does
+    total = sum(
+        float(t.sum()) for t in plain["weights"].values()
+    )  # touch every byte, as loading weights does
     unverified = time.perf_counter() - start
     start = time.perf_counter()
     checked, _ = load_state(path)
     total += sum(float(t.sum()) for t in checked["weights"].values())
     verified = time.perf_counter() - start
     with capsys.disabled():
-        print(f"\n100 MiB checkpoint: hash {hashing:.3f} s; load + read {unverified:.3f} s unverified, "
-              f"{verified:.3f} s verified")
+        print(
+            f"\n100 MiB checkpoint: hash {hashing:.3f} s; load + read {unverified:.3f} s unverified, "
+            f"{verified:.3f} s verified"
+        )
     assert path.stat().st_size > 100 * 2**20
     assert hashing < 2.0 and verified < 3.0

@@ -55,8 +55,11 @@ def test_image_with_nan_and_inf_is_rejected_with_count(tmp_path: Path) -> None:
     array[1, 2, 3] = np.inf
     array[1, 1, 1] = -np.inf
     path = _write(array, tmp_path / "bad.mha")
-    with pytest.raises(ImageReadError, match=r"bad\.mha: image has 3 NaN/inf voxels \(set dataset_info\.nonfinite: "
-                       r"minimum to replace them with the channel's smallest finite value\)$") as info:
+    with pytest.raises(
+        ImageReadError,
+        match=r"bad\.mha: image has 3 NaN/inf voxels \(set dataset_info\.nonfinite: "
+        r"minimum to replace them with the channel's smallest finite value\)$",
+    ) as info:
         read_image(path)
     assert "\n" not in str(info.value)
 
@@ -93,8 +96,10 @@ def test_nan_in_nifti_is_refused_with_the_count(tmp_path: Path, name: str, dtype
     path, _ = _nifti_with_nonfinite(tmp_path / name, dtype)
     with pytest.raises(ImageReadError) as info:
         read_image(path)
-    assert str(info.value) == (f"{path}: image has 4 NaN/inf voxels (set dataset_info.nonfinite: minimum to "
-                               "replace them with the channel's smallest finite value)")
+    assert str(info.value) == (
+        f"{path}: image has 4 NaN/inf voxels (set dataset_info.nonfinite: minimum to "
+        "replace them with the channel's smallest finite value)"
+    )
 
 
 def test_nan_in_a_nifti_label_is_refused(tmp_path: Path) -> None:
@@ -134,7 +139,9 @@ def test_minimum_policy_is_per_channel_of_a_4d_file(tmp_path: Path) -> None:
 
 def test_a_channel_without_finite_voxels_is_refused_even_with_minimum(tmp_path: Path) -> None:
     path = _write(np.full((2, 2, 2), np.nan, dtype=np.float32), tmp_path / "all.nii")
-    with pytest.raises(ImageReadError, match=r"all\.nii: channel 0 has no finite voxel \(all 8 are NaN/inf\)$"):
+    with pytest.raises(
+        ImageReadError, match=r"all\.nii: channel 0 has no finite voxel \(all 8 are NaN/inf\)$"
+    ):
         read_image(path, nonfinite="minimum")
 
 

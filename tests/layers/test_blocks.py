@@ -50,15 +50,18 @@ def test_conv_block_swaps_norm_and_act() -> None:
     block = ConvBlock(2, 8, spatial_dims=2, norm="group", act="gelu")
     assert isinstance(block[1], nn.GroupNorm) and block[1].num_groups == 8
     assert isinstance(block[2], nn.GELU)
-    custom = ConvBlock(2, 4, spatial_dims=2, norm=LayerT(nn.BatchNorm2d, num_features=Deferred("channels")),
-                       act=None)
+    custom = ConvBlock(
+        2, 4, spatial_dims=2, norm=LayerT(nn.BatchNorm2d, num_features=Deferred("channels")), act=None
+    )
     assert isinstance(custom[1], nn.BatchNorm2d) and len(custom) == 2
     x = torch.randn(3, 2, 5, 5)
     custom.train()
     y = custom(x)
     conv = custom[0]
     z = F.conv2d(x, conv.weight, conv.bias, padding=1)
-    expected = (z - z.mean((0, 2, 3), keepdim=True)) / torch.sqrt(z.var((0, 2, 3), unbiased=False, keepdim=True) + 1e-5)
+    expected = (z - z.mean((0, 2, 3), keepdim=True)) / torch.sqrt(
+        z.var((0, 2, 3), unbiased=False, keepdim=True) + 1e-5
+    )
     torch.testing.assert_close(y, expected, atol=1e-5, rtol=1e-4)
 
 

@@ -24,7 +24,10 @@ def test_positional_and_override_keywords_are_passed_on() -> None:
     reference = nn.Conv2d(3, 8, kernel_size=3, padding=1, padding_mode="reflect")
     assert isinstance(module, nn.Conv2d)
     assert (module.kernel_size, module.padding, module.padding_mode) == (
-        reference.kernel_size, reference.padding, reference.padding_mode)
+        reference.kernel_size,
+        reference.padding,
+        reference.padding_mode,
+    )
     assert module.weight.shape == reference.weight.shape
 
 
@@ -51,7 +54,9 @@ def test_missing_deferred_value_names_parameter_and_deferred_name() -> None:
 
 
 def test_unknown_stored_keyword_is_rejected_at_construction() -> None:
-    with pytest.raises(TypeError, match=r"LayerT\(BatchNorm3d\): stored keyword 'num_feature' is not a parameter"):
+    with pytest.raises(
+        TypeError, match=r"LayerT\(BatchNorm3d\): stored keyword 'num_feature' is not a parameter"
+    ):
         LayerT(nn.BatchNorm3d, num_feature=3)
 
 

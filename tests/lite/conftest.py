@@ -19,8 +19,17 @@ from medseg.data.sample import load_sample, sample_path
 HELD_OUT = 8
 TRAIN_CASES = 10
 TINY = ["--workers", "0", "--batch-size", "2", "--features-base", "8"] + [
-    arg for key in ("training.epochs=2", "training.steps_per_epoch=3", "training.n_folds=3", "training.workers=0",
-                    "training.device=cpu", "preprocessing.workers=0") for arg in ("--set", key)]
+    arg
+    for key in (
+        "training.epochs=2",
+        "training.steps_per_epoch=3",
+        "training.n_folds=3",
+        "training.workers=0",
+        "training.device=cpu",
+        "preprocessing.workers=0",
+    )
+    for arg in ("--set", key)
+]
 
 
 def _experiment(work: Path) -> Path:
@@ -57,7 +66,12 @@ def hippocampus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for case_id in ids[-HELD_OUT:]:
         shutil.copy(sample_path() / "imagesTr" / f"{case_id}.nii.gz", held_out / f"{case_id}.nii.gz")
     experiment = _train(data, root / "work", ["32", "32", "32"])
-    return {"root": root, "experiment": experiment, "held_out": held_out, "labels": sample_path() / "labelsTr"}
+    return {
+        "root": root,
+        "experiment": experiment,
+        "held_out": held_out,
+        "labels": sample_path() / "labelsTr",
+    }
 
 
 @pytest.fixture(scope="session")

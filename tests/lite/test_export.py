@@ -47,7 +47,9 @@ def test_onnx_matches_pytorch_with_a_dynamic_batch_and_spatial_size(exported: di
     for shape in [(3, 1, 32, 32, 32), (1, 1, 48, 32, 64)]:
         x = torch.randn(*shape)
         with torch.no_grad():
-            want = net(x).numpy()  # eval mode: the full-resolution head only, though trained with deep supervision
+            want = net(
+                x
+            ).numpy()  # eval mode: the full-resolution head only, though trained with deep supervision
         got = session.run(None, {"image": x.numpy()})[0]
         assert got.shape == want.shape == (shape[0], 3, *shape[2:])
         assert np.abs(got - want).max() < 1e-4
@@ -58,8 +60,15 @@ def test_weights_file_is_a_plain_state_dict(exported: dict[str, Path]) -> None:
     state = load_file(str(weights))
     with safe_open(str(weights), framework="np") as handle:
         plan = json.loads(handle.metadata()[PLAN_KEY])
-    net = create_network(plan["network"]["name"], 1, 3, plan["patch_size"], spacing=plan["target_spacing"],
-                         deep_supervision=plan["network"]["deep_supervision"], **plan["network"]["params"])
+    net = create_network(
+        plan["network"]["name"],
+        1,
+        3,
+        plan["patch_size"],
+        spacing=plan["target_spacing"],
+        deep_supervision=plan["network"]["deep_supervision"],
+        **plan["network"]["params"],
+    )
     net.load_state_dict(state, strict=True)  # plain PyTorch keys: no medseg state skeleton
     x = torch.randn(1, 1, 32, 32, 32)
     with torch.no_grad():
@@ -81,9 +90,13 @@ def test_model_card_reports_the_experiments_validation(exported: dict[str, Path]
     assert "(preprocessed)" in card  # the training data's preprocessed cases were among the parity inputs
 
 
-def test_parity_above_the_tolerance_fails_and_writes_nothing(hippocampus: dict[str, Path], tmp_path: Path) -> None:
+def test_parity_above_the_tolerance_fails_and_writes_nothing(
+    hippocampus: dict[str, Path], tmp_path: Path
+) -> None:
     out = tmp_path / "model.onnx"
-    with pytest.raises(ExportError, match=r"model.onnx: exported model differs from PyTorch by .* nothing written"):
+    with pytest.raises(
+        ExportError, match=r"model.onnx: exported model differs from PyTorch by .* nothing written"
+    ):
         export_model(hippocampus["experiment"], out, tolerance=1e-12)
     assert list(tmp_path.iterdir()) == []
 
@@ -105,7 +118,9 @@ def test_torch_export_program(hippocampus: dict[str, Path], tmp_path: Path) -> N
     assert result.weights.is_file() and "torch.export.load" in result.card.read_text(encoding="utf-8")
 
 
-def test_bad_suffix_is_one_line(hippocampus: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_suffix_is_one_line(
+    hippocampus: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["export", str(hippocampus["experiment"]), "-o", str(tmp_path / "m.tflite")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "unknown export format '.tflite'; valid suffixes: .onnx, .pt, .pt2" in err

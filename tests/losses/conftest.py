@@ -62,8 +62,10 @@ def hippo_regions(hippo_labels: torch.Tensor) -> torch.Tensor:
 def drive_masks() -> torch.Tensor:
     """``(2, 1, 48, 48)`` int64 vessel masks 0/1 cropped from two DRIVE manual annotations."""
     folder = require_data("DRIVE", "training", "1st_manual")
-    crops = [(read_image(p, is_label=True).array[0][DRIVE_WINDOW] > 0).astype(np.int64)
-             for p in sorted(folder.glob("*.gif"))[:2]]
+    crops = [
+        (read_image(p, is_label=True).array[0][DRIVE_WINDOW] > 0).astype(np.int64)
+        for p in sorted(folder.glob("*.gif"))[:2]
+    ]
     return torch.from_numpy(np.stack(crops))[:, None]
 
 

@@ -14,8 +14,12 @@ CASES = ["3d-softmax", "3d-sigmoid", "2d-softmax", "2d-sigmoid"]
 
 
 @pytest.fixture
-def case(request: pytest.FixtureRequest, hippo_labels: torch.Tensor, hippo_regions: torch.Tensor,
-         drive_masks: torch.Tensor) -> tuple[str, int, torch.Tensor, tuple[float, ...]]:
+def case(
+    request: pytest.FixtureRequest,
+    hippo_labels: torch.Tensor,
+    hippo_regions: torch.Tensor,
+    drive_masks: torch.Tensor,
+) -> tuple[str, int, torch.Tensor, tuple[float, ...]]:
     """(activation, channels, target, spacing) for one of ``CASES``."""
     return {
         "3d-softmax": ("softmax", 3, hippo_labels, (2.0, 1.0, 1.0)),
@@ -42,11 +46,19 @@ def _expected(name: str, c: dict[str, float]) -> float:
 
 @pytest.mark.parametrize("case", CASES, indirect=True)
 @pytest.mark.parametrize("name", available_losses())
-def test_loss_value_components_and_gradients(name: str, case: tuple[str, int, torch.Tensor, tuple[float, ...]],
-                                             make_logits: Callable[..., torch.Tensor]) -> None:
+def test_loss_value_components_and_gradients(
+    name: str,
+    case: tuple[str, int, torch.Tensor, tuple[float, ...]],
+    make_logits: Callable[..., torch.Tensor],
+) -> None:
     activation, channels, target, spacing = case
-    loss = build_loss(name, out_channels=channels, activation=activation, spacing=spacing,
-                      class_frequencies=_frequencies(activation, channels, target))
+    loss = build_loss(
+        name,
+        out_channels=channels,
+        activation=activation,
+        spacing=spacing,
+        class_frequencies=_frequencies(activation, channels, target),
+    )
     logits = make_logits(target, channels, activation).requires_grad_(True)
     value = loss(logits, target)
     assert value.ndim == 0 and torch.isfinite(value)
@@ -60,20 +72,34 @@ def test_loss_value_components_and_gradients(name: str, case: tuple[str, int, to
 
 @pytest.mark.parametrize("case", CASES, indirect=True)
 @pytest.mark.parametrize("name", available_losses())
-def test_loss_under_deep_supervision(name: str, case: tuple[str, int, torch.Tensor, tuple[float, ...]],
-                                     make_logits: Callable[..., torch.Tensor]) -> None:
+def test_loss_under_deep_supervision(
+    name: str,
+    case: tuple[str, int, torch.Tensor, tuple[float, ...]],
+    make_logits: Callable[..., torch.Tensor],
+) -> None:
     activation, channels, target, spacing = case
-    loss = build_loss(name, out_channels=channels, activation=activation, spacing=spacing,
-                      class_frequencies=_frequencies(activation, channels, target))
+    loss = build_loss(
+        name,
+        out_channels=channels,
+        activation=activation,
+        spacing=spacing,
+        class_frequencies=_frequencies(activation, channels, target),
+    )
     full = make_logits(target, channels, activation).requires_grad_(True)
     pool = torch.nn.functional.avg_pool3d if full.ndim == 5 else torch.nn.functional.avg_pool2d
     half = pool(full.detach(), 2).requires_grad_(True)
     wrapped = DeepSupervisionWrapper(loss, weights=[0.6, 0.4])
     value = wrapped([full, half], target)
-    small = torch.nn.functional.interpolate(target.float(), size=half.shape[2:], mode="nearest-exact").to(target.dtype)
+    small = torch.nn.functional.interpolate(target.float(), size=half.shape[2:], mode="nearest-exact").to(
+        target.dtype
+    )
     kwargs = {"spacing": tuple(2 * s for s in spacing)} if loss_entry(name).needs_dtm else {}
     expected = 0.6 * loss(full, target).item() + 0.4 * loss(half, small, **kwargs).item()
     assert value.item() == pytest.approx(expected, abs=1e-5)
     value.backward()
     for output in (full, half):
-        assert output.grad is not None and torch.isfinite(output.grad).all() and float(output.grad.abs().sum()) > 0
+        assert (
+            output.grad is not None
+            and torch.isfinite(output.grad).all()
+            and float(output.grad.abs().sum()) > 0
+        )

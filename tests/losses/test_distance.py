@@ -52,9 +52,10 @@ def _fg_masks(labels: torch.Tensor, classes: int) -> np.ndarray:
     return np.stack([(labels[:, 0].numpy() == c) for c in range(1, classes)], 1)
 
 
-def _build(name: str, channels: int, activation: str, spacing: Sequence[float], **params: object) -> torch.nn.Module:
-    return build_loss(name, out_channels=channels, activation=activation, spacing=spacing,
-                      params=params)
+def _build(
+    name: str, channels: int, activation: str, spacing: Sequence[float], **params: object
+) -> torch.nn.Module:
+    return build_loss(name, out_channels=channels, activation=activation, spacing=spacing, params=params)
 
 
 # ---------------------------------------------------------------------------------------- maps
@@ -90,8 +91,12 @@ def test_map_2d_normalisation_range_and_scale(drive_masks: torch.Tensor) -> None
     assert np.abs(signed_distance_map(mask, (3.0, 3.0)) - normal).max() <= 1e-6
     raw = signed_distance_map(mask, (1.0, 1.0), normalize=False)
     assert np.abs(signed_distance_map(mask, (3.0, 3.0), normalize=False) - 3 * raw).max() <= 1e-4
-    assert np.abs(signed_distance_map(mask, (3.0, 1.0), normalize=False) - reference_sdm(mask, (3.0, 1.0), False)
-                  ).max() <= 1e-4
+    assert (
+        np.abs(
+            signed_distance_map(mask, (3.0, 1.0), normalize=False) - reference_sdm(mask, (3.0, 1.0), False)
+        ).max()
+        <= 1e-4
+    )
 
 
 def test_map_of_empty_and_full_masks() -> None:
@@ -105,16 +110,19 @@ def test_map_of_empty_and_full_masks() -> None:
 
 # ---------------------------------------------------------------------------------------- boundary
 @pytest.mark.parametrize("normalize", [True, False])
-def test_boundary_softmax_3d_anisotropic_matches_numpy(hippo_labels: torch.Tensor,
-                                                       make_logits: Callable[..., torch.Tensor],
-                                                       normalize: bool) -> None:
+def test_boundary_softmax_3d_anisotropic_matches_numpy(
+    hippo_labels: torch.Tensor, make_logits: Callable[..., torch.Tensor], normalize: bool
+) -> None:
     logits = make_logits(hippo_labels, 3, "softmax")
     loss = _build("boundary", 3, "softmax", ANISO, normalize_dtm=normalize)
     value = float(loss(logits, hippo_labels))
     phi = reference_maps(_fg_masks(hippo_labels, 3), ANISO, normalize)
     term = float((phi * _softmax(logits.numpy().astype(np.float64))[:, 1:]).mean())
-    dice = float(MonaiDice(softmax=True, to_onehot_y=True, include_background=False, batch=True, **SMOOTH)(
-        logits, hippo_labels))
+    dice = float(
+        MonaiDice(softmax=True, to_onehot_y=True, include_background=False, batch=True, **SMOOTH)(
+            logits, hippo_labels
+        )
+    )
     assert abs(loss.last_components["boundary"] - term) <= 1e-5
     assert abs(value - (0.5 * dice + 0.5 * term)) <= 1e-5
     iso = _build("boundary", 3, "softmax", (1.0, 1.0, 1.0), normalize_dtm=normalize)
@@ -122,7 +130,9 @@ def test_boundary_softmax_3d_anisotropic_matches_numpy(hippo_labels: torch.Tenso
     assert abs(iso.last_components["boundary"] - term) > 1e-4  # the spacing changes the term
 
 
-def test_boundary_sigmoid_2d_matches_numpy(drive_masks: torch.Tensor, make_logits: Callable[..., torch.Tensor]) -> None:
+def test_boundary_sigmoid_2d_matches_numpy(
+    drive_masks: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(drive_masks, 1, "sigmoid")
     target = drive_masks.float()
     loss = _build("boundary", 1, "sigmoid", (1.0, 1.0))
@@ -131,14 +141,15 @@ def test_boundary_sigmoid_2d_matches_numpy(drive_masks: torch.Tensor, make_logit
     probs = 1 / (1 + np.exp(-logits.numpy().astype(np.float64)))
     assert abs(loss.last_components["boundary"] - float((phi * probs).mean())) <= 1e-5
     # A perfect prediction scores the lowest possible term: minus the mean inside distance.
-    perfect = (target * 40 - 20)
+    perfect = target * 40 - 20
     loss(perfect, target)
     assert abs(loss.last_components["boundary"] - float(np.where(phi < 0, phi, 0).mean())) <= 1e-5
 
 
 # ---------------------------------------------------------------------------------------- hausdorff
-def test_hausdorff_softmax_3d_matches_monai(hippo_labels: torch.Tensor,
-                                            make_logits: Callable[..., torch.Tensor]) -> None:
+def test_hausdorff_softmax_3d_matches_monai(
+    hippo_labels: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(hippo_labels, 3, "softmax")
     probs = torch.softmax(logits, 1)
     for c in (1, 2):  # MONAI's field is 0 for masks without a boundary; ours is not, so avoid them here
@@ -147,15 +158,19 @@ def test_hausdorff_softmax_3d_matches_monai(hippo_labels: torch.Tensor,
             assert pred.any() and not pred.all()
     loss = _build("hausdorff_dt", 3, "softmax", (1.0, 1.0, 1.0), normalize_dtm=False)
     value = float(loss(logits, hippo_labels))
-    ref = MonaiHausdorff(alpha=2.0, include_background=False, softmax=True, to_onehot_y=True)(logits, hippo_labels)
+    ref = MonaiHausdorff(alpha=2.0, include_background=False, softmax=True, to_onehot_y=True)(
+        logits, hippo_labels
+    )
     dice = MonaiDice(softmax=True, to_onehot_y=True, include_background=False, batch=True, **SMOOTH)(
-        logits, hippo_labels)
+        logits, hippo_labels
+    )
     assert abs(loss.last_components["hausdorff"] - float(ref)) <= 1e-5
     assert abs(value - float(0.5 * dice + 0.5 * ref)) <= 1e-5
 
 
-def test_hausdorff_sigmoid_2d_matches_monai(drive_masks: torch.Tensor,
-                                            make_logits: Callable[..., torch.Tensor]) -> None:
+def test_hausdorff_sigmoid_2d_matches_monai(
+    drive_masks: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(drive_masks, 1, "sigmoid")
     target = drive_masks.float()
     loss = _build("hausdorff_dt", 1, "sigmoid", (1.0, 1.0), normalize_dtm=False, exponent=1.0)
@@ -164,8 +179,9 @@ def test_hausdorff_sigmoid_2d_matches_monai(drive_masks: torch.Tensor,
     assert abs(loss.last_components["hausdorff"] - float(ref)) <= 1e-5
 
 
-def test_hausdorff_normalised_anisotropic_matches_numpy(hippo_labels: torch.Tensor,
-                                                        make_logits: Callable[..., torch.Tensor]) -> None:
+def test_hausdorff_normalised_anisotropic_matches_numpy(
+    hippo_labels: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(hippo_labels, 3, "softmax", seed=3)
     loss = _build("hausdorff_dt", 3, "softmax", ANISO)
     loss(logits, hippo_labels)
@@ -178,8 +194,9 @@ def test_hausdorff_normalised_anisotropic_matches_numpy(hippo_labels: torch.Tens
 
 
 # ---------------------------------------------------------------------------------------- surface
-def test_gsl_softmax_3d_matches_numpy_with_dice_ce_region(hippo_labels: torch.Tensor,
-                                                          make_logits: Callable[..., torch.Tensor]) -> None:
+def test_gsl_softmax_3d_matches_numpy_with_dice_ce_region(
+    hippo_labels: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(hippo_labels, 3, "softmax")
     loss = _build("gsl", 3, "softmax", ANISO)
     value = float(loss(logits, hippo_labels))
@@ -189,7 +206,8 @@ def test_gsl_softmax_3d_matches_numpy_with_dice_ce_region(hippo_labels: torch.Te
     axes = (2, 3, 4)
     term = (1 - ((phi * (1 - t - p)) ** 2).sum(axes) / (phi**2).sum(axes)).mean()
     region = MonaiDiceCE(softmax=True, to_onehot_y=True, include_background=False, batch=True, **SMOOTH)(
-        logits, hippo_labels)
+        logits, hippo_labels
+    )
     assert abs(loss.last_components["surface"] - term) <= 1e-5
     assert abs(value - (0.5 * float(region) + 0.5 * term)) <= 1e-5
 
@@ -205,7 +223,8 @@ def test_gsl_is_zero_for_a_perfect_and_one_for_the_inverse_prediction(hippo_regi
 # ---------------------------------------------------------------------------------------- deep supervision
 @pytest.mark.parametrize("name", ["boundary", "hausdorff_dt", "gsl"])
 def test_deep_supervision_computes_maps_at_each_resolution_with_scaled_spacing(
-        name: str, hippo_regions: torch.Tensor, make_logits: Callable[..., torch.Tensor]) -> None:
+    name: str, hippo_regions: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     # Pooling only some axes at first, as a U-Net does on anisotropic data: the spacing of each
     # output is the full spacing times its own factor per axis.
     full = make_logits(hippo_regions, 2, "sigmoid")
@@ -222,10 +241,17 @@ def test_deep_supervision_computes_maps_at_each_resolution_with_scaled_spacing(
     tiny = downsample_target(hippo_regions, quarter.shape[2:])
     half_spacing = (ANISO[0], 2 * ANISO[1], 2 * ANISO[2])
     quarter_spacing = (2 * ANISO[0], 4 * ANISO[1], 4 * ANISO[2])
-    expected = (0.5 * float(loss(full, hippo_regions)) + 0.3 * float(loss(half, small, spacing=half_spacing))
-                + 0.2 * float(loss(quarter, tiny, spacing=quarter_spacing)))
+    expected = (
+        0.5 * float(loss(full, hippo_regions))
+        + 0.3 * float(loss(half, small, spacing=half_spacing))
+        + 0.2 * float(loss(quarter, tiny, spacing=quarter_spacing))
+    )
     assert abs(value - expected) <= 1e-5
     loss(full, hippo_regions)
     assert reported == pytest.approx(loss.last_components)  # the components at full resolution
-    unscaled = 0.5 * float(loss(full, hippo_regions)) + 0.3 * float(loss(half, small)) + 0.2 * float(loss(quarter, tiny))
+    unscaled = (
+        0.5 * float(loss(full, hippo_regions))
+        + 0.3 * float(loss(half, small))
+        + 0.2 * float(loss(quarter, tiny))
+    )
     assert abs(value - unscaled) > 1e-4

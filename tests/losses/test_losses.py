@@ -14,8 +14,9 @@ def test_softmax_dice_ce_matches_monai_batch_dice_without_background() -> None:
     logits = torch.randn(2, 3, 8, 9, 7)
     target = torch.randint(0, 3, (2, 1, 8, 9, 7))
     ours = DiceCELoss(3, smooth=1e-5)(logits, target)
-    ref = MonaiDiceCE(softmax=True, to_onehot_y=True, include_background=False, batch=True,
-                      smooth_nr=1e-5, smooth_dr=1e-5)(logits, target)
+    ref = MonaiDiceCE(
+        softmax=True, to_onehot_y=True, include_background=False, batch=True, smooth_nr=1e-5, smooth_dr=1e-5
+    )(logits, target)
     assert torch.allclose(ours, ref, atol=1e-5)
 
 
@@ -69,7 +70,9 @@ def test_region_based_dice_ce_takes_one_float_channel_per_region() -> None:
     dice = ((2 * (probs * regions).sum(dims) + 1e-5) / (probs.sum(dims) + regions.sum(dims) + 1e-5)).mean()
     expected = 1 - dice + F.binary_cross_entropy_with_logits(logits, regions)
     assert torch.allclose(value, expected, atol=1e-6)
-    assert torch.allclose(DiceCELoss(3, region_based=True)(logits, regions.long()), value)  # integer 0/1 alike
+    assert torch.allclose(
+        DiceCELoss(3, region_based=True)(logits, regions.long()), value
+    )  # integer 0/1 alike
 
 
 def test_deep_supervision_keeps_multichannel_float_targets() -> None:

@@ -18,30 +18,39 @@ SMOOTH = {"smooth_nr": 1e-5, "smooth_dr": 1e-5}
 
 
 def _build(name: str, channels: int, activation: str, dims: int, **params: object) -> torch.nn.Module:
-    return build_loss(name, out_channels=channels, activation=activation, spacing=(1.0,) * dims,
-                      params=params)
+    return build_loss(
+        name, out_channels=channels, activation=activation, spacing=(1.0,) * dims, params=params
+    )
 
 
 @pytest.mark.parametrize("batch_dice", [True, False])
 @pytest.mark.parametrize("include_background", [False, True])
-def test_dice_softmax_3d_matches_monai(hippo_labels: torch.Tensor, make_logits: Callable[..., torch.Tensor],
-                                       batch_dice: bool, include_background: bool) -> None:
+def test_dice_softmax_3d_matches_monai(
+    hippo_labels: torch.Tensor,
+    make_logits: Callable[..., torch.Tensor],
+    batch_dice: bool,
+    include_background: bool,
+) -> None:
     logits = make_logits(hippo_labels, 3, "softmax")
     ours = _build("dice", 3, "softmax", 3, batch_dice=batch_dice, include_background=include_background)
-    ref = MonaiDice(softmax=True, to_onehot_y=True, include_background=include_background, batch=batch_dice, **SMOOTH)
+    ref = MonaiDice(
+        softmax=True, to_onehot_y=True, include_background=include_background, batch=batch_dice, **SMOOTH
+    )
     assert abs(float(ours(logits, hippo_labels)) - float(ref(logits, hippo_labels))) <= 1e-5
 
 
-def test_dice_sigmoid_regions_matches_monai(hippo_regions: torch.Tensor,
-                                            make_logits: Callable[..., torch.Tensor]) -> None:
+def test_dice_sigmoid_regions_matches_monai(
+    hippo_regions: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(hippo_regions, 2, "sigmoid")
     ours = _build("dice", 2, "sigmoid", 3)(logits, hippo_regions)
     ref = MonaiDice(sigmoid=True, batch=True, **SMOOTH)(logits, hippo_regions)
     assert abs(float(ours) - float(ref)) <= 1e-5
 
 
-def test_dice_ce_2d_softmax_and_sigmoid_match_monai(drive_masks: torch.Tensor,
-                                                    make_logits: Callable[..., torch.Tensor]) -> None:
+def test_dice_ce_2d_softmax_and_sigmoid_match_monai(
+    drive_masks: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(drive_masks, 2, "softmax")
     ours = _build("dice_ce", 2, "softmax", 2)(logits, drive_masks)
     ref = MonaiDiceCE(softmax=True, to_onehot_y=True, include_background=False, batch=True, **SMOOTH)
@@ -52,8 +61,9 @@ def test_dice_ce_2d_softmax_and_sigmoid_match_monai(drive_masks: torch.Tensor,
     assert abs(float(ours) - float(ref)) <= 1e-5
 
 
-def test_dice_ce_sigmoid_regions_match_monai(hippo_regions: torch.Tensor,
-                                             make_logits: Callable[..., torch.Tensor]) -> None:
+def test_dice_ce_sigmoid_regions_match_monai(
+    hippo_regions: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     # MONAI's DiceCELoss uses a softmax CE for several channels even with sigmoid=True, so the
     # reference is its DiceLoss + torch's mean binary cross-entropy (one sigmoid per region).
     logits = make_logits(hippo_regions, 2, "sigmoid")
@@ -65,8 +75,9 @@ def test_dice_ce_sigmoid_regions_match_monai(hippo_regions: torch.Tensor,
 
 
 @pytest.mark.parametrize("gamma", [0.0, 2.0])
-def test_dice_focal_softmax_3d_matches_monai(hippo_labels: torch.Tensor, make_logits: Callable[..., torch.Tensor],
-                                             gamma: float) -> None:
+def test_dice_focal_softmax_3d_matches_monai(
+    hippo_labels: torch.Tensor, make_logits: Callable[..., torch.Tensor], gamma: float
+) -> None:
     logits = make_logits(hippo_labels, 3, "softmax")
     loss = _build("dice_focal", 3, "softmax", 3, gamma=gamma, include_background=True)
     # MONAI's DiceFocalLoss always uses a sigmoid focal term, so the reference is its DiceLoss + its
@@ -81,8 +92,9 @@ def test_dice_focal_softmax_3d_matches_monai(hippo_labels: torch.Tensor, make_lo
         assert abs(loss.last_components["focal"] - float(ce)) <= 1e-5
 
 
-def test_dice_focal_default_drops_background_from_dice_only(hippo_labels: torch.Tensor,
-                                                            make_logits: Callable[..., torch.Tensor]) -> None:
+def test_dice_focal_default_drops_background_from_dice_only(
+    hippo_labels: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(hippo_labels, 3, "softmax", seed=1)
     loss = _build("dice_focal", 3, "softmax", 3, weight_focal=0.5)
     dice = MonaiDice(softmax=True, to_onehot_y=True, include_background=False, batch=True, **SMOOTH)
@@ -91,8 +103,9 @@ def test_dice_focal_default_drops_background_from_dice_only(hippo_labels: torch.
     assert abs(float(loss(logits, hippo_labels)) - float(expected)) <= 1e-5
 
 
-def test_dice_focal_sigmoid_2d_matches_monai(drive_masks: torch.Tensor,
-                                             make_logits: Callable[..., torch.Tensor]) -> None:
+def test_dice_focal_sigmoid_2d_matches_monai(
+    drive_masks: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(drive_masks, 1, "sigmoid")
     target = drive_masks.float()
     ours = _build("dice_focal", 1, "sigmoid", 2, gamma=1.5)(logits, target)
@@ -101,17 +114,26 @@ def test_dice_focal_sigmoid_2d_matches_monai(drive_masks: torch.Tensor,
 
 
 @pytest.mark.parametrize("batch_dice", [True, False])
-def test_tversky_softmax_3d_matches_monai(hippo_labels: torch.Tensor, make_logits: Callable[..., torch.Tensor],
-                                          batch_dice: bool) -> None:
+def test_tversky_softmax_3d_matches_monai(
+    hippo_labels: torch.Tensor, make_logits: Callable[..., torch.Tensor], batch_dice: bool
+) -> None:
     logits = make_logits(hippo_labels, 3, "softmax")
     ours = _build("tversky", 3, "softmax", 3, batch_dice=batch_dice)
-    ref = MonaiTversky(alpha=0.3, beta=0.7, softmax=True, to_onehot_y=True, include_background=False,
-                       batch=batch_dice, **SMOOTH)
+    ref = MonaiTversky(
+        alpha=0.3,
+        beta=0.7,
+        softmax=True,
+        to_onehot_y=True,
+        include_background=False,
+        batch=batch_dice,
+        **SMOOTH,
+    )
     assert abs(float(ours(logits, hippo_labels)) - float(ref(logits, hippo_labels))) <= 1e-5
 
 
-def test_tversky_sigmoid_2d_matches_monai_and_half_half_is_dice(drive_masks: torch.Tensor,
-                                                                make_logits: Callable[..., torch.Tensor]) -> None:
+def test_tversky_sigmoid_2d_matches_monai_and_half_half_is_dice(
+    drive_masks: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(drive_masks, 1, "sigmoid")
     target = drive_masks.float()
     ours = _build("tversky", 1, "sigmoid", 2, alpha=0.2, beta=0.8)(logits, target)

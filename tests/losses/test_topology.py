@@ -14,9 +14,15 @@ from medseg.losses.topology import ClDiceLoss
 
 
 @pytest.mark.parametrize("iterations", [0, 3, 5])
-def test_soft_skeleton_matches_monai_2d_and_3d(drive_masks: torch.Tensor, hippo_labels: torch.Tensor,
-                                               iterations: int) -> None:
-    for x in (torch.rand(2, 1, 48, 48), drive_masks.float(), (hippo_labels > 0).float(), torch.rand(1, 2, 9, 8, 7)):
+def test_soft_skeleton_matches_monai_2d_and_3d(
+    drive_masks: torch.Tensor, hippo_labels: torch.Tensor, iterations: int
+) -> None:
+    for x in (
+        torch.rand(2, 1, 48, 48),
+        drive_masks.float(),
+        (hippo_labels > 0).float(),
+        torch.rand(1, 2, 9, 8, 7),
+    ):
         assert torch.allclose(soft_skeleton(x, iterations), soft_skel(x, iterations), atol=1e-6)
 
 
@@ -30,21 +36,36 @@ def test_soft_skeleton_of_a_thick_bar_is_thin() -> None:
 
 
 @pytest.mark.parametrize("alpha", [0.5, 0.2])
-def test_cldice_softmax_2d_matches_monai(drive_masks: torch.Tensor, make_logits: Callable[..., torch.Tensor],
-                                         alpha: float) -> None:
+def test_cldice_softmax_2d_matches_monai(
+    drive_masks: torch.Tensor, make_logits: Callable[..., torch.Tensor], alpha: float
+) -> None:
     logits = make_logits(drive_masks, 2, "softmax")
-    ours = build_loss("cldice", out_channels=2, activation="softmax", spacing=(1.0, 1.0),
-                      params={"batch_dice": False, "iterations": 3},
-                      composite_weighting={"name": "constant", "params": {"value": alpha}})
+    ours = build_loss(
+        "cldice",
+        out_channels=2,
+        activation="softmax",
+        spacing=(1.0, 1.0),
+        params={"batch_dice": False, "iterations": 3},
+        composite_weighting={"name": "constant", "params": {"value": alpha}},
+    )
     # MONAI weighs clDice by its alpha: ours (Dice weight alpha) is MONAI's 1 - alpha. Its harmonic-mean
     # epsilon is ours (1e-8); its Dice and clDice are per sample.
-    ref = SoftDiceclDiceLoss(iter_=3, alpha=1 - alpha, smooth_nr=1e-5, smooth_dr=1e-5, smooth=1e-8,
-                             include_background=False, softmax=True, to_onehot_y=True)
+    ref = SoftDiceclDiceLoss(
+        iter_=3,
+        alpha=1 - alpha,
+        smooth_nr=1e-5,
+        smooth_dr=1e-5,
+        smooth=1e-8,
+        include_background=False,
+        softmax=True,
+        to_onehot_y=True,
+    )
     assert abs(float(ours(logits, drive_masks)) - float(ref(logits, drive_masks))) <= 1e-5
 
 
-def test_cldice_term_multiclass_3d_is_the_mean_of_monai_per_class(hippo_labels: torch.Tensor,
-                                                                  make_logits: Callable[..., torch.Tensor]) -> None:
+def test_cldice_term_multiclass_3d_is_the_mean_of_monai_per_class(
+    hippo_labels: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(hippo_labels, 3, "softmax")
     loss = ClDiceLoss(3, "softmax", iterations=2, batch_dice=False)
     loss(logits, hippo_labels)
@@ -55,8 +76,9 @@ def test_cldice_term_multiclass_3d_is_the_mean_of_monai_per_class(hippo_labels: 
     assert abs(loss.last_components["cldice"] - sum(per_class) / 2) <= 1e-5
 
 
-def test_cldice_sigmoid_regions_with_batch_sums(hippo_regions: torch.Tensor,
-                                                make_logits: Callable[..., torch.Tensor]) -> None:
+def test_cldice_sigmoid_regions_with_batch_sums(
+    hippo_regions: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(hippo_regions, 2, "sigmoid")
     loss = ClDiceLoss(2, "sigmoid", ConstantSchedule(0.0), iterations=3)
     value = float(loss(logits, hippo_regions))
@@ -68,7 +90,8 @@ def test_cldice_sigmoid_regions_with_batch_sums(hippo_regions: torch.Tensor,
     tsens = ((skel_t * probs).sum(dims) + 1e-5) / (skel_t.sum(dims) + 1e-5)
     expected = 1 - (2 * tprec * tsens / (tprec + tsens + 1e-8)).mean()
     assert abs(value - float(expected)) <= 1e-5
-    per_sample = float(ClDiceLoss(2, "sigmoid", ConstantSchedule(0.0), iterations=3, batch_dice=False)(
-        logits, hippo_regions))
+    per_sample = float(
+        ClDiceLoss(2, "sigmoid", ConstantSchedule(0.0), iterations=3, batch_dice=False)(logits, hippo_regions)
+    )
     assert abs(value - per_sample) > 1e-5
     assert loss.last_components["alpha"] == 0.0

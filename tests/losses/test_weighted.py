@@ -13,10 +13,22 @@ from medseg.core.errors import ConfigError
 from medseg.losses import build_loss, inverse_frequency_weights
 
 
-def _build(name: str, channels: int, activation: str, dims: int, frequencies: list[float] | None = None,
-           **params: object) -> torch.nn.Module:
-    return build_loss(name, out_channels=channels, activation=activation, spacing=(1.0,) * dims,
-                      class_frequencies=frequencies, params=params)
+def _build(
+    name: str,
+    channels: int,
+    activation: str,
+    dims: int,
+    frequencies: list[float] | None = None,
+    **params: object,
+) -> torch.nn.Module:
+    return build_loss(
+        name,
+        out_channels=channels,
+        activation=activation,
+        spacing=(1.0,) * dims,
+        class_frequencies=frequencies,
+        params=params,
+    )
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -35,12 +47,15 @@ def test_inverse_frequency_rule_is_normalised_to_mean_one() -> None:
 def test_inverse_frequency_refuses_an_absent_class() -> None:
     with pytest.raises(ConfigError) as err:
         inverse_frequency_weights([0.99, 0.01, 0.0])
-    assert str(err.value) == ("training.loss_params.class_weights: class 2 has frequency 0 in the training data, "
-                              "so its inverse-frequency weight is undefined; give class_weights explicitly")
+    assert str(err.value) == (
+        "training.loss_params.class_weights: class 2 has frequency 0 in the training data, "
+        "so its inverse-frequency weight is undefined; give class_weights explicitly"
+    )
 
 
-def test_weighted_ce_softmax_3d_matches_numpy(hippo_labels: torch.Tensor,
-                                              make_logits: Callable[..., torch.Tensor]) -> None:
+def test_weighted_ce_softmax_3d_matches_numpy(
+    hippo_labels: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(hippo_labels, 3, "softmax")
     frequencies = [0.8, 0.15, 0.05]
     loss = _build("ce_weighted", 3, "softmax", 3, frequencies)
@@ -56,15 +71,18 @@ def test_weighted_ce_softmax_3d_matches_numpy(hippo_labels: torch.Tensor,
     assert abs(value - float(torch.nn.functional.cross_entropy(logits, hippo_labels[:, 0]))) > 1e-3
 
 
-def test_weighted_ce_explicit_weights_2d(drive_masks: torch.Tensor, make_logits: Callable[..., torch.Tensor]) -> None:
+def test_weighted_ce_explicit_weights_2d(
+    drive_masks: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(drive_masks, 2, "softmax")
     loss = _build("ce_weighted", 2, "softmax", 2, class_weights=[1.0, 4.0])
     expected = torch.nn.functional.cross_entropy(logits, drive_masks[:, 0], weight=torch.tensor([1.0, 4.0]))
     assert abs(float(loss(logits, drive_masks)) - float(expected)) <= 1e-6
 
 
-def test_weighted_ce_sigmoid_regions_matches_numpy(hippo_regions: torch.Tensor,
-                                                   make_logits: Callable[..., torch.Tensor]) -> None:
+def test_weighted_ce_sigmoid_regions_matches_numpy(
+    hippo_regions: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(hippo_regions, 2, "sigmoid")
     frequencies = [0.1, 0.04]
     value = float(_build("ce_weighted", 2, "sigmoid", 3, frequencies)(logits, hippo_regions))
@@ -81,29 +99,42 @@ def test_weighted_ce_sigmoid_regions_matches_numpy(hippo_regions: torch.Tensor,
 def test_weighted_losses_need_weights_or_frequencies() -> None:
     with pytest.raises(ConfigError) as err:
         _build("ce_weighted", 3, "softmax", 3)
-    assert str(err.value) == ("training.loss_params.class_weights: loss 'ce_weighted' needs the class frequencies "
-                              "of the training data or explicit class_weights; none given")
+    assert str(err.value) == (
+        "training.loss_params.class_weights: loss 'ce_weighted' needs the class frequencies "
+        "of the training data or explicit class_weights; none given"
+    )
     with pytest.raises(ConfigError) as err:
         _build("dice_weighted", 3, "softmax", 3, class_weights=[1.0, 2.0])
-    assert str(err.value) == ("training.loss_params.class_weights: expected 3 values (one per output channel), "
-                              "got 2")
+    assert str(err.value) == (
+        "training.loss_params.class_weights: expected 3 values (one per output channel), got 2"
+    )
 
 
 @pytest.mark.parametrize("weight_type", ["square", "simple", "uniform"])
 @pytest.mark.parametrize("batch_dice", [True, False])
-def test_generalized_dice_batch_weights_match_monai(hippo_labels: torch.Tensor,
-                                                    make_logits: Callable[..., torch.Tensor],
-                                                    weight_type: str, batch_dice: bool) -> None:
+def test_generalized_dice_batch_weights_match_monai(
+    hippo_labels: torch.Tensor, make_logits: Callable[..., torch.Tensor], weight_type: str, batch_dice: bool
+) -> None:
     logits = make_logits(hippo_labels, 3, "softmax")
-    ours = _build("dice_weighted", 3, "softmax", 3, weight_type=weight_type, smooth=0.0, batch_dice=batch_dice)
+    ours = _build(
+        "dice_weighted", 3, "softmax", 3, weight_type=weight_type, smooth=0.0, batch_dice=batch_dice
+    )
     # smooth 0 on both sides: ours scales the weights to sum 1 first, which then changes nothing.
-    ref = MonaiGDL(w_type=weight_type, softmax=True, to_onehot_y=True, include_background=False, batch=batch_dice,
-                   smooth_nr=0.0, smooth_dr=0.0)
+    ref = MonaiGDL(
+        w_type=weight_type,
+        softmax=True,
+        to_onehot_y=True,
+        include_background=False,
+        batch=batch_dice,
+        smooth_nr=0.0,
+        smooth_dr=0.0,
+    )
     assert abs(float(ours(logits, hippo_labels)) - float(ref(logits, hippo_labels))) <= 1e-5
 
 
-def test_generalized_dice_sigmoid_2d_matches_monai(drive_masks: torch.Tensor,
-                                                   make_logits: Callable[..., torch.Tensor]) -> None:
+def test_generalized_dice_sigmoid_2d_matches_monai(
+    drive_masks: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(drive_masks, 1, "sigmoid")
     target = drive_masks.float()
     ours = _build("dice_weighted", 1, "sigmoid", 2, weight_type="square", smooth=0.0)(logits, target)
@@ -111,8 +142,9 @@ def test_generalized_dice_sigmoid_2d_matches_monai(drive_masks: torch.Tensor,
     assert abs(float(ours) - float(ref)) <= 1e-5
 
 
-def test_generalized_dice_frequency_weights_match_numpy(hippo_labels: torch.Tensor,
-                                                        make_logits: Callable[..., torch.Tensor]) -> None:
+def test_generalized_dice_frequency_weights_match_numpy(
+    hippo_labels: torch.Tensor, make_logits: Callable[..., torch.Tensor]
+) -> None:
     logits = make_logits(hippo_labels, 3, "softmax", seed=2)
     frequencies = [0.9, 0.07, 0.03]
     value = float(_build("dice_weighted", 3, "softmax", 3, frequencies, smooth=1e-5)(logits, hippo_labels))

@@ -32,7 +32,9 @@ def test_a_prediction_covering_half_the_reference_centreline() -> None:
 def test_thin_vessels_a_dilated_copy_keeps_clDice_higher_than_dice(shared_data: Path) -> None:
     from scipy.ndimage import binary_dilation
 
-    vessels = np.asarray(PILImage.open(shared_data / "DRIVE" / "training" / "1st_manual" / "21_manual1.gif")) > 0
+    vessels = (
+        np.asarray(PILImage.open(shared_data / "DRIVE" / "training" / "1st_manual" / "21_manual1.gif")) > 0
+    )
     thick = binary_dilation(vessels, iterations=2)
     dice = get_metric("dice")(thick, vessels)
     assert get_metric("cldice")(thick, vessels) > 0.95 > dice  # topology kept, overlap not

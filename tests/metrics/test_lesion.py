@@ -67,7 +67,12 @@ def test_max_distance_and_empty_cases() -> None:
     blob = empty.copy()
     blob[2:4, 2:4] = True
     both_empty = lesion_wise_scores(empty, empty)
-    assert (both_empty.dice, both_empty.hd95, both_empty.nsd, both_empty.detection_rate) == (1.0, 0.0, 1.0, 1.0)
+    assert (both_empty.dice, both_empty.hd95, both_empty.nsd, both_empty.detection_rate) == (
+        1.0,
+        0.0,
+        1.0,
+        1.0,
+    )
     only_fp = lesion_wise_scores(blob, empty, max_distance=374.0)
     assert (only_fp.dice, only_fp.hd95, only_fp.nsd, only_fp.detection_rate) == (0.0, 374.0, 0.0, 1.0)
     missed = lesion_wise_scores(empty, blob, max_distance=374.0)

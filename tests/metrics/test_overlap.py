@@ -25,7 +25,9 @@ def _random_pair(shape: tuple[int, ...] = (3, 4, 7, 8, 6)) -> tuple[torch.Tensor
 
 def test_dice_and_iou_match_monai() -> None:
     pred, ref = _random_pair()
-    monai_dice = torch.as_tensor(DiceMetric(include_background=True, reduction="none")(pred.float(), ref.float()))
+    monai_dice = torch.as_tensor(
+        DiceMetric(include_background=True, reduction="none")(pred.float(), ref.float())
+    )
     monai_iou = torch.as_tensor(MeanIoU(include_background=True, reduction="none")(pred.float(), ref.float()))
     assert torch.allclose(dice(pred, ref).float(), monai_dice, atol=1e-6)
     assert torch.allclose(iou(pred, ref).float(), monai_iou, atol=1e-6)

@@ -33,8 +33,9 @@ def test_hippocampus_label_vs_perturbed_matches_monai(shared_data: Path, anisotr
             pred = np.roll(ndimage.binary_dilation(ref, iterations=1 + i % 2), 1 + i, axis=i % 3)
             p, r = torch.from_numpy(pred)[None, None], torch.from_numpy(ref)[None, None]
             expected_hd = compute_hausdorff_distance(p, r, spacing=spacing, percentile=95).item()
-            expected_nsd = compute_surface_dice(p, r, [1.0], include_background=True, spacing=spacing,
-                                                use_subvoxels=True).item()
+            expected_nsd = compute_surface_dice(
+                p, r, [1.0], include_background=True, spacing=spacing, use_subvoxels=True
+            ).item()
             assert hd95(pred, ref, spacing) == pytest.approx(expected_hd, abs=1e-4)
             assert normalized_surface_dice(pred, ref, 1.0, spacing) == pytest.approx(expected_nsd, abs=1e-4)
             assert 0 < expected_nsd < 1  # a real disagreement, not a trivial 0 or 1

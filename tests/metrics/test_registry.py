@@ -25,10 +25,20 @@ def test_names_give_callables_on_mask_pairs() -> None:
     assert get_metric("recall")(pred, ref, spacing) == get_metric("sensitivity")(pred, ref, spacing)
     assert get_metric("relative_volume_error")(pred, ref, spacing) == 0.0
     assert get_metric("hd")(pred, ref, spacing) == pytest.approx(2.0)
-    assert get_metric("nsd@2.5")(pred, ref, spacing) == pytest.approx(normalized_surface_dice(pred, ref, 2.5, spacing))
+    assert get_metric("nsd@2.5")(pred, ref, spacing) == pytest.approx(
+        normalized_surface_dice(pred, ref, 2.5, spacing)
+    )
     assert get_metric("lesion_detection_rate")(pred, ref, spacing) == 1.0
-    assert {"hd95", "assd", "nsd", "lesion_dice", "lesion_hd95", "lesion_nsd", "specificity",
-            "precision"} <= set(available_metrics())
+    assert {
+        "hd95",
+        "assd",
+        "nsd",
+        "lesion_dice",
+        "lesion_hd95",
+        "lesion_nsd",
+        "specificity",
+        "precision",
+    } <= set(available_metrics())
 
 
 def test_unknown_names_and_registration(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,7 +60,8 @@ def test_unknown_names_and_registration(monkeypatch: pytest.MonkeyPatch) -> None
 def test_evaluator_uses_the_registry() -> None:
     pred, ref = _pair()
     result = Evaluator("dice", "hd95", "nsd@1", progress=False).evaluate_pairs(
-        [("c1", pred.astype(np.uint8), ref.astype(np.uint8), (1.0, 1.0, 1.0))])
+        [("c1", pred.astype(np.uint8), ref.astype(np.uint8), (1.0, 1.0, 1.0))]
+    )
     values = result.mean_metrics
     assert values["label_1/dice"] == pytest.approx(0.8)
     assert values["label_1/hd95"] == pytest.approx(1.0)

@@ -28,13 +28,19 @@ def _monai(pred: np.ndarray, ref: np.ndarray, spacing: tuple[float, ...], tol: f
         compute_hausdorff_distance(p, r, spacing=spacing).item(),
         compute_hausdorff_distance(p, r, spacing=spacing, percentile=95).item(),
         compute_average_surface_distance(p, r, spacing=spacing, symmetric=True).item(),
-        compute_surface_dice(p, r, [tol], include_background=True, spacing=spacing, use_subvoxels=True).item(),
+        compute_surface_dice(
+            p, r, [tol], include_background=True, spacing=spacing, use_subvoxels=True
+        ).item(),
     ]
 
 
 def _ours(pred: np.ndarray, ref: np.ndarray, spacing: tuple[float, ...], tol: float) -> list[float]:
-    return [hausdorff_distance(pred, ref, spacing), hd95(pred, ref, spacing),
-            average_symmetric_surface_distance(pred, ref, spacing), normalized_surface_dice(pred, ref, tol, spacing)]
+    return [
+        hausdorff_distance(pred, ref, spacing),
+        hd95(pred, ref, spacing),
+        average_symmetric_surface_distance(pred, ref, spacing),
+        normalized_surface_dice(pred, ref, tol, spacing),
+    ]
 
 
 @pytest.fixture(params=["edt", "kdtree", "grid", "grid_then_tree"])
@@ -130,4 +136,6 @@ def test_distances_exactly_at_the_tolerance_count_as_within(engine: str) -> None
     spacing = (1.5, 1.0, 1.0)
     expected = _monai(pred, ref, spacing, 1.5)[3]
     assert normalized_surface_dice(pred, ref, 1.5, spacing) == pytest.approx(expected, abs=1e-6)
-    assert normalized_surface_dice(pred, ref, 1.5, spacing) > normalized_surface_dice(pred, ref, 1.49, spacing)
+    assert normalized_surface_dice(pred, ref, 1.5, spacing) > normalized_surface_dice(
+        pred, ref, 1.49, spacing
+    )

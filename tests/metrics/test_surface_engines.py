@@ -22,7 +22,9 @@ from medseg.metrics.grid_nearest import nearest_on_grid, reach_voxels
 from medseg.metrics.surface_distance import surface_voxels
 
 
-def _blob(shape: tuple[int, ...], centre: tuple[float, ...], radius: float, rng: np.random.Generator) -> np.ndarray:
+def _blob(
+    shape: tuple[int, ...], centre: tuple[float, ...], radius: float, rng: np.random.Generator
+) -> np.ndarray:
     grid = np.indices(shape).astype(float)
     dist = np.sqrt(sum((g - c) ** 2 for g, c in zip(grid, centre, strict=True)))
     return (dist + rng.normal(0, 0.7, shape)) < radius
@@ -92,8 +94,9 @@ def test_cell_ids_group_points_by_cell() -> None:
 
 @pytest.mark.parametrize("around", [0.0, 1.0])  # exact queries on the full tree / on a tree of a box
 @pytest.mark.parametrize("margin", [nr.FIRST_MARGIN, 1e-6])  # a tiny margin forces threshold retries
-def test_nearest_distance_ranks_equal_sorting_all_distances(monkeypatch: pytest.MonkeyPatch, margin: float,
-                                                            around: float) -> None:
+def test_nearest_distance_ranks_equal_sorting_all_distances(
+    monkeypatch: pytest.MonkeyPatch, margin: float, around: float
+) -> None:
     monkeypatch.setattr(nr, "MIN_POINTS", 64)
     monkeypatch.setattr(nr, "FIRST_MARGIN", margin)
     monkeypatch.setattr(nr, "AROUND_SHARE", around)
@@ -109,7 +112,12 @@ def test_nearest_distance_ranks_equal_sorting_all_distances(monkeypatch: pytest.
     def trees() -> nr.TargetTrees:  # fresh, so that every call builds what it needs
         return nr.TargetTrees(targets, nr.cell_ids(tuple(dst.T), spacing))
 
-    for ranks in ([0, 1], [m // 2, m // 2 + 1], [int(0.95 * (m - 1)), int(0.95 * (m - 1)) + 1], [m - 1, m - 1]):
+    for ranks in (
+        [0, 1],
+        [m // 2, m // 2 + 1],
+        [int(0.95 * (m - 1)), int(0.95 * (m - 1)) + 1],
+        [m - 1, m - 1],
+    ):
         got = nr.nearest_distance_ranks(points, cells, trees(), np.array(ranks))
         np.testing.assert_allclose(got, exact[ranks], atol=1e-12)
     top = np.array([int(0.95 * (m - 1)), int(0.95 * (m - 1)) + 1])
@@ -120,7 +128,9 @@ def test_nearest_distance_ranks_equal_sorting_all_distances(monkeypatch: pytest.
     assert nr.nearest_distance_ranks(points, cells, trees(), top, at_most=1e9) is None  # bounds alone
 
 
-def test_the_probe_lets_a_scan_settle_everything_when_the_surfaces_are_close(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_probe_lets_a_scan_settle_everything_when_the_surfaces_are_close(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(spc, "PROBE_MIN_POINTS", 32)
     monkeypatch.setattr(spc, "PROBE_POINTS", 16)
     rng = np.random.default_rng(6)
@@ -129,17 +139,22 @@ def test_the_probe_lets_a_scan_settle_everything_when_the_surfaces_are_close(mon
     pred = ndimage.binary_dilation(ref)  # every surface voxel within two voxels of the other surface
     edges_p, edges_r = surface_voxels(pred), surface_voxels(ref)
     for q in (95.0, 100.0):
-        scan = spc._scan(spc._Surface(np.pad(edges_p, 6), spacing), spc._Surface(np.pad(edges_r, 6), spacing), q)
+        scan = spc._scan(
+            spc._Surface(np.pad(edges_p, 6), spacing), spc._Surface(np.pad(edges_r, 6), spacing), q
+        )
         assert scan.left is not None and len(scan.left) == 0  # no k-d tree needed
-        expected = max(np.percentile(_brute(edges_p, edges_r, spacing), q),
-                       np.percentile(_brute(edges_r, edges_p, spacing), q))
+        expected = max(
+            np.percentile(_brute(edges_p, edges_r, spacing), q),
+            np.percentile(_brute(edges_r, edges_p, spacing), q),
+        )
         assert hausdorff_distance(pred, ref, spacing, q) == pytest.approx(expected, abs=1e-9)
 
 
 @pytest.mark.parametrize("small_thresholds", [False, True])
 @pytest.mark.parametrize("percentile", [0.0, 50.0, 95.0, 100.0])
-def test_directed_percentile_equals_numpy_over_all_distances(monkeypatch: pytest.MonkeyPatch, percentile: float,
-                                                             small_thresholds: bool) -> None:
+def test_directed_percentile_equals_numpy_over_all_distances(
+    monkeypatch: pytest.MonkeyPatch, percentile: float, small_thresholds: bool
+) -> None:
     if small_thresholds:  # probe and skip the scan, then select with cell representatives
         monkeypatch.setattr(spc, "PROBE_MIN_POINTS", 32)
         monkeypatch.setattr(spc, "PROBE_POINTS", 16)
@@ -152,7 +167,9 @@ def test_directed_percentile_equals_numpy_over_all_distances(monkeypatch: pytest
     assert spc.directed_percentile(src, dst, spacing, percentile) == pytest.approx(expected, abs=1e-9)
     flat_src, flat_dst = src[13], dst[13]  # one slice: the same in 2-D
     expected = np.percentile(_brute(flat_src, flat_dst, spacing[1:]), percentile)
-    assert spc.directed_percentile(flat_src, flat_dst, spacing[1:], percentile) == pytest.approx(expected, abs=1e-9)
+    assert spc.directed_percentile(flat_src, flat_dst, spacing[1:], percentile) == pytest.approx(
+        expected, abs=1e-9
+    )
 
 
 def test_far_apart_surfaces_take_every_path_and_match_brute_force(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -172,6 +189,8 @@ def test_far_apart_surfaces_take_every_path_and_match_brute_force(monkeypatch: p
     spacing = (1.5, 0.8, 0.8)
     d_pr = _brute(surface_voxels(pred), surface_voxels(ref), spacing)
     d_rp = _brute(surface_voxels(ref), surface_voxels(pred), spacing)
-    assert hd95(pred, ref, spacing) == pytest.approx(max(np.percentile(d_pr, 95), np.percentile(d_rp, 95)), abs=1e-9)
+    assert hd95(pred, ref, spacing) == pytest.approx(
+        max(np.percentile(d_pr, 95), np.percentile(d_rp, 95)), abs=1e-9
+    )
     assert calls[0] == -math.inf and calls[1] > 0  # the second direction only had to be bounded by the first
     assert hausdorff_distance(pred, ref, spacing) == pytest.approx(max(d_pr.max(), d_rp.max()), abs=1e-9)

@@ -38,8 +38,14 @@ def _assert_same_network(ours: nn.Module, reference: nn.Module, patch: tuple[int
 @pytest.mark.parametrize(("variant", "kernel"), [("s", 3), ("b", 5), ("m", 3), ("l", 7)])
 def test_mednext_variants_match_monai_factory(variant: str, kernel: int) -> None:
     ours = create_network(f"mednext-{variant}", 1, 2, (16, 32), kernel_size=kernel, deep_supervision=True)
-    reference = create_mednext(variant.upper(), spatial_dims=2, in_channels=1, out_channels=2, kernel_size=kernel,
-                               deep_supervision=True)
+    reference = create_mednext(
+        variant.upper(),
+        spatial_dims=2,
+        in_channels=1,
+        out_channels=2,
+        kernel_size=kernel,
+        deep_supervision=True,
+    )
     _assert_same_network(ours, reference, (16, 32))
 
 

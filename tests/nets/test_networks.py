@@ -35,13 +35,38 @@ SMALL: dict[str, dict[str, Any]] = {
     "swinunetr-large": {"features_base": 12, "depths": (1, 1, 1, 1), "num_heads": (3, 3, 3, 3)},
 }
 # Smallest valid patches (non-square in 2D); the unet family pools only axes >= 8 voxels.
-MIN_2D = {"unet": (8, 24), "unet-res": (8, 24), "unet-pocket": (8, 24), "fmgnet": (8, 24), "wnet": (8, 24),
-          "swinunetr": (32, 64), "swinunetr-small": (32, 64), "swinunetr-base": (32, 64), "swinunetr-large": (32, 64), "unetpp": (16, 32), "mednext-s": (16, 32), "mednext-b": (16, 32),
-          "mednext-m": (16, 32), "mednext-l": (16, 32)}
-MIN_3D = {"unet": (8, 8, 16), "unet-res": (8, 8, 16), "unet-pocket": (8, 8, 16), "fmgnet": (8, 8, 16),
-          "wnet": (8, 8, 16), "swinunetr": (32, 32, 64), "swinunetr-small": (32, 32, 64),
-          "swinunetr-base": (32, 32, 64), "swinunetr-large": (32, 32, 64), "unetpp": (16, 16, 32), "mednext-s": (16, 16, 32),
-          "mednext-b": (16, 16, 32), "mednext-m": (16, 16, 32), "mednext-l": (16, 16, 32)}
+MIN_2D = {
+    "unet": (8, 24),
+    "unet-res": (8, 24),
+    "unet-pocket": (8, 24),
+    "fmgnet": (8, 24),
+    "wnet": (8, 24),
+    "swinunetr": (32, 64),
+    "swinunetr-small": (32, 64),
+    "swinunetr-base": (32, 64),
+    "swinunetr-large": (32, 64),
+    "unetpp": (16, 32),
+    "mednext-s": (16, 32),
+    "mednext-b": (16, 32),
+    "mednext-m": (16, 32),
+    "mednext-l": (16, 32),
+}
+MIN_3D = {
+    "unet": (8, 8, 16),
+    "unet-res": (8, 8, 16),
+    "unet-pocket": (8, 8, 16),
+    "fmgnet": (8, 8, 16),
+    "wnet": (8, 8, 16),
+    "swinunetr": (32, 32, 64),
+    "swinunetr-small": (32, 32, 64),
+    "swinunetr-base": (32, 32, 64),
+    "swinunetr-large": (32, 32, 64),
+    "unetpp": (16, 16, 32),
+    "mednext-s": (16, 16, 32),
+    "mednext-b": (16, 16, 32),
+    "mednext-m": (16, 16, 32),
+    "mednext-l": (16, 16, 32),
+}
 DS_NETS = ["unet", "unet-res", "unet-pocket", "fmgnet", "wnet", "unetpp", "mednext-s"]
 
 
@@ -79,7 +104,9 @@ def test_deep_supervision_list_in_training_tensor_in_eval(name: str) -> None:
     assert isinstance(outputs, list) and len(outputs) > 1
     sizes = [tuple(o.shape[2:]) for o in outputs]
     assert sizes[0] == patch
-    assert all(a[0] >= b[0] and a[1] >= b[1] for a, b in itertools.pairwise(sizes))  # highest resolution first
+    assert all(
+        a[0] >= b[0] and a[1] >= b[1] for a, b in itertools.pairwise(sizes)
+    )  # highest resolution first
     net.eval()
     with torch.no_grad():
         logits = net(x)
@@ -88,8 +115,9 @@ def test_deep_supervision_list_in_training_tensor_in_eval(name: str) -> None:
 
 
 def test_unet_deep_supervision_shapes_follow_strides() -> None:
-    net = create_network("unet", 1, 2, (16, 32), pool_strides=[[1, 2], [2, 2], [2, 2]], features_base=4,
-                         deep_supervision=True)
+    net = create_network(
+        "unet", 1, 2, (16, 32), pool_strides=[[1, 2], [2, 2], [2, 2]], features_base=4, deep_supervision=True
+    )
     assert [tuple(o.shape[2:]) for o in net(torch.randn(1, 1, 16, 32))] == [(16, 32), (16, 16), (8, 8)]
 
 
@@ -101,7 +129,9 @@ def test_odd_size_on_an_axis_that_is_never_pooled() -> None:
 
 
 INVALID = {name: ((48, 40, 48), 1, 16, 32, 48) for name in SMALL}
-INVALID.update({name: ((36, 40, 40), 0, 8, 32, 40) for name in ("unet", "unet-res", "unet-pocket", "fmgnet", "wnet")})
+INVALID.update(
+    {name: ((36, 40, 40), 0, 8, 32, 40) for name in ("unet", "unet-res", "unet-pocket", "fmgnet", "wnet")}
+)
 for _swin in ("swinunetr", "swinunetr-small", "swinunetr-base", "swinunetr-large"):
     INVALID[_swin] = ((64, 72, 64), 1, 32, 64, 96)
 
@@ -110,13 +140,17 @@ for _swin in ("swinunetr", "swinunetr-small", "swinunetr-base", "swinunetr-large
 def test_invalid_patch_size_names_axis_and_nearest_sizes(name: str) -> None:
     patch, axis, divisor, lower, upper = INVALID[name]
     assert required_divisor(name, patch)[axis] == divisor
-    message = (f"{name}: patch_size axis {axis} = {patch[axis]} is not divisible by {divisor}; "
-               f"nearest valid sizes: {lower} (lower) or {upper} (upper)")
+    message = (
+        f"{name}: patch_size axis {axis} = {patch[axis]} is not divisible by {divisor}; "
+        f"nearest valid sizes: {lower} (lower) or {upper} (upper)"
+    )
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         create_network(name, 1, 2, patch, **SMALL[name])
 
 
-@pytest.mark.parametrize(("name", "patch"), [("swinunetr", (32, 32)), ("unetpp", (16, 16, 16)), ("mednext-m", (16, 16))])
+@pytest.mark.parametrize(
+    ("name", "patch"), [("swinunetr", (32, 32)), ("unetpp", (16, 16, 16)), ("mednext-m", (16, 16))]
+)
 def test_one_voxel_bottleneck_is_rejected(name: str, patch: tuple[int, ...]) -> None:
     with pytest.raises(ValueError, match=rf"{name}: patch_size \[{patch[0]}, .*gives a 1-voxel bottleneck"):
         create_network(name, 1, 2, patch, **SMALL[name])
@@ -125,7 +159,9 @@ def test_one_voxel_bottleneck_is_rejected(name: str, patch: tuple[int, ...]) -> 
 def test_create_network_rejects_bad_requests() -> None:
     with pytest.raises(ValueError, match=r"network: unknown 'unet3'; valid: cmunext, fmgnet"):
         create_network("unet3", 1, 2, (16, 16))
-    with pytest.raises(ValueError, match=r"network 'vnet': unknown parameter 'features_base'; valid: dropout_prob"):
+    with pytest.raises(
+        ValueError, match=r"network 'vnet': unknown parameter 'features_base'; valid: dropout_prob"
+    ):
         create_network("vnet", 1, 2, (16, 16), features_base=8)
     with pytest.raises(ValueError, match="network 'vnet' has no deep supervision"):
         create_network("vnet", 1, 2, (16, 16), deep_supervision=True)
@@ -138,7 +174,9 @@ def test_create_network_rejects_bad_requests() -> None:
     with pytest.raises(ValueError, match="in_channels=3 must divide 16"):
         create_network("vnet", 3, 2, (16, 16))
     # A network without deep supervision accepts deep_supervision=False (the trainer always passes it).
-    assert create_network("transunet", 1, 2, (16, 16), deep_supervision=False, **SMALL["transunet"]) is not None
+    assert (
+        create_network("transunet", 1, 2, (16, 16), deep_supervision=False, **SMALL["transunet"]) is not None
+    )
 
 
 def test_register_network_adds_a_name_with_its_divisor() -> None:

@@ -73,15 +73,24 @@ def _layer_signature(net: nn.Module) -> Counter[tuple[str, tuple[int, ...]]]:
 def test_same_layers_as_monai_dynunet_for_isotropic_patch() -> None:
     topo = unet_topology((32, 32, 32), features_base=4)
     ours = DynamicUNet(1, 2, (32, 32, 32), features_base=4, deep_supervision=True)
-    reference = DynUNet(3, 1, 2, kernel_size=topo.conv_kernels, strides=[(1, 1, 1), *topo.pool_strides],
-                        upsample_kernel_size=topo.pool_strides, filters=topo.features, deep_supervision=True,
-                        deep_supr_num=len(topo.pool_strides) - 1)
+    reference = DynUNet(
+        3,
+        1,
+        2,
+        kernel_size=topo.conv_kernels,
+        strides=[(1, 1, 1), *topo.pool_strides],
+        upsample_kernel_size=topo.pool_strides,
+        filters=topo.features,
+        deep_supervision=True,
+        deep_supr_num=len(topo.pool_strides) - 1,
+    )
     assert _layer_signature(ours) == _layer_signature(reference)
 
 
 def test_network_follows_topology_and_divisor() -> None:
-    net = create_network("unet", 1, 3, (20, 48, 48), spacing=(3.0, 0.8, 0.8), features_base=4,
-                         deep_supervision=True)
+    net = create_network(
+        "unet", 1, 3, (20, 48, 48), spacing=(3.0, 0.8, 0.8), features_base=4, deep_supervision=True
+    )
     assert net.patch_size_divisor == required_divisor("unet", (20, 48, 48), (3.0, 0.8, 0.8)) == (4, 8, 8)
     first_conv = next(m for m in net.modules() if isinstance(m, nn.Conv3d))
     assert first_conv.kernel_size == (1, 3, 3)

@@ -15,9 +15,17 @@ from medseg.io import read_image
 from medseg.io.state import read_metadata
 from medseg.presets.pipeline import analyze, make_evaluator, predict, train
 
-TINY = {"spatial_config.patch_size": [16, 16, 16], "training.batch_size": 2, "model.params": {"features_base": 4},
-        "training.epochs": 2, "training.steps_per_epoch": 2, "training.workers": 0, "preprocessing.workers": 0,
-        "training.n_folds": 3, "inference.tta": False}
+TINY = {
+    "spatial_config.patch_size": [16, 16, 16],
+    "training.batch_size": 2,
+    "model.params": {"features_base": 4},
+    "training.epochs": 2,
+    "training.steps_per_epoch": 2,
+    "training.workers": 0,
+    "preprocessing.workers": 0,
+    "training.n_folds": 3,
+    "inference.tta": False,
+}
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +40,36 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Confi
 
 def test_experiment_folder_is_complete(trained: tuple[Path, Path, Config]) -> None:
     _, experiment, _ = trained
-    for name in ("checkpoints/latest.safetensors", "checkpoints/best.safetensors", "metrics.csv",
-                 "training.log", "plan.json", "config.json", "plots/progress.png", "plots/dice.png", "plots/lr.png",
-                 "plots/losses.png", "plots/epoch_time.png", "previews/worst_case.png", "validation/cases.csv"):
+    for name in (
+        "checkpoints/latest.safetensors",
+        "checkpoints/best.safetensors",
+        "metrics.csv",
+        "training.log",
+        "plan.json",
+        "config.json",
+        "plots/progress.png",
+        "plots/dice.png",
+        "plots/lr.png",
+        "plots/losses.png",
+        "plots/epoch_time.png",
+        "previews/worst_case.png",
+        "validation/cases.csv",
+    ):
         assert (experiment / name).is_file(), name
     rows = list(csv.DictReader((experiment / "metrics.csv").open(encoding="utf-8")))
     assert len(rows) == 2
-    assert {"train_loss", "train_dice_loss", "train_ce", "lr", "val_score", "dice_Anterior",
-            "dice_Posterior", "acc_dice_Anterior", "epoch_time", "val_time"} <= set(rows[0])
+    assert {
+        "train_loss",
+        "train_dice_loss",
+        "train_ce",
+        "lr",
+        "val_score",
+        "dice_Anterior",
+        "dice_Posterior",
+        "acc_dice_Anterior",
+        "epoch_time",
+        "val_time",
+    } <= set(rows[0])
     log = (experiment / "training.log").read_text(encoding="utf-8")
     assert "sanity check" in log and "MACs" in log and "worst first" in log
 
@@ -52,13 +82,18 @@ def test_the_checkpoint_holds_exactly_one_model_description_and_it_is_the_plan(
     descriptions = {k for k in meta if k not in ("format", "trainer", "kind", "medseg_state")}
     assert descriptions == {"plan"}
     plan = json.loads(meta["plan"])
-    assert plan["network"] == {"name": "unet", "params": config.model.params, "deep_supervision": True,
-                               "activation": "softmax"}
+    assert plan["network"] == {
+        "name": "unet",
+        "params": config.model.params,
+        "deep_supervision": True,
+        "activation": "softmax",
+    }
     assert plan["patch_size"] == [16, 16, 16]
 
 
 def test_predictions_keep_source_geometry_and_dice_matches_an_independent_count(
-    trained: tuple[Path, Path, Config], tmp_path: Path,
+    trained: tuple[Path, Path, Config],
+    tmp_path: Path,
 ) -> None:
     _, experiment, config = trained
     dataset = load_sample()

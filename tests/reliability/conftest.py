@@ -31,12 +31,33 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trained(tmp_path_factory: pytest.TempPathFactory, tiny_data: Path) -> dict[str, Path]:
     """A work folder after ``run-all`` (fold 0, 1 epoch), and its experiment folder and checkpoint."""
     work = tmp_path_factory.mktemp("trained") / "work"
-    code = main(["run-all", str(tiny_data), "-o", str(work), "--folds", "0", "--epochs", "1", "--workers", "0",
-                 "--set", "training.workers=0", "--no-tta", *TINY])
+    code = main(
+        [
+            "run-all",
+            str(tiny_data),
+            "-o",
+            str(work),
+            "--folds",
+            "0",
+            "--epochs",
+            "1",
+            "--workers",
+            "0",
+            "--set",
+            "training.workers=0",
+            "--no-tta",
+            *TINY,
+        ]
+    )
     assert code == 0
     experiment = next((work / "experiments" / "SegmentationTrainer_fold0").iterdir())
-    return {"work": work, "experiment": experiment, "checkpoint": experiment / "checkpoints" / "latest.safetensors",
-            "predictions": work / "predictions" / "fold_0", "data": tiny_data}
+    return {
+        "work": work,
+        "experiment": experiment,
+        "checkpoint": experiment / "checkpoints" / "latest.safetensors",
+        "predictions": work / "predictions" / "fold_0",
+        "data": tiny_data,
+    }
 
 
 @pytest.fixture
@@ -66,12 +87,12 @@ def small_disk(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
         folder = tmp_path / f"disk{len(mounts)}"
         folder.mkdir()
         if not mount(["-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)]):
-            pytest.skip("cannot mount a small tmpfs here (not root); the EFBIG rows cover a full disk portably")
+            pytest.skip(
+                "cannot mount a small tmpfs here (not root); the EFBIG rows cover a full disk portably"
+            )
         mounts.append(folder)
         return folder
 
     yield make
     for folder in mounts:
         subprocess.run(["umount", "-l", str(folder)], capture_output=True)
-
-

@@ -28,8 +28,22 @@ from medseg.data.sample import sample_path
 ROOT = Path(__file__).resolve().parents[2]
 CROP = (20, 24, 20)  # z, y, x
 #: the flags of every tiny training run (2 folds, 16^3 patches, 4 base features, 2 steps per epoch, CPU)
-TINY = ["--n-folds", "2", "--features-base", "4", "--patch-size", "16", "16", "16", "--batch-size", "2",
-        "--steps-per-epoch", "2", "--device", "cpu"]
+TINY = [
+    "--n-folds",
+    "2",
+    "--features-base",
+    "4",
+    "--patch-size",
+    "16",
+    "16",
+    "16",
+    "--batch-size",
+    "2",
+    "--steps-per-epoch",
+    "2",
+    "--device",
+    "cpu",
+]
 
 Snapshot = dict[str, str]
 
@@ -37,7 +51,9 @@ Snapshot = dict[str, str]
 def crop_case(image: sitk.Image, label: sitk.Image) -> tuple[sitk.Image, sitk.Image]:
     """Both images cut to ``CROP`` voxels around the label's centre (geometry kept: ITK slicing)."""
     array = sitk.GetArrayFromImage(label)
-    centre = np.argwhere(array > 0).mean(axis=0).round().astype(int) if array.any() else np.array(array.shape) // 2
+    centre = (
+        np.argwhere(array > 0).mean(axis=0).round().astype(int) if array.any() else np.array(array.shape) // 2
+    )
     start = [int(np.clip(c - s // 2, 0, n - s)) for c, s, n in zip(centre, CROP, array.shape)]
     zs, ys, xs = (slice(a, a + s) for a, s in zip(start, CROP))
     return image[xs, ys, zs], label[xs, ys, zs]
@@ -51,8 +67,10 @@ def make_tiny_msd(out: Path, count: int = 6) -> Path:
     for sub in ("imagesTr", "labelsTr"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     for entry in meta["training"]:
-        image, label = crop_case(sitk.ReadImage(str(sample_path() / entry["image"])),
-                                 sitk.ReadImage(str(sample_path() / entry["label"])))
+        image, label = crop_case(
+            sitk.ReadImage(str(sample_path() / entry["image"])),
+            sitk.ReadImage(str(sample_path() / entry["label"])),
+        )
         sitk.WriteImage(image, str(out / entry["image"]))
         sitk.WriteImage(label, str(out / entry["label"]))
     (out / "dataset.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
@@ -92,12 +110,23 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return code, captured.out, captured.err
 
 
-def medseg_subprocess(args: list[str], env: dict[str, str] | None = None, timeout: float = 120,
-                      preexec: Callable[[], None] | None = None) -> subprocess.CompletedProcess[str]:
+def medseg_subprocess(
+    args: list[str],
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    preexec: Callable[[], None] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """The real ``medseg`` command in a fresh interpreter (``python -m medseg.cli.main``)."""
     full = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "medseg.cli.main", *args], capture_output=True, text=True,
-                          timeout=timeout, env=full, encoding="utf-8", preexec_fn=preexec)
+    return subprocess.run(
+        [sys.executable, "-m", "medseg.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full,
+        encoding="utf-8",
+        preexec_fn=preexec,
+    )
 
 
 @contextlib.contextmanager

@@ -36,8 +36,19 @@ from reliability_kit import ROOT, TINY, live_group_members, make_tiny_msd, tempo
 from medseg.io.state import load_state
 
 EPOCHS = 6
-TRAIN = ["train", "--fold", "0", "--epochs", str(EPOCHS), "--deterministic", "--set", "training.workers=2",
-         "--set", "training.val_max_share=1.0", *TINY]
+TRAIN = [
+    "train",
+    "--fold",
+    "0",
+    "--epochs",
+    str(EPOCHS),
+    "--deterministic",
+    "--set",
+    "training.workers=2",
+    "--set",
+    "training.val_max_share=1.0",
+    *TINY,
+]
 PLAN = ["--features-base", "4", "--patch-size", "16", "16", "16", "--batch-size", "2"]
 #: metrics columns that measure time (they differ between runs; everything else must not)
 TIMING = ("epoch_time", "val_time", "step_time", "eta", "etc_seconds")  # wall-clock derived
@@ -74,8 +85,13 @@ class Launcher:
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
         env.pop("MEDSEG_KILL_AT", None)
         self.logs = logs
-        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("launcher.py"))],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("launcher.py"))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         self.count = 0
 
     def run(self, argv: list[str], env: dict[str, str] | None = None) -> tuple[int, int, str, str]:
@@ -156,11 +172,15 @@ def test_kill_campaign(launcher: Launcher, tmp_path: Path) -> None:
     for step in CHAIN:
         env = {"MEDSEG_KILL_AT": step.kill_at} if step.kill_at else {}
         started = time.perf_counter()
-        code, pid, _, err = launcher.run([*TRAIN, "-o", str(work), *(["--resume"] if step.resume else [])], env)
+        code, pid, _, err = launcher.run(
+            [*TRAIN, "-o", str(work), *(["--resume"] if step.resume else [])], env
+        )
         print(f"{step.kill_at} resume={step.resume}: exit {code} in {time.perf_counter() - started:.1f} s")
         what = f"{step.kill_at or 'no kill'} ({'resume' if step.resume else 'fresh'})"
         if step.expect == "killed":
-            assert code == -signal.SIGKILL, f"{what}: exit {code}, the kill point was not reached: {err[-2000:]}"
+            assert code == -signal.SIGKILL, (
+                f"{what}: exit {code}, the kill point was not reached: {err[-2000:]}"
+            )
             kills += 1
             assert _wait_group_gone(pid) == [], f"{what}: the killed run's workers outlived it"
         elif step.expect == "no-run":
@@ -169,7 +189,9 @@ def test_kill_campaign(launcher: Launcher, tmp_path: Path) -> None:
             assert code == 0, f"{what}: {err[-3000:]}"
         left = temporaries(work)
         if step.resume and step.expect != "no-run":
-            assert not set(stale) & set(left), f"{what}: the resume did not remove {sorted(set(stale) & set(left))}"
+            assert not set(stale) & set(left), (
+                f"{what}: the resume did not remove {sorted(set(stale) & set(left))}"
+            )
         stale = [t for t in left if "/checkpoints/" in t]  # the next resume must remove these
         if step.kill_at in ("state_begin@1", "state_write@1"):
             assert stale, f"{what}: a kill inside a checkpoint write leaves its temporary file"
@@ -189,8 +211,10 @@ def test_kill_campaign(launcher: Launcher, tmp_path: Path) -> None:
     a = _state(reference / "checkpoints" / "latest.safetensors")
     b = _state(resumed / "checkpoints" / "latest.safetensors")
     assert a["trainer"]["epoch"] == b["trainer"]["epoch"] == EPOCHS
-    ta, tb = _tensors({"weights": a["weights"], "toolbox": a["toolbox"]}), _tensors(
-        {"weights": b["weights"], "toolbox": b["toolbox"]})
+    ta, tb = (
+        _tensors({"weights": a["weights"], "toolbox": a["toolbox"]}),
+        _tensors({"weights": b["weights"], "toolbox": b["toolbox"]}),
+    )
     assert ta.keys() == tb.keys()
     assert [k for k in ta if not torch.equal(ta[k], tb[k])] == []  # bit-identical weights and optimiser state
     pd.testing.assert_frame_equal(_metrics(reference), _metrics(resumed))

@@ -26,8 +26,13 @@ GRACE_S = 5.0
 def _start(args: list[str]) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     env.pop("MEDSEG_KILL_AT", None)
-    return subprocess.Popen([sys.executable, "-m", "medseg.cli.main", *args], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "medseg.cli.main", *args],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _kill_when_workers_run(proc: subprocess.Popen[bytes], workers: int, timeout: float = 120.0) -> list[int]:
@@ -59,11 +64,46 @@ def _survivors(pgid: int) -> list[int]:
 
 def test_loader_workers_die_with_a_killed_trainer(tmp_path: Path) -> None:
     data, work = make_tiny_msd(tmp_path / "data"), tmp_path / "work"
-    assert main(["analyze", str(data), "-o", str(work), "--workers", "0", "--features-base", "4", "--patch-size",
-                 "16", "16", "16", "--batch-size", "2"]) == 0
-    assert main(["preprocess", "-o", str(work), "--workers", "0"]) == 0  # so the only workers are the loader's
-    proc = _start(["train", "-o", str(work), "--fold", "0", "--epochs", "100", "--set", "training.workers=2",
-                   "--set", "preprocessing.workers=0", *TINY])
+    assert (
+        main(
+            [
+                "analyze",
+                str(data),
+                "-o",
+                str(work),
+                "--workers",
+                "0",
+                "--features-base",
+                "4",
+                "--patch-size",
+                "16",
+                "16",
+                "16",
+                "--batch-size",
+                "2",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["preprocess", "-o", str(work), "--workers", "0"]) == 0
+    )  # so the only workers are the loader's
+    proc = _start(
+        [
+            "train",
+            "-o",
+            str(work),
+            "--fold",
+            "0",
+            "--epochs",
+            "100",
+            "--set",
+            "training.workers=2",
+            "--set",
+            "preprocessing.workers=0",
+            *TINY,
+        ]
+    )
     workers = _kill_when_workers_run(proc, 2)
     assert proc.returncode == -signal.SIGKILL
     assert _survivors(proc.pid) == [], f"loader workers {workers} outlived the killed trainer"

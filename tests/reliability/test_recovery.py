@@ -34,28 +34,35 @@ def _write_like(path: Path, array: np.ndarray, like: Path) -> None:
     sitk.WriteImage(image, str(path))
 
 
-def test_predict_says_which_checkpoint_it_used(trained: dict[str, Path], tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_predict_says_which_checkpoint_it_used(
+    trained: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     images = tmp_path / "images"
     images.mkdir()
     first = sorted(trained["predictions"].iterdir())[0]
     shutil.copy(trained["data"] / "imagesTr" / first.name, images / first.name)
-    code, out, _ = run_cli(["predict", str(images), "-o", str(tmp_path / "a"), "-e", str(trained["experiment"]),
-                            "--no-tta"], capsys)
+    code, out, _ = run_cli(
+        ["predict", str(images), "-o", str(tmp_path / "a"), "-e", str(trained["experiment"]), "--no-tta"],
+        capsys,
+    )
     assert code == 0
     assert f"experiment {trained['experiment']}: checkpoint best.safetensors\n" in out
     no_best = tmp_path / "no_best"
     shutil.copytree(trained["experiment"], no_best)
     (no_best / "checkpoints" / "best.safetensors").unlink()
-    code, out, _ = run_cli(["predict", str(images), "-o", str(tmp_path / "b"), "-e", str(no_best), "--no-tta"], capsys)
+    code, out, _ = run_cli(
+        ["predict", str(images), "-o", str(tmp_path / "b"), "-e", str(no_best), "--no-tta"], capsys
+    )
     assert code == 0
-    assert (f"experiment {no_best}: checkpoint latest.safetensors (no checkpoints/best.safetensors: the run has no "
-            "validated score yet; using latest instead)\n") in out
+    assert (
+        f"experiment {no_best}: checkpoint latest.safetensors (no checkpoints/best.safetensors: the run has no "
+        "validated score yet; using latest instead)\n"
+    ) in out
 
 
-def test_nonfinite_minimum_for_training_data_and_predictions(tiny_data: Path, trained: dict[str, Path],
-                                                             tmp_path: Path,
-                                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_nonfinite_minimum_for_training_data_and_predictions(
+    tiny_data: Path, trained: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = tmp_path / "data"
     shutil.copytree(tiny_data, data)
     case = data / "imagesTr" / "hippocampus_007.nii.gz"
@@ -66,14 +73,17 @@ def test_nonfinite_minimum_for_training_data_and_predictions(tiny_data: Path, tr
     work = tmp_path / "work"
     code, _, err = run_cli(["analyze", str(data), "-o", str(work), *PLAN], capsys)
     assert code == 2 and "image has 3 NaN/inf voxels" in err  # refused by default
-    code, _, err = run_cli(["analyze", str(data), "-o", str(work), *PLAN, "--set",
-                            "dataset_info.nonfinite=minimum"], capsys)
+    code, _, err = run_cli(
+        ["analyze", str(data), "-o", str(work), *PLAN, "--set", "dataset_info.nonfinite=minimum"], capsys
+    )
     assert code == 0, err
     assert load_config(work / "config.json").dataset_info.nonfinite == "minimum"
     code, _, err = run_cli(["preprocess", "-o", str(work), "--workers", "0"], capsys)
     assert code == 0, err
     by_hand = clean.copy()
-    by_hand[0, 0, :3] = clean[np.isfinite(broken)].min()  # the stated rule: the channel's smallest finite value
+    by_hand[0, 0, :3] = clean[
+        np.isfinite(broken)
+    ].min()  # the stated rule: the channel's smallest finite value
     reference = tmp_path / "ref_data"
     shutil.copytree(data, reference)
     _write_like(reference / "imagesTr" / case.name, by_hand, case)
@@ -92,15 +102,26 @@ def test_nonfinite_minimum_for_training_data_and_predictions(tiny_data: Path, tr
     args = ["-e", str(trained["experiment"]), "--no-tta"]
     code, _, err = run_cli(["predict", str(images), "-o", str(tmp_path / "p0"), *args], capsys)
     assert code == 2 and "image has 3 NaN/inf voxels" in err
-    code, _, err = run_cli(["predict", str(images), "-o", str(tmp_path / "p1"), *args, "--set",
-                            "dataset_info.nonfinite=minimum"], capsys)
+    code, _, err = run_cli(
+        [
+            "predict",
+            str(images),
+            "-o",
+            str(tmp_path / "p1"),
+            *args,
+            "--set",
+            "dataset_info.nonfinite=minimum",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert run_cli(["predict", str(fixed), "-o", str(tmp_path / "p2"), *args], capsys)[0] == 0
     np.testing.assert_array_equal(_read(tmp_path / "p1" / case.name), _read(tmp_path / "p2" / case.name))
 
 
-def test_a_1000_mm_slice_spacing_is_warned_about(tiny_data: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_1000_mm_slice_spacing_is_warned_about(
+    tiny_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = tmp_path / "data"
     shutil.copytree(tiny_data, data)
     for folder in ("imagesTr", "labelsTr"):
@@ -111,8 +132,9 @@ def test_a_1000_mm_slice_spacing_is_warned_about(tiny_data: Path, tmp_path: Path
     code, out, err = run_cli(["analyze", str(data), "-o", str(tmp_path / "work"), *PLAN], capsys)
     assert code == 0, err
     warnings = [line for line in err.splitlines() if line.startswith("medseg: warning: ")]
-    assert len(warnings) == 1 and warnings[0].startswith("medseg: warning: case hippocampus_011: spacing 1000 mm on "
-                                                         "axis z is 1000x the median 1 mm; ")
+    assert len(warnings) == 1 and warnings[0].startswith(
+        "medseg: warning: case hippocampus_011: spacing 1000 mm on axis z is 1000x the median 1 mm; "
+    )
     notes = load_config(tmp_path / "work" / "config.json").notes
     assert [n for n in notes if n.startswith("warning: ")] == [warnings[0].removeprefix("medseg: ")]
     assert "case hippocampus_011: spacing 1000 mm" in out  # the analyze verb prints the notes too
@@ -120,13 +142,17 @@ def test_a_1000_mm_slice_spacing_is_warned_about(tiny_data: Path, tmp_path: Path
 
 def test_deterministic_flag_sets_the_config_key() -> None:
     for verb in (["train", "-o", "w"], ["run-all", "d", "-o", "w"]):
-        assert flag_overrides(build_parser().parse_args([*verb, "--deterministic"])) == {"training.deterministic": True}
+        assert flag_overrides(build_parser().parse_args([*verb, "--deterministic"])) == {
+            "training.deterministic": True
+        }
         assert flag_overrides(build_parser().parse_args([*verb, "--no-deterministic"])) == {
-            "training.deterministic": False}
+            "training.deterministic": False
+        }
 
 
-def test_a_damaged_fingerprint_cache_is_computed_again(trained: dict[str, Path], tmp_path: Path,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_damaged_fingerprint_cache_is_computed_again(
+    trained: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     work = tmp_path / "work"
     shutil.copytree(trained["work"], work)
     (cache,) = (work / "fingerprint").glob("*.json")
@@ -135,4 +161,6 @@ def test_a_damaged_fingerprint_cache_is_computed_again(trained: dict[str, Path],
         damaged.write_bytes(content)
         code, _, err = run_cli(["analyze", str(trained["data"]), "-o", str(work), *PLAN], capsys)
         assert code == 0, err
-        assert cache.read_bytes() == good_json and cache.with_suffix(".safetensors").read_bytes() == good_samples
+        assert (
+            cache.read_bytes() == good_json and cache.with_suffix(".safetensors").read_bytes() == good_samples
+        )

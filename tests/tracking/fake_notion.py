@@ -14,13 +14,18 @@ class FakeNotion:
     """One database (``db-1``) with a title column ``Exp ID``; records every request."""
 
     def __init__(self) -> None:
-        self.columns: dict[str, dict[str, Any]] = {"Exp ID": {"type": "title"}, "Note": {"type": "rich_text"},
-                                                   "val_score": {"type": "number"}}
+        self.columns: dict[str, dict[str, Any]] = {
+            "Exp ID": {"type": "title"},
+            "Note": {"type": "rich_text"},
+            "val_score": {"type": "number"},
+        }
         self.pages: dict[str, dict[str, Any]] = {}
         self.children: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[tuple[str, str, dict[str, str], Any]] = []
 
-    def handle(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, dict[str, Any]]:
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], body: Any
+    ) -> tuple[int, dict[str, Any]]:
         self.requests.append((method, path, headers, body))
         if headers.get("Authorization") != "Bearer notion-secret-123":
             return 401, {"message": "API token is invalid."}

@@ -23,8 +23,24 @@ from medseg.cli.main import main
 from medseg.data.sample import sample_path
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = ["--n-folds", "3", "--steps-per-epoch", "2", "--features-base", "8", "--patch-size", "16", "16", "16",
-        "--batch-size", "2", "--set", "training.workers=0", "--set", "preprocessing.workers=0"]
+TINY = [
+    "--n-folds",
+    "3",
+    "--steps-per-epoch",
+    "2",
+    "--features-base",
+    "8",
+    "--patch-size",
+    "16",
+    "16",
+    "16",
+    "--batch-size",
+    "2",
+    "--set",
+    "training.workers=0",
+    "--set",
+    "preprocessing.workers=0",
+]
 
 
 def _free_port() -> int:
@@ -55,9 +71,25 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     log = (root / "server.log").open("wb")
     process = subprocess.Popen(
-        [str(executable), "server", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-         "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root)
+        [
+            str(executable),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{root / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(root / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        cwd=root,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -95,29 +127,54 @@ def _runs(url: str) -> list[Any]:
     return list(client.search_runs(ids))
 
 
-def test_train_with_track_mlflow_then_resume_appends_to_the_same_run(mlflow_server: str, data: Path, tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch,
-                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_with_track_mlflow_then_resume_appends_to_the_same_run(
+    mlflow_server: str,
+    data: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from mlflow.tracking import MlflowClient
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     work = tmp_path / "work"
-    common = ["-o", str(work), "--data", str(data), "--fold", "0", "--track", "mlflow", "--set",
-              f"tracking.mlflow_uri={mlflow_server}", "--set", "tracking.experiment=cli-test", *TINY]
+    common = [
+        "-o",
+        str(work),
+        "--data",
+        str(data),
+        "--fold",
+        "0",
+        "--track",
+        "mlflow",
+        "--set",
+        f"tracking.mlflow_uri={mlflow_server}",
+        "--set",
+        "tracking.experiment=cli-test",
+        *TINY,
+    ]
     assert main(["train", *common, "--epochs", "2"]) == 0
     client = MlflowClient(mlflow_server)
-    (run,) = [r for r in _runs(mlflow_server) if r.info.experiment_id ==
-              client.get_experiment_by_name("cli-test").experiment_id]
+    (run,) = [
+        r
+        for r in _runs(mlflow_server)
+        if r.info.experiment_id == client.get_experiment_by_name("cli-test").experiment_id
+    ]
     run_id = run.info.run_id
     assert run.info.status == "FINISHED"
-    assert run.data.params["plan.patch_size"] == "[16, 16, 16]" and run.data.params["training.steps_per_epoch"] == "2"
+    assert (
+        run.data.params["plan.patch_size"] == "[16, 16, 16]"
+        and run.data.params["training.steps_per_epoch"] == "2"
+    )
     assert run.data.params["plan.network.params.features_base"] == "8"
     assert [m.step for m in client.get_metric_history(run_id, "train_loss")] == [1, 2]
     assert [m.step for m in client.get_metric_history(run_id, "val_score")][-1] == 2
     top = {a.path for a in client.list_artifacts(run_id)}
     assert {"plan.json", "config.json", "previews", "plots"} <= top
     assert "previews/worst_case.png" in {a.path for a in client.list_artifacts(run_id, "previews")}
-    plan = json.loads(Path(client.download_artifacts(run_id, "plan.json", str(tmp_path))).read_text(encoding="utf-8"))
+    plan = json.loads(
+        Path(client.download_artifacts(run_id, "plan.json", str(tmp_path))).read_text(encoding="utf-8")
+    )
     assert plan["patch_size"] == [16, 16, 16]
     # the console title, metrics.csv and the tracking step say the same epoch numbers
     out = capsys.readouterr().out
@@ -126,24 +183,60 @@ def test_train_with_track_mlflow_then_resume_appends_to_the_same_run(mlflow_serv
     assert (experiment / "metrics.csv").read_text(encoding="utf-8").splitlines()[1].startswith("1.0,")
 
     assert main(["train", *common, "--resume", "--epochs", "3"]) == 0
-    assert [r.info.run_id for r in _runs(mlflow_server) if r.data.tags.get("medseg.run", "").startswith(
-        "SegmentationTrainer_fold0/")] == [run_id]
+    assert [
+        r.info.run_id
+        for r in _runs(mlflow_server)
+        if r.data.tags.get("medseg.run", "").startswith("SegmentationTrainer_fold0/")
+    ] == [run_id]
     assert [m.step for m in client.get_metric_history(run_id, "train_loss")] == [1, 2, 3]
     assert client.get_run(run_id).info.status == "FINISHED"
 
     capsys.readouterr()
-    assert main(["predict", str(data / "imagesTr"), "-o", str(tmp_path / "pred"), "-e", str(experiment),
-                 "--device", "cpu", "--no-tta"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(data / "imagesTr"),
+                "-o",
+                str(tmp_path / "pred"),
+                "-e",
+                str(experiment),
+                "--device",
+                "cpu",
+                "--no-tta",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out  # the verb names the experiment and the checkpoint file it used
     assert f"experiment {experiment}: checkpoint best.safetensors" in out.replace("\n", "")
 
 
-def test_a_run_stopped_by_sigterm_is_killed_not_finished(mlflow_server: str, data: Path, tmp_path: Path) -> None:
+def test_a_run_stopped_by_sigterm_is_killed_not_finished(
+    mlflow_server: str, data: Path, tmp_path: Path
+) -> None:
     from mlflow.tracking import MlflowClient
 
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "MLFLOW_TRACKING_URI": mlflow_server}
-    command = [sys.executable, "-m", "medseg.cli.main", "train", "-o", str(tmp_path / "work"), "--data", str(data),
-               "--fold", "0", "--epochs", "200", "--track", "mlflow", "--set", "tracking.experiment=sigterm", *TINY]
+    command = [
+        sys.executable,
+        "-m",
+        "medseg.cli.main",
+        "train",
+        "-o",
+        str(tmp_path / "work"),
+        "--data",
+        str(data),
+        "--fold",
+        "0",
+        "--epochs",
+        "200",
+        "--track",
+        "mlflow",
+        "--set",
+        "tracking.experiment=sigterm",
+        *TINY,
+    ]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     client = MlflowClient(mlflow_server)
     try:

@@ -72,8 +72,9 @@ def offline_wandb(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WANDB_SILENT", "true")
 
 
-def test_every_frontend_reads_back_the_run_and_no_secret_is_written(tmp_path: Path, monkeypatch: Any, ml_root: Path,
-                                                                    offline_wandb: None) -> None:
+def test_every_frontend_reads_back_the_run_and_no_secret_is_written(
+    tmp_path: Path, monkeypatch: Any, ml_root: Path, offline_wandb: None
+) -> None:
     monkeypatch.setenv("WANDB_API_KEY", SECRET)
     monkeypatch.setenv("NOTION_TOKEN", SECRET)
     local = JsonLinesFrontend(tmp_path / "events.jsonl")
@@ -90,10 +91,16 @@ def test_every_frontend_reads_back_the_run_and_no_secret_is_written(tmp_path: Pa
     assert events[0]["event"] == "start" and events[0]["params"]["plan.network.name"] == "unet"
     assert {e["name"] for e in events if e["event"] == "document"} == {"plan.json", "config.json"}
     assert [e["step"] for e in events if e["event"] == "metrics"] == [1, 2, 3]
-    assert [e["step"] for e in events if e["event"] == "artifact" and e["path"].endswith("progress.png")][:3] == [1, 2, 3]
+    assert [e["step"] for e in events if e["event"] == "artifact" and e["path"].endswith("progress.png")][
+        :3
+    ] == [1, 2, 3]
     assert events[-1] == {**events[-1], "event": "finish", "status": "FINISHED"}
     summaries = [e["summary"] for e in events if e["event"] == "summary"]
-    assert summaries[-1]["status"] == "Completed" and summaries[-1]["progress"] == 1.0 and summaries[-1]["epoch"] == 3
+    assert (
+        summaries[-1]["status"] == "Completed"
+        and summaries[-1]["progress"] == 1.0
+        and summaries[-1]["epoch"] == 3
+    )
 
     from mlflow.tracking import MlflowClient
 
@@ -117,8 +124,10 @@ def test_every_frontend_reads_back_the_run_and_no_secret_is_written(tmp_path: Pa
 
 
 def test_an_interrupted_run_is_killed_and_a_crashed_run_failed(tmp_path: Path, ml_root: Path) -> None:
-    for error, status, label in ((KeyboardInterrupt(), "KILLED", "Interrupted"), (ValueError("boom"), "FAILED",
-                                                                                      "Failed")):
+    for error, status, label in (
+        (KeyboardInterrupt(), "KILLED", "Interrupted"),
+        (ValueError("boom"), "FAILED", "Failed"),
+    ):
         root = tmp_path / status
         local, ml = JsonLinesFrontend(root / "events.jsonl"), MLflowFrontend(f"stop-{status}", root=ml_root)
         trainer = make_trainer(str(root / "exp"), [TrackingCallback([local, ml]), StopAt(3, error)])
@@ -132,10 +141,16 @@ def test_an_interrupted_run_is_killed_and_a_crashed_run_failed(tmp_path: Path, m
         assert MlflowClient(ml.tracking_uri).get_run(ml.run_id or "").info.status == status
 
 
-def test_a_resumed_run_continues_the_same_tracking_runs(tmp_path: Path, ml_root: Path, offline_wandb: None) -> None:
+def test_a_resumed_run_continues_the_same_tracking_runs(
+    tmp_path: Path, ml_root: Path, offline_wandb: None
+) -> None:
     def frontends() -> list[Any]:
-        return [JsonLinesFrontend(tmp_path / "events.jsonl"), MLflowFrontend("resume", root=ml_root),
-                WandbFrontend("tests", directory=tmp_path / "wb"), TensorBoardFrontend(tmp_path / "tb")]
+        return [
+            JsonLinesFrontend(tmp_path / "events.jsonl"),
+            MLflowFrontend("resume", root=ml_root),
+            WandbFrontend("tests", directory=tmp_path / "wb"),
+            TensorBoardFrontend(tmp_path / "tb"),
+        ]
 
     first = frontends()
     trainer = make_trainer(str(tmp_path / "exp"), [TrackingCallback(first), StopAt(3, KeyboardInterrupt())])
@@ -175,8 +190,9 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_an_unreachable_service_costs_one_warning_and_training_goes_on(tmp_path: Path, monkeypatch: Any,
-                                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unreachable_service_costs_one_warning_and_training_goes_on(
+    tmp_path: Path, monkeypatch: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv("NOTION_TOKEN", SECRET)
     port = _closed_port()
     notion = NotionFrontend("db-1", api_url=f"http://127.0.0.1:{port}/v1")
@@ -194,15 +210,26 @@ def test_notion_board_against_a_local_server(tmp_path: Path, monkeypatch: Any) -
     token = "notion-secret-123"
     monkeypatch.setenv("NOTION_TOKEN", token)
     with serve() as (fake, url):
-        trainer = make_trainer(str(tmp_path / "exp"), [TrackingCallback(NotionFrontend("db-1", api_url=url)),
-                                                       StopAt(2, KeyboardInterrupt())])
+        trainer = make_trainer(
+            str(tmp_path / "exp"),
+            [TrackingCallback(NotionFrontend("db-1", api_url=url)), StopAt(2, KeyboardInterrupt())],
+        )
         with pytest.raises(KeyboardInterrupt):
             trainer.train(3)
         assert trainer.folder is not None
-        (page_id, page), = fake.pages.items()
+        ((page_id, page),) = fake.pages.items()
         assert page["Exp ID"]["title"][0]["text"]["content"] == f"TinyTrainer/{trainer.folder.root.name}"
         assert page["Status"] == {"select": {"name": "Interrupted"}} and page["Epoch"] == {"number": 1}
-        for column in ("Status", "Progress", "Trainer", "Model", "MACs (G)", "Params (M)", "Best score", "Time"):
+        for column in (
+            "Status",
+            "Progress",
+            "Trainer",
+            "Model",
+            "MACs (G)",
+            "Params (M)",
+            "Best score",
+            "Time",
+        ):
             assert column in fake.columns  # the missing board columns were added to the database
         assert page["Model"]["rich_text"][0]["text"]["content"] == "unet"
         resumed = make_trainer(str(tmp_path / "exp"), [TrackingCallback(NotionFrontend("db-1", api_url=url))])
@@ -213,7 +240,9 @@ def test_notion_board_against_a_local_server(tmp_path: Path, monkeypatch: Any) -
         assert page["Time"]["date"]["end"] is not None
         assert {b["type"] for b in fake.children[page_id]} >= {"paragraph", "code"}  # parameters and the Plan
         bodies = json.dumps([body for *_, body in fake.requests])
-        assert token not in bodies and all(h["Authorization"] == f"Bearer {token}" for _, _, h, _ in fake.requests)
+        assert token not in bodies and all(
+            h["Authorization"] == f"Bearer {token}" for _, _, h, _ in fake.requests
+        )
 
 
 def test_redact_replaces_secret_values(monkeypatch: Any) -> None:

@@ -28,11 +28,11 @@ def records(path: Path) -> Iterator[Any]:
         if left < 7:
             pos += left
             continue
-        _crc, length, kind = struct.unpack("<IHB", data[pos:pos + 7])
+        _crc, length, kind = struct.unpack("<IHB", data[pos : pos + 7])
         if length == 0 and kind == 0:
             pos += left
             continue
-        chunk = data[pos + 7:pos + 7 + length]
+        chunk = data[pos + 7 : pos + 7 + length]
         pos += 7 + length
         buf = chunk if kind == 2 else buf + chunk
         if kind in (1, 4):
@@ -53,11 +53,13 @@ def read_run(path: Path) -> dict[str, Any]:
         elif kind == "config":
             out["config"].update({u.key: json.loads(u.value_json) for u in record.config.update})
         elif kind == "history":
-            out["history"].append({(i.key or "/".join(i.nested_key)): json.loads(i.value_json)
-                                   for i in record.history.item})
+            out["history"].append(
+                {(i.key or "/".join(i.nested_key)): json.loads(i.value_json) for i in record.history.item}
+            )
         elif kind == "summary":
-            out["summary"].update({(u.key or "/".join(u.nested_key)): json.loads(u.value_json)
-                                   for u in record.summary.update})
+            out["summary"].update(
+                {(u.key or "/".join(u.nested_key)): json.loads(u.value_json) for u in record.summary.update}
+            )
         elif kind == "exit":
             out["exit_code"] = record.exit.exit_code
     return out

@@ -16,8 +16,12 @@ from medseg.training import distributed
 
 def network() -> torch.nn.Module:
     torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.InstanceNorm2d(4, affine=True),
-                               torch.nn.LeakyReLU(), torch.nn.Conv2d(4, 3, 1))
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3, padding=1),
+        torch.nn.InstanceNorm2d(4, affine=True),
+        torch.nn.LeakyReLU(),
+        torch.nn.Conv2d(4, 3, 1),
+    )
 
 
 def batch() -> tuple[torch.Tensor, torch.Tensor]:

@@ -45,22 +45,35 @@ class KillAt(Callback):
 
 class TinyTrainer(SegmentationTrainer):
     def build_network(self, example_shape: tuple[int, ...]) -> nn.Module:
-        return nn.Sequential(nn.Conv2d(example_shape[0], 8, 3, padding=1), nn.Dropout(0.2), nn.ReLU(),
-                             nn.Conv2d(8, self.plan.out_channels, 3, padding=1))
+        return nn.Sequential(
+            nn.Conv2d(example_shape[0], 8, 3, padding=1),
+            nn.Dropout(0.2),
+            nn.ReLU(),
+            nn.Conv2d(8, self.plan.out_channels, 3, padding=1),
+        )
 
 
 def tiny_plan() -> Plan:
     """A binary 2D Plan of 16x16 patches (the network itself is TinyTrainer's)."""
-    return Plan(spatial_dims=2, channel_names=["x"], labels={"background": 0, "bright": 1}, target_spacing=[1.0, 1.0],
-                normalization=[NormalizationSpec(scheme="none")], patch_size=[16, 16], batch_size=4,
-                network=NetworkSpec(name="unet", params={"features_base": 4}))
+    return Plan(
+        spatial_dims=2,
+        channel_names=["x"],
+        labels={"background": 0, "bright": 1},
+        target_spacing=[1.0, 1.0],
+        normalization=[NormalizationSpec(scheme="none")],
+        patch_size=[16, 16],
+        batch_size=4,
+        network=NetworkSpec(name="unet", params={"features_base": 4}),
+    )
 
 
 def make_trainer(root: str, extra: list[Callback]) -> TinyTrainer:
     data = make_data()
     loader = DataLoader(data, batch_size=4, shuffle=True, num_workers=1)
     training = Training(seed=7, deterministic=True, ema=True, device="cpu")
-    return TinyTrainer(root, loader, None, plan=tiny_plan(), training=training, transparency=False, callbacks=extra)
+    return TinyTrainer(
+        root, loader, None, plan=tiny_plan(), training=training, transparency=False, callbacks=extra
+    )
 
 
 def main() -> None:

@@ -18,8 +18,13 @@ from resume_job import make_trainer
 
 
 def _result(score: float, cases: dict[str, float]) -> ValidationResult:
-    return ValidationResult(score, 0.0, [CaseResult(k, {"bright": v}) for k, v in cases.items()], {"bright": score},
-                            {"bright": score})
+    return ValidationResult(
+        score,
+        0.0,
+        [CaseResult(k, {"bright": v}) for k, v in cases.items()],
+        {"bright": score},
+        {"bright": score},
+    )
 
 
 def _validating(root: Path, scores: list[float], callbacks: list[Any]) -> Any:
@@ -65,6 +70,12 @@ def test_the_worst_case_preview_has_a_legend_with_the_class_names(tmp_path: Path
     label[5:10, 5:10] = 1
     label[12:20, 12:20] = 2
     figure = preview_figure(image, label, label, class_names={1: "anterior", 2: "posterior"})
-    texts = {t.get_text() for ax in figure.axes for legend in [ax.get_legend()] if legend for t in legend.get_texts()}
+    texts = {
+        t.get_text()
+        for ax in figure.axes
+        for legend in [ax.get_legend()]
+        if legend
+        for t in legend.get_texts()
+    }
     texts |= {t.get_text() for legend in figure.legends for t in legend.get_texts()}
     assert {"1: anterior", "2: posterior"} <= texts

@@ -32,7 +32,9 @@ def _run(tmp_path: Path, terminal: bool) -> tuple[str, Path]:
     out = io.StringIO()
     console = Console(file=out, force_terminal=terminal, width=100)
     frontend = JsonLinesFrontend(tmp_path / "events.jsonl")
-    trainer = make_trainer(str(tmp_path / "exp"), [CSVLogger(), ConsoleCallback(console), TrackingCallback(frontend)])
+    trainer = make_trainer(
+        str(tmp_path / "exp"), [CSVLogger(), ConsoleCallback(console), TrackingCallback(frontend)]
+    )
     folder = trainer.train(2).root
     return out.getvalue(), folder
 
@@ -47,23 +49,41 @@ def test_step_bar_on_a_terminal_and_one_table_per_epoch_in_a_log(tmp_path: Path)
     assert "epoch 0/" not in log
     # one epoch numbering: console titles, metrics.csv and the tracking step
     assert pd.read_csv(folder / "metrics.csv")["epoch"].tolist() == [1, 2]
-    events = [json.loads(line) for line in (tmp_path / "log" / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+    events = [
+        json.loads(line)
+        for line in (tmp_path / "log" / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     assert [e["step"] for e in events if e["event"] == "metrics"] == [1, 2]
     assert (folder / "training.log").read_text(encoding="utf-8").count("epoch 2/2") == 1
 
 
 def test_prediction_text_shows_the_band_or_says_it_is_too_early() -> None:
-    row = {"predicted_final": 0.874, "predicted_lower": 0.865, "predicted_upper": 0.883, "settle_epoch": 41.0,
-           "etc_seconds": 750.0}
-    assert prediction_text(row) == ("0.8740, 80 % band [0.8650, 0.8830]; inside it from epoch 41 (ETC 0:12:30)")
+    row = {
+        "predicted_final": 0.874,
+        "predicted_lower": 0.865,
+        "predicted_upper": 0.883,
+        "settle_epoch": 41.0,
+        "etc_seconds": 750.0,
+    }
+    assert prediction_text(row) == (
+        "0.8740, 80 % band [0.8650, 0.8830]; inside it from epoch 41 (ETC 0:12:30)"
+    )
     assert "too early" in (prediction_text({"predicted_final": 0.7}) or "")
     assert prediction_text({"val_score": 0.7}) is None
 
 
 def test_progress_plot_shades_the_band_to_the_last_epoch() -> None:
-    history = [{"epoch": 1.0, "val_score": 0.5}, {"epoch": 2.0, "val_score": 0.7, "predicted_final": 0.8},
-               {"epoch": 3.0, "val_score": 0.75, "predicted_final": 0.82, "predicted_lower": 0.8,
-                "predicted_upper": 0.84}]
+    history = [
+        {"epoch": 1.0, "val_score": 0.5},
+        {"epoch": 2.0, "val_score": 0.7, "predicted_final": 0.8},
+        {
+            "epoch": 3.0,
+            "val_score": 0.75,
+            "predicted_final": 0.82,
+            "predicted_lower": 0.8,
+            "predicted_upper": 0.84,
+        },
+    ]
     ax = Figure().add_subplot()
     _draw_prediction(ax, history, num_epochs=10)
     (band,) = [c for c in ax.collections if isinstance(c, PolyCollection)]

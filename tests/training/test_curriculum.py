@@ -16,17 +16,37 @@ from medseg.presets import pipeline
 from medseg.training.callback import Callback
 from medseg.training.callbacks import Curriculum
 
-TINY = {"spatial_config.patch_size": [16, 16, 16], "training.batch_size": 2, "model.params": {"features_base": 4},
-        "training.epochs": 6, "training.steps_per_epoch": 2, "training.workers": 0, "preprocessing.workers": 0,
-        "training.n_folds": 3, "inference.tta": False, "training.deterministic": True, "training.val_max_share": 1.0,
-        "training.curriculum": {"foreground": 0.33, "rare_class": 0.33, "ohem_pool": 2, "ohem_keep": 0.5,
-                                "ohem_refresh": 1}}
+TINY = {
+    "spatial_config.patch_size": [16, 16, 16],
+    "training.batch_size": 2,
+    "model.params": {"features_base": 4},
+    "training.epochs": 6,
+    "training.steps_per_epoch": 2,
+    "training.workers": 0,
+    "preprocessing.workers": 0,
+    "training.n_folds": 3,
+    "inference.tta": False,
+    "training.deterministic": True,
+    "training.val_max_share": 1.0,
+    "training.curriculum": {
+        "foreground": 0.33,
+        "rare_class": 0.33,
+        "ohem_pool": 2,
+        "ohem_keep": 0.5,
+        "ohem_refresh": 1,
+    },
+}
 
 
 def test_stage_boundaries_are_shares_of_the_run() -> None:
     c = Curriculum(foreground=0.3, rare_class=0.3)
     assert [c.stage_of(e, 10) for e in range(10)] == [1, 1, 1, 2, 2, 2, 3, 3, 3, 3]
-    assert [c.stage_of(e, 20) for e in range(0, 20, 5)] == [1, 1, 2, 3]  # a refitted run keeps its proportions
+    assert [c.stage_of(e, 20) for e in range(0, 20, 5)] == [
+        1,
+        1,
+        2,
+        3,
+    ]  # a refitted run keeps its proportions
     with pytest.raises(ValueError, match="must be >= 0 and sum to <= 1"):
         Curriculum(foreground=0.7, rare_class=0.5)
 
@@ -48,8 +68,9 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return dataset.subset(sorted(dataset.case_ids)[:6])
 
 
-def _train(small: Any, work: Path, monkeypatch: pytest.MonkeyPatch, stop_at: int | None = None,
-           resume: bool = False) -> Path:
+def _train(
+    small: Any, work: Path, monkeypatch: pytest.MonkeyPatch, stop_at: int | None = None, resume: bool = False
+) -> Path:
     config = apply_overrides(Config(), TINY)
     if stop_at is not None:
         original = pipeline._callbacks
@@ -60,8 +81,9 @@ def _train(small: Any, work: Path, monkeypatch: pytest.MonkeyPatch, stop_at: int
         monkeypatch.undo()
 
 
-def test_curriculum_stages_are_logged_and_a_resumed_run_is_bit_identical(small: Any, tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_curriculum_stages_are_logged_and_a_resumed_run_is_bit_identical(
+    small: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     straight = _train(small, tmp_path / "a", monkeypatch)
     rows = pd.read_csv(straight / "metrics.csv")
     assert rows["curriculum_stage"].tolist() == [1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
@@ -83,7 +105,9 @@ def test_each_stage_samples_what_it_says_and_ohem_keeps_the_hardest(small: Any, 
     config = apply_overrides(Config(), TINY)
     config = pipeline.analyze(small, config, tmp_path, progress=False)
     cache = pipeline.preprocess(small, config, tmp_path, progress=False)
-    sampler = RandomROIDataset(PreprocessedDataset(cache), [16, 16, 16], 40, foreground_oversampling=0.0, seed=0)
+    sampler = RandomROIDataset(
+        PreprocessedDataset(cache), [16, 16, 16], 40, foreground_oversampling=0.0, seed=0
+    )
     foreground = SamplingStage("foreground", foreground_oversampling=1.0)
     assert all(sampler.draw((0, i, foreground)).forced_class is not None for i in range(40))
     assert all(sampler.draw((0, i)).forced_class is None for i in range(40))  # the sampler's own setting: 0
@@ -114,10 +138,13 @@ def test_each_stage_samples_what_it_says_and_ohem_keeps_the_hardest(small: Any, 
     curriculum = Curriculum(ohem_pool=1, ohem_keep=0.25)
     hard = curriculum.mine(Probe(), sampler)  # type: ignore[arg-type]
     assert len(hard) == 10
-    foreground_voxels = [int((sampler.patch(d)["label"] > 0).sum()) for d in (sampler.draw((0, i)) for i in range(40))]
+    foreground_voxels = [
+        int((sampler.patch(d)["label"] > 0).sum()) for d in (sampler.draw((0, i)) for i in range(40))
+    ]
     kept = {(d.case_index, d.start) for d in hard}
     pool = [sampler.draw((0, i)) for i in range(40)]
     kept_counts = [c for d, c in zip(pool, foreground_voxels, strict=True) if (d.case_index, d.start) in kept]
     other = [c for d, c in zip(pool, foreground_voxels, strict=True) if (d.case_index, d.start) not in kept]
-    assert min(kept_counts) >= max(other)  # background-confident network: the hardest patches hold most foreground
-
+    assert min(kept_counts) >= max(
+        other
+    )  # background-confident network: the hardest patches hold most foreground

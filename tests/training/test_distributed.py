@@ -29,8 +29,14 @@ def _env() -> dict[str, str]:
 
 def test_one_ddp_step_with_two_halves_equals_one_step_on_the_whole_batch(tmp_path: Path) -> None:
     out = tmp_path / "ddp.safetensors"
-    done = subprocess.run([*TORCHRUN, str(HERE / "ddp_step_job.py"), str(out)], capture_output=True, text=True,
-                          timeout=300, env=_env(), encoding="utf-8")
+    done = subprocess.run(
+        [*TORCHRUN, str(HERE / "ddp_step_job.py"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(),
+        encoding="utf-8",
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     sys.path.insert(0, str(HERE))
     from ddp_step_job import batch, network
@@ -62,10 +68,35 @@ def _small_msd(out: Path, count: int = 6) -> Path:
 
 def test_torchrun_trains_one_model_whose_checkpoint_predicts_and_predict_shards_cases(tmp_path: Path) -> None:
     data, work = _small_msd(tmp_path / "data"), tmp_path / "work"
-    tiny = ["--n-folds", "3", "--epochs", "2", "--steps-per-epoch", "2", "--features-base", "4", "--patch-size",
-            "16", "16", "16", "--batch-size", "2", "--no-tta", "--set", "training.workers=0", "--workers", "0"]
-    done = subprocess.run([*TORCHRUN, "-m", "medseg", "run-all", str(data), "-o", str(work), "--folds", "0", *tiny],
-                          capture_output=True, text=True, timeout=600, env=_env(), encoding="utf-8")
+    tiny = [
+        "--n-folds",
+        "3",
+        "--epochs",
+        "2",
+        "--steps-per-epoch",
+        "2",
+        "--features-base",
+        "4",
+        "--patch-size",
+        "16",
+        "16",
+        "16",
+        "--batch-size",
+        "2",
+        "--no-tta",
+        "--set",
+        "training.workers=0",
+        "--workers",
+        "0",
+    ]
+    done = subprocess.run(
+        [*TORCHRUN, "-m", "medseg", "run-all", str(data), "-o", str(work), "--folds", "0", *tiny],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_env(),
+        encoding="utf-8",
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     (run,) = sorted((work / "experiments" / "SegmentationTrainer_fold0").iterdir())  # one run, one folder
     metrics = pd.read_csv(run / "metrics.csv")
@@ -74,7 +105,24 @@ def test_torchrun_trains_one_model_whose_checkpoint_predicts_and_predict_shards_
     assert not any(k.startswith("module.") for k in state["weights"])  # the plain network, loadable anywhere
     assert (work / "evaluation" / "cv_summary.json").is_file()
     out = tmp_path / "pred"
-    done = subprocess.run([*TORCHRUN, "-m", "medseg", "predict", str(data / "imagesTr"), "-o", str(out), "-w", str(work),
-                           "--no-tta"], capture_output=True, text=True, timeout=600, env=_env(), encoding="utf-8")
+    done = subprocess.run(
+        [
+            *TORCHRUN,
+            "-m",
+            "medseg",
+            "predict",
+            str(data / "imagesTr"),
+            "-o",
+            str(out),
+            "-w",
+            str(work),
+            "--no-tta",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=_env(),
+        encoding="utf-8",
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(list(out.glob("*.nii.gz"))) == 6  # the two ranks predicted three cases each

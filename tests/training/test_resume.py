@@ -16,7 +16,9 @@ JOB = Path(__file__).with_name("resume_job.py")
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(JOB), *args], capture_output=True, text=True, timeout=300, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, str(JOB), *args], capture_output=True, text=True, timeout=300, encoding="utf-8"
+    )
 
 
 def _weights(folder: Path) -> dict[str, torch.Tensor]:
@@ -36,8 +38,12 @@ def test_killed_and_resumed_run_is_bit_identical_to_a_straight_run(tmp_path: Pat
     assert a.keys() == b.keys()
     for key in a:
         assert torch.equal(a[key], b[key]), key
-    state_a, _ = load_state(Path(straight.stdout.strip().splitlines()[-1]) / "checkpoints" / "latest.safetensors")
-    state_b, _ = load_state(Path(resumed.stdout.strip().splitlines()[-1]) / "checkpoints" / "latest.safetensors")
+    state_a, _ = load_state(
+        Path(straight.stdout.strip().splitlines()[-1]) / "checkpoints" / "latest.safetensors"
+    )
+    state_b, _ = load_state(
+        Path(resumed.stdout.strip().splitlines()[-1]) / "checkpoints" / "latest.safetensors"
+    )
     assert state_a["trainer"]["epoch"] == state_b["trainer"]["epoch"] == 4
     assert state_a["trainer"]["callbacks"] == state_b["trainer"]["callbacks"]
 

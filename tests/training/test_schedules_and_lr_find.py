@@ -21,11 +21,20 @@ def test_onecycle_matches_torch(total: int) -> None:
     ours_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
     ref_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
     ours = build_lr_scheduler(ours_opt, "onecycle", total)
-    ref = torch.optim.lr_scheduler.OneCycleLR(ref_opt, max_lr=0.1, total_steps=total, pct_start=0.3,
-                                              anneal_strategy="cos", div_factor=25.0, final_div_factor=1e4,
-                                              cycle_momentum=False)
+    ref = torch.optim.lr_scheduler.OneCycleLR(
+        ref_opt,
+        max_lr=0.1,
+        total_steps=total,
+        pct_start=0.3,
+        anneal_strategy="cos",
+        div_factor=25.0,
+        final_div_factor=1e4,
+        cycle_momentum=False,
+    )
     for _ in range(total):
-        assert ours_opt.param_groups[0]["lr"] == pytest.approx(ref_opt.param_groups[0]["lr"], rel=1e-9, abs=1e-15)
+        assert ours_opt.param_groups[0]["lr"] == pytest.approx(
+            ref_opt.param_groups[0]["lr"], rel=1e-9, abs=1e-15
+        )
         ours_opt.step(), ref_opt.step()
         ours.step(), ref.step()
 
@@ -48,8 +57,9 @@ def test_range_test_on_a_quadratic_suggests_a_stable_learning_rate() -> None:
     assert suggest([1e-3, 1e-2, 1e-1, 1.0, 10.0], [5.0, 4.0, 2.0, 1.0, 9.0]) <= 0.1  # capped at min / 10
 
 
-def test_lr_find_through_the_cli_writes_the_curve_and_a_suggestion(tmp_path: Path,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_lr_find_through_the_cli_writes_the_curve_and_a_suggestion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     meta = json.loads((sample_path() / "dataset.json").read_text(encoding="utf-8"))
     meta["training"], meta["numTraining"] = meta["training"][:4], 4
     data = tmp_path / "data"
@@ -60,10 +70,43 @@ def test_lr_find_through_the_cli_writes_the_curve_and_a_suggestion(tmp_path: Pat
             shutil.copy(sample_path() / entry[key], data / entry[key])
     (data / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
     work = tmp_path / "work"
-    assert main(["analyze", str(data), "-o", str(work), "--features-base", "4", "--patch-size", "16", "16", "16",
-                 "--batch-size", "2", "--workers", "0"]) == 0
-    assert main(["lr-find", "-o", str(work), "--steps", "20", "--set", "training.workers=0",
-                 "--set", "training.n_folds=2"]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                str(data),
+                "-o",
+                str(work),
+                "--features-base",
+                "4",
+                "--patch-size",
+                "16",
+                "16",
+                "16",
+                "--batch-size",
+                "2",
+                "--workers",
+                "0",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "lr-find",
+                "-o",
+                str(work),
+                "--steps",
+                "20",
+                "--set",
+                "training.workers=0",
+                "--set",
+                "training.n_folds=2",
+            ]
+        )
+        == 0
+    )
     rows = np.loadtxt(work / "lr_find" / "lr_find.csv", delimiter=",", skiprows=1)
     assert rows.shape[1] == 3 and np.all(np.diff(rows[:, 0]) > 0)
     assert (work / "lr_find" / "lr_find.png").stat().st_size > 1000

@@ -34,7 +34,11 @@ def _curve(path: Path) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def _held_out() -> list[Path]:
-    return [p for p in sorted(RESULTS.glob("*_metrics.csv")) if p.stem.removesuffix("_metrics") not in DEVELOPMENT_CURVES]
+    return [
+        p
+        for p in sorted(RESULTS.glob("*_metrics.csv"))
+        if p.stem.removesuffix("_metrics") not in DEVELOPMENT_CURVES
+    ]
 
 
 def test_beats_best_so_far_on_held_out_real_curves_and_the_band_covers_the_final_score() -> None:
@@ -68,7 +72,9 @@ def test_the_formula_on_a_noiseless_log_linear_plateau() -> None:
     assert p.level == pytest.approx(level)
     assert p.predicted_final == pytest.approx(level + DAMPING * 0.02 * ahead)
     half = BAND_Z * BAND_GAP * (1 - level) * ahead  # no noise: the band is the gap term alone
-    assert p.lower == pytest.approx(p.predicted_final - half) and p.upper == pytest.approx(p.predicted_final + half)
+    assert p.lower == pytest.approx(p.predicted_final - half) and p.upper == pytest.approx(
+        p.predicted_final + half
+    )
     # settles where level + DAMPING * slope * log(e / 30) reaches the band's lower edge
     settle = 30 * math.exp((p.lower - level) / (DAMPING * 0.02))
     assert p.settle_epoch == math.ceil(settle) and 30 < p.settle_epoch < 120

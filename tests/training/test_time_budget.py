@@ -43,15 +43,25 @@ def _trainer(root: Path, clock: Clock, step_s: float, val_s: float, callbacks: l
             return ValidationResult(0.5, 0.1, [case], {"bright": 0.5}, {"bright": 0.5})
 
     loader = DataLoader(make_data(), batch_size=4, shuffle=False)
-    trainer = SlowValidation(root, loader, ["val"], plan=tiny_plan(), training=Training(device="cpu"),
-                             transparency=False, callbacks=callbacks)
+    trainer = SlowValidation(
+        root,
+        loader,
+        ["val"],
+        plan=tiny_plan(),
+        training=Training(device="cpu"),
+        transparency=False,
+        callbacks=callbacks,
+    )
     trainer.clock = clock
     return trainer
 
 
-@pytest.mark.parametrize(("step_s", "val_s", "budget"), [(0.5, 20.0, 300.0), (0.5, 0.1, 120.0), (2.0, 60.0, 600.0)])
-def test_the_training_wall_time_stays_within_the_budget_with_slow_validation(tmp_path: Path, step_s: float,
-                                                                             val_s: float, budget: float) -> None:
+@pytest.mark.parametrize(
+    ("step_s", "val_s", "budget"), [(0.5, 20.0, 300.0), (0.5, 0.1, 120.0), (2.0, 60.0, 600.0)]
+)
+def test_the_training_wall_time_stays_within_the_budget_with_slow_validation(
+    tmp_path: Path, step_s: float, val_s: float, budget: float
+) -> None:
     clock = Clock()
     trainer = _trainer(tmp_path, clock, step_s, val_s, [TimeBudget(budget), ValidationShare(0.15)])
     trainer.train(3, steps_per_epoch=3)  # first guess: 3 epochs; the budget decides

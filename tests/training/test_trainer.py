@@ -23,16 +23,18 @@ def _with_validation(root: Path, scores: list[float], callbacks: list[Callback] 
 
     def validate() -> ValidationResult:
         score = next(values)
-        return ValidationResult(score, 1 - score, [CaseResult("c", {"bright": score})], {"bright": score},
-                                {"bright": score})
+        return ValidationResult(
+            score, 1 - score, [CaseResult("c", {"bright": score})], {"bright": score}, {"bright": score}
+        )
 
     trainer.val_data = ["case"]
     trainer.validate = validate  # type: ignore[method-assign]
     return trainer
 
 
-def test_best_is_written_before_latest_and_only_when_the_score_improves(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_best_is_written_before_latest_and_only_when_the_score_improves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     written: list[tuple[int, str]] = []
     original = trainer_module.save_state
 
@@ -43,12 +45,21 @@ def test_best_is_written_before_latest_and_only_when_the_score_improves(tmp_path
     monkeypatch.setattr(trainer_module, "save_state", spy)
     trainer = _with_validation(tmp_path, [0.2, 0.5, 0.4, 0.6])
     trainer.train(4)
-    assert written == [(1, "best"), (1, "latest"), (2, "best"), (2, "latest"), (3, "latest"), (4, "best"),
-                       (4, "latest")]
+    assert written == [
+        (1, "best"),
+        (1, "latest"),
+        (2, "best"),
+        (2, "latest"),
+        (3, "latest"),
+        (4, "best"),
+        (4, "latest"),
+    ]
     assert trainer.best_epoch == 4 and trainer.best_score == pytest.approx(0.6)  # epochs count from 1
 
 
-def test_a_failure_before_the_first_checkpoint_removes_the_folder_and_a_later_one_keeps_it(tmp_path: Path) -> None:
+def test_a_failure_before_the_first_checkpoint_removes_the_folder_and_a_later_one_keeps_it(
+    tmp_path: Path,
+) -> None:
     class Boom(Callback):
         def __init__(self, at: int) -> None:
             self.at = at

@@ -21,15 +21,21 @@ def test_state_round_trip_keeps_structure_types_and_tensors(tmp_path) -> None:
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
     net(torch.randn(4, 3)).sum().backward()
     opt.step()
-    state = {"opt": opt.state_dict(), "rng": rng_state(), "t": (1, "a", None, [2.5, math.inf]),
-             "arr": np.arange(5, dtype=np.int16)}
+    state = {
+        "opt": opt.state_dict(),
+        "rng": rng_state(),
+        "t": (1, "a", None, [2.5, math.inf]),
+        "arr": np.arange(5, dtype=np.int16),
+    }
     path = save_state(tmp_path / "c.safetensors", state, {"plan": "{}"})
     loaded, meta = load_state(path)
     assert meta == {"plan": "{}"}
     assert loaded["t"] == (1, "a", None, [2.5, math.inf])
     assert loaded["arr"].dtype == np.int16 and np.array_equal(loaded["arr"], np.arange(5))
     assert set(loaded["opt"]["state"]) == {0, 1}  # int keys survive
-    assert torch.equal(loaded["opt"]["state"][0]["momentum_buffer"], opt.state_dict()["state"][0]["momentum_buffer"])
+    assert torch.equal(
+        loaded["opt"]["state"][0]["momentum_buffer"], opt.state_dict()["state"][0]["momentum_buffer"]
+    )
     opt2 = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
     opt2.load_state_dict(loaded["opt"])
 

@@ -88,17 +88,62 @@ def _small_msd(out: Path, count: int = 6) -> Path:
 
 
 def test_fine_tuning_from_a_run_through_the_cli_freezes_then_trains_the_encoder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     data = _small_msd(tmp_path / "data")
-    tiny = ["--n-folds", "3", "--steps-per-epoch", "2", "--features-base", "4", "--patch-size", "16", "16", "16",
-            "--batch-size", "2", "--set", "training.workers=0", "--workers", "0", "--deterministic"]
-    assert main(["run-all", str(data), "-o", str(tmp_path / "src"), "--folds", "0", "--epochs", "2", "--no-tta",
-                 *tiny]) == 0
+    tiny = [
+        "--n-folds",
+        "3",
+        "--steps-per-epoch",
+        "2",
+        "--features-base",
+        "4",
+        "--patch-size",
+        "16",
+        "16",
+        "16",
+        "--batch-size",
+        "2",
+        "--set",
+        "training.workers=0",
+        "--workers",
+        "0",
+        "--deterministic",
+    ]
+    assert (
+        main(
+            [
+                "run-all",
+                str(data),
+                "-o",
+                str(tmp_path / "src"),
+                "--folds",
+                "0",
+                "--epochs",
+                "2",
+                "--no-tta",
+                *tiny,
+            ]
+        )
+        == 0
+    )
     (source_run,) = sorted((tmp_path / "src" / "experiments" / "SegmentationTrainer_fold0").iterdir())
     source, _ = load_state(source_run / "checkpoints" / "best.safetensors")  # what a run folder gives
-    args = ["train", "-o", str(tmp_path / "ft"), "--data", str(data), "--fold", "0", *tiny,
-            "--pretrained-weights", str(source_run), "--freeze-encoder-epochs", "1"]
+    args = [
+        "train",
+        "-o",
+        str(tmp_path / "ft"),
+        "--data",
+        str(data),
+        "--fold",
+        "0",
+        *tiny,
+        "--pretrained-weights",
+        str(source_run),
+        "--freeze-encoder-epochs",
+        "1",
+    ]
     assert main([*args, "--epochs", "1"]) == 0
     (run,) = sorted((tmp_path / "ft" / "experiments" / "SegmentationTrainer_fold0").iterdir())
     report = json.loads((run / "transfer.json").read_text(encoding="utf-8"))
@@ -106,7 +151,9 @@ def test_fine_tuning_from_a_run_through_the_cli_freezes_then_trains_the_encoder(
     after_one, _ = load_state(run / "checkpoints" / "latest.safetensors")
     encoder = [k for k in source["weights"] if k.startswith("encoder.") and k.endswith("weight")]
     decoder = [k for k in source["weights"] if k.startswith("decoder.") and k.endswith("weight")]
-    assert all(torch.equal(after_one["toolbox"]["network"][k], source["weights"][k]) for k in encoder)  # frozen
+    assert all(
+        torch.equal(after_one["toolbox"]["network"][k], source["weights"][k]) for k in encoder
+    )  # frozen
     assert any(not torch.equal(after_one["toolbox"]["network"][k], source["weights"][k]) for k in decoder)
     # killed in epoch 3 of a 3-epoch fine-tuning run and resumed: bit-identical to the straight run
     from medseg.presets import pipeline
@@ -118,19 +165,54 @@ def test_fine_tuning_from_a_run_through_the_cli_freezes_then_trains_the_encoder(
                 raise KeyboardInterrupt
 
     original = pipeline._callbacks
-    killed = ["train", "-o", str(tmp_path / "ft3"), "--data", str(data), "--fold", "0", *tiny,
-              "--pretrained-weights", str(source_run), "--freeze-encoder-epochs", "1", "--epochs", "3"]
+    killed = [
+        "train",
+        "-o",
+        str(tmp_path / "ft3"),
+        "--data",
+        str(data),
+        "--fold",
+        "0",
+        *tiny,
+        "--pretrained-weights",
+        str(source_run),
+        "--freeze-encoder-epochs",
+        "1",
+        "--epochs",
+        "3",
+    ]
     monkeypatch.setattr(pipeline, "_callbacks", lambda cfg, r, w: [*original(cfg, r, w), Stop()])
     assert main(killed) == 130  # interrupted (the CLI reports it and exits 130)
     monkeypatch.setattr(pipeline, "_callbacks", original)
     assert main([*killed, "--resume"]) == 0
-    assert main(["train", "-o", str(tmp_path / "ft2"), "--data", str(data), "--fold", "0", *tiny,
-                 "--pretrained-weights", str(source_run), "--freeze-encoder-epochs", "1", "--epochs", "3"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "-o",
+                str(tmp_path / "ft2"),
+                "--data",
+                str(data),
+                "--fold",
+                "0",
+                *tiny,
+                "--pretrained-weights",
+                str(source_run),
+                "--freeze-encoder-epochs",
+                "1",
+                "--epochs",
+                "3",
+            ]
+        )
+        == 0
+    )
     (resumed,) = sorted((tmp_path / "ft3" / "experiments" / "SegmentationTrainer_fold0").iterdir())
     (straight,) = sorted((tmp_path / "ft2" / "experiments" / "SegmentationTrainer_fold0").iterdir())
     a, _ = load_state(resumed / "checkpoints" / "latest.safetensors")
     b, _ = load_state(straight / "checkpoints" / "latest.safetensors")
     assert a["trainer"]["epoch"] == b["trainer"]["epoch"] == 3
-    assert any(not torch.equal(a["weights"][k], source["weights"][k]) for k in encoder)  # unfrozen after epoch 1
+    assert any(
+        not torch.equal(a["weights"][k], source["weights"][k]) for k in encoder
+    )  # unfrozen after epoch 1
     for key, value in b["weights"].items():
         assert torch.equal(a["weights"][key], value), key

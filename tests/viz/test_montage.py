@@ -44,8 +44,11 @@ def test_synthetic_montage_slices_overlays_aspect_and_legend() -> None:
     label[12:18, 20:26, 20:30] = 2
     image = np.random.default_rng(0).normal(size=label.shape).astype(np.float32)
     positions = montage_positions(label)
-    assert positions == {a: _expected(label, a) for a in range(3)} == {0: [11, 15, 20], 1: [15, 20, 25],
-                                                                      2: [15, 25, 35]}
+    assert (
+        positions
+        == {a: _expected(label, a) for a in range(3)}
+        == {0: [11, 15, 20], 1: [15, 20, 25], 2: [15, 25, 35]}
+    )
     fig = montage_figure(image, label, spacing=(3.0, 1.0, 1.0), class_names=CLASSES)
     assert _titled_positions(fig, "label") == {"z": [11, 15, 20], "y": [15, 20, 25], "x": [15, 25, 35]}
     assert _legend_texts(fig) == ["1: anterior", "2: posterior"]

@@ -19,7 +19,7 @@ Triple = tuple[int, int, int]
 
 def _box(shape: Triple, lo: Triple, hi: Triple, value: int = 1) -> np.ndarray:
     label = np.zeros(shape, dtype=np.uint8)
-    label[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = value
+    label[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] = value
     return label
 
 
@@ -46,7 +46,7 @@ def test_nearest_surface_wins_and_colours_are_the_class_colours() -> None:
     label[10:30, 25:35, 10:30] = 2  # behind it
     box = tuple(slice(0, n) for n in label.shape)
     values, depth = project(surface_points(label, box, (1.0, 1.0, 1.0)), azimuth=0.0, elevation=0.0)
-    centre = values[values.shape[0] // 2 - 2: values.shape[0] // 2 + 2, values.shape[1] // 2]
+    centre = values[values.shape[0] // 2 - 2 : values.shape[0] // 2 + 2, values.shape[1] // 2]
     assert np.all(centre == 1)  # the front class hides the one behind
     picture = shade(values, depth)
     lit = picture[values == 1].astype(float)
@@ -56,11 +56,12 @@ def test_nearest_surface_wins_and_colours_are_the_class_colours() -> None:
 
 def test_gif_of_a_100_cube_volume_is_fast_and_complete(tmp_path: Path) -> None:
     z, y, x = np.mgrid[:100, :100, :100]
-    ball = ((z - 50) ** 2 + (y - 50) ** 2 + (x - 50) ** 2 < 40 ** 2).astype(np.uint8)
+    ball = ((z - 50) ** 2 + (y - 50) ** 2 + (x - 50) ** 2 < 40**2).astype(np.uint8)
     ball[(z > 50) & (ball > 0)] = 2
     start = time.perf_counter()
-    path = save_rotation_gif(ball, tmp_path / "ball.gif", prediction=ball, n_frames=24,
-                             class_names={1: "lower", 2: "upper"})
+    path = save_rotation_gif(
+        ball, tmp_path / "ball.gif", prediction=ball, n_frames=24, class_names={1: "lower", 2: "upper"}
+    )
     elapsed = time.perf_counter() - start
     assert elapsed < 20.0, f"{elapsed:.1f} s for 24 frames of a 100^3 label"
     with PILImage.open(path) as gif:

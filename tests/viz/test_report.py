@@ -43,8 +43,9 @@ def _rows(html: str, table_id: str) -> list[list[str]]:
     return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in body.split("</tr>") if "<td" in row]
 
 
-def test_experiment_report(experiment_dir: Path,
-                           experiment_case_rows: list[tuple[str, float, float]]) -> None:
+def test_experiment_report(
+    experiment_dir: Path, experiment_case_rows: list[tuple[str, float, float]]
+) -> None:
     path = write_report(experiment_dir)
     assert path == experiment_dir / "report.html" and folder_kind(experiment_dir) == "experiment"
     html = path.read_text(encoding="utf-8")
@@ -64,7 +65,7 @@ def test_experiment_report(experiment_dir: Path,
     for name in files:
         assert name in hrefs
     assert all((experiment_dir / h).is_file() for h in hrefs)  # relative links that resolve
-    assert "http" not in "".join(hrefs) and "<link" not in html and "src=\"http" not in html  # offline
+    assert "http" not in "".join(hrefs) and "<link" not in html and 'src="http' not in html  # offline
 
 
 def test_missing_and_broken_pieces_are_not_available(tmp_path: Path, experiment_dir: Path) -> None:
@@ -84,8 +85,9 @@ def test_missing_and_broken_pieces_are_not_available(tmp_path: Path, experiment_
     assert html.count("not available") >= 5 and _images(html) == []
 
 
-def test_work_report(work_dir: Path,
-                     fold_case_rows: dict[int, list[tuple[str, float, float, float]]]) -> None:
+def test_work_report(
+    work_dir: Path, fold_case_rows: dict[int, list[tuple[str, float, float, float]]]
+) -> None:
     assert folder_kind(work_dir) == "work"
     html = write_report(work_dir).read_text(encoding="utf-8")
     assert "target spacing is the median spacing (1 x 1 x 1 mm)" in html
@@ -118,8 +120,14 @@ def test_work_report_without_summary_computes_means(work_dir: Path) -> None:
 
 @pytest.mark.parametrize("layout", ["long", "region_rows"])
 def test_other_fold_csv_layouts_are_read(tmp_path: Path, layout: str) -> None:
-    rows = pd.DataFrame({"case_id": ["a", "a", "b", "b"], "region": ["liver", "tumour"] * 2,
-                         "dice": [0.9, 0.5, 0.8, 0.1], "hd95": [1.0, 4.0, 2.0, 9.0]})
+    rows = pd.DataFrame(
+        {
+            "case_id": ["a", "a", "b", "b"],
+            "region": ["liver", "tumour"] * 2,
+            "dice": [0.9, 0.5, 0.8, 0.1],
+            "hd95": [1.0, 4.0, 2.0, 9.0],
+        }
+    )
     if layout == "long":
         rows = rows.melt(id_vars=["case_id", "region"], var_name="metric", value_name="value")
     (tmp_path / "evaluation").mkdir()

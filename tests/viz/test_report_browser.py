@@ -33,11 +33,24 @@ window.addEventListener('load', function () {
 
 
 def _chromium(binary: str, profile: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-               "--enable-logging=stderr", "--v=0", *args, url]
-    done = subprocess.run(command, capture_output=True, text=True, encoding="utf-8", errors="replace",
-                          timeout=120, check=False)
+    command = [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *args,
+        url,
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return done
 
@@ -48,14 +61,17 @@ def _body(dom: str) -> str:
     return match.group(1)
 
 
-def test_report_renders_with_all_images_and_sortable_tables(work_dir: Path, tmp_path: Path,
-                                                            chromium: Callable[[], str]) -> None:
+def test_report_renders_with_all_images_and_sortable_tables(
+    work_dir: Path, tmp_path: Path, chromium: Callable[[], str]
+) -> None:
     binary = chromium()
     report = write_report(work_dir)
     html = report.read_text(encoding="utf-8")
     probe = report.with_name("probe.html")
     probe.write_text(html.replace("</body>", PROBE, 1), encoding="utf-8")
-    done = _chromium(binary, tmp_path / "profile-dom", probe.as_uri(), "--dump-dom", "--virtual-time-budget=10000")
+    done = _chromium(
+        binary, tmp_path / "profile-dom", probe.as_uri(), "--dump-dom", "--virtual-time-budget=10000"
+    )
     console = [line for line in done.stderr.splitlines() if CONSOLE.search(line)]
     assert not console, console
     body = _body(done.stdout)
@@ -66,8 +82,14 @@ def test_report_renders_with_all_images_and_sortable_tables(work_dir: Path, tmp_
     assert 'data-probe="case_e,case_d,case_b,case_a"' in body, body
 
     shot = tmp_path / "report.png"
-    _chromium(binary, tmp_path / "profile-shot", report.as_uri(), f"--screenshot={shot}",
-              "--window-size=1280,2000", "--hide-scrollbars")
+    _chromium(
+        binary,
+        tmp_path / "profile-shot",
+        report.as_uri(),
+        f"--screenshot={shot}",
+        "--window-size=1280,2000",
+        "--hide-scrollbars",
+    )
     with PILImage.open(shot) as png:
         assert png.size == (1280, 2000)
         pixels = np.asarray(png.convert("RGB")).astype(int)
@@ -77,20 +99,24 @@ def test_report_renders_with_all_images_and_sortable_tables(work_dir: Path, tmp_
         shutil.copyfile(shot, os.environ["MEDSEG_REPORT_SCREENSHOT"])
 
 
-def test_the_browser_checks_do_catch_broken_images_and_script_errors(tmp_path: Path,
-                                                                     chromium: Callable[[], str]) -> None:
+def test_the_browser_checks_do_catch_broken_images_and_script_errors(
+    tmp_path: Path, chromium: Callable[[], str]
+) -> None:
     binary = chromium()
     broken = tmp_path / "broken.html"
     body = '<img src="data:image/png;base64,AAAA" alt="broken"><script>undefinedFunction();</script>'
     broken.write_text(page("broken", "negative control", [("x", "x", body)]), encoding="utf-8")
-    done = _chromium(binary, tmp_path / "profile", broken.as_uri(), "--dump-dom", "--virtual-time-budget=10000")
+    done = _chromium(
+        binary, tmp_path / "profile", broken.as_uri(), "--dump-dom", "--virtual-time-budget=10000"
+    )
     attributes = _body(done.stdout)
     assert 'data-images-ok="false"' in attributes and 'data-images-broken="1"' in attributes
     assert any("undefinedFunction" in line for line in done.stderr.splitlines() if CONSOLE.search(line))
 
 
-def test_chromium_missing_is_a_skip_or_a_ci_failure(monkeypatch: pytest.MonkeyPatch,
-                                                    chromium: Callable[[], str]) -> None:
+def test_chromium_missing_is_a_skip_or_a_ci_failure(
+    monkeypatch: pytest.MonkeyPatch, chromium: Callable[[], str]
+) -> None:
     monkeypatch.setenv("PATH", "")
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="chromium is not installed"):

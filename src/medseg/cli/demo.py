@@ -22,8 +22,9 @@ PREDICTION_RESERVE_S = 30.0
 TRAIN_SHARE = 0.92
 
 
-def run_demo(out: str | Path = "medseg_results/demo", time_budget_s: float = 300.0, workers: int = 2,
-             seed: int = 0) -> int:
+def run_demo(
+    out: str | Path = "medseg_results/demo", time_budget_s: float = 300.0, workers: int = 2, seed: int = 0
+) -> int:
     """Train on the sample, predict the held-out cases, print Dice per class; returns an exit code."""
     from medseg.config import Config, apply_overrides
     from medseg.data.sample import load_sample
@@ -38,15 +39,26 @@ def run_demo(out: str | Path = "medseg_results/demo", time_budget_s: float = 300
     train_val = dataset.subset([i for i in ids if i not in test_ids])
     test = dataset.subset(test_ids)
     console.rule("[bold]medseg demo")
-    console.print(f"sample: {len(dataset)} hippocampus MRI cases (MSD Task04, CC-BY-SA 4.0); "
-                  f"{len(train_val)} for training/validation, {len(test)} held out")
+    console.print(
+        f"sample: {len(dataset)} hippocampus MRI cases (MSD Task04, CC-BY-SA 4.0); "
+        f"{len(train_val)} for training/validation, {len(test)} held out"
+    )
     training_budget = max(60.0, (time_budget_s - PREDICTION_RESERVE_S) * TRAIN_SHARE)
-    config = apply_overrides(Config(), {"training.time_budget_s": training_budget, "training.seed": seed,
-                                        "training.workers": workers, "preprocessing.workers": workers})
+    config = apply_overrides(
+        Config(),
+        {
+            "training.time_budget_s": training_budget,
+            "training.seed": seed,
+            "training.workers": workers,
+            "preprocessing.workers": workers,
+        },
+    )
     config = analyze(train_val, config, out_dir)
-    plan_line = (f"plan: spacing {config.spatial_config.target_spacing}, patch {config.spatial_config.patch_size}, "
-                 f"batch {config.training.batch_size}, network {config.model.name} "
-                 f"{(config.model.params or {}).get('features_base', '')} base features")
+    plan_line = (
+        f"plan: spacing {config.spatial_config.target_spacing}, patch {config.spatial_config.patch_size}, "
+        f"batch {config.training.batch_size}, network {config.model.name} "
+        f"{(config.model.params or {}).get('features_base', '')} base features"
+    )
     console.print(plan_line)
     for note in config.notes:
         console.print(f"  [dim]- {note}[/]")

@@ -20,9 +20,13 @@ def plain(doc: str | None) -> str | None:
 
     def role(match: re.Match[str]) -> str:
         target = match.group(1).strip()
-        return target.rsplit(".", 1)[-1] if match.group(0).startswith((":class:`~", ":func:`~", ":meth:`~",
-                                                                        ":mod:`~", ":attr:`~", ":data:`~",
-                                                                        ":exc:`~", ":obj:`~")) else target
+        return (
+            target.rsplit(".", 1)[-1]
+            if match.group(0).startswith(
+                (":class:`~", ":func:`~", ":meth:`~", ":mod:`~", ":attr:`~", ":data:`~", ":exc:`~", ":obj:`~")
+            )
+            else target
+        )
 
     text = _ROLE.sub(role, doc)
     text = _LITERAL.sub(r"\1", text)

@@ -64,8 +64,9 @@ def version_text() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per verb."""
-    parser = OneLineParser(prog="medseg", description=plain(__doc__),
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = OneLineParser(
+        prog="medseg", description=plain(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--version", action="version", version=version_text())
     sub = parser.add_subparsers(dest="verb", required=True)
     stages.register(sub)
@@ -73,12 +74,19 @@ def build_parser() -> argparse.ArgumentParser:
     tools.register(sub)
     report_verb.register(sub)
     export_verb.register(sub)
-    demo = sub.add_parser("demo", help="run the demo on the embedded hippocampus sample",
-                          description="medseg demo: the automatic pipeline on the hippocampus sample embedded "
-                                      "in the package, fitted to a wall-clock budget.")
+    demo = sub.add_parser(
+        "demo",
+        help="run the demo on the embedded hippocampus sample",
+        description="medseg demo: the automatic pipeline on the hippocampus sample embedded "
+        "in the package, fitted to a wall-clock budget.",
+    )
     demo.add_argument("--out", default="medseg_results/demo", help="where to write the results")
-    demo.add_argument("--time-budget", type=positive_seconds, default=DEMO_BUDGET_S,
-                      help="seconds for the whole demo, training fitted inside (default: %(default)s)")
+    demo.add_argument(
+        "--time-budget",
+        type=positive_seconds,
+        default=DEMO_BUDGET_S,
+        help="seconds for the whole demo, training fitted inside (default: %(default)s)",
+    )
     demo.set_defaults(func=_demo)
     return parser
 

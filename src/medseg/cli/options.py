@@ -50,19 +50,31 @@ FLAG_KEYS: dict[str, str] = {
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     """``--config`` and the generic ``--set KEY=VALUE``."""
-    parser.add_argument("--config", type=Path, help="config file (JSON or YAML); default: WORK/config.json if present")
-    parser.add_argument("--set", dest="set_values", action="append", default=[], metavar="KEY=VALUE",
-                        help="override any config key, e.g. --set training.ema_decay=0.99 (repeatable)")
+    parser.add_argument(
+        "--config", type=Path, help="config file (JSON or YAML); default: WORK/config.json if present"
+    )
+    parser.add_argument(
+        "--set",
+        dest="set_values",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config key, e.g. --set training.ema_decay=0.99 (repeatable)",
+    )
 
 
 def add_plan_flags(parser: argparse.ArgumentParser) -> None:
     """Flags that steer planning (given to analyze/run-all they are planner overrides)."""
     parser.add_argument("--model", help="network registry name (model.name)")
-    parser.add_argument("--features-base", type=int, help="features of the first stage (model.params.features_base)")
+    parser.add_argument(
+        "--features-base", type=int, help="features of the first stage (model.params.features_base)"
+    )
     parser.add_argument("--patch-size", type=int, nargs="+", help="patch size in array order z y x")
     parser.add_argument("--target-spacing", type=float, nargs="+", help="voxel spacing in array order z y x")
     parser.add_argument("--batch-size", type=int, help="patches per optimiser step")
-    parser.add_argument("--time-budget", type=float, help="wall-clock seconds for training (budget-aware planning)")
+    parser.add_argument(
+        "--time-budget", type=float, help="wall-clock seconds for training (budget-aware planning)"
+    )
 
 
 def add_train_flags(parser: argparse.ArgumentParser) -> None:
@@ -70,30 +82,48 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, help="epochs per fold (training.epochs)")
     parser.add_argument("--steps-per-epoch", type=int, help="optimiser steps per epoch")
     parser.add_argument("--loss", help="loss name (training.loss; docs/losses.md lists them)")
-    parser.add_argument("--composite-weighting", help="alpha schedule of a composite loss: constant, linear, "
-                        "step or cosine (training.composite_weighting)")
+    parser.add_argument(
+        "--composite-weighting",
+        help="alpha schedule of a composite loss: constant, linear, "
+        "step or cosine (training.composite_weighting)",
+    )
     parser.add_argument("--optimizer", help="sgd, adamw or adam")
     parser.add_argument("--lr", type=float, help="peak learning rate")
     parser.add_argument("--lr-scheduler", help="poly, cosine or constant")
     parser.add_argument("--warmup-epochs", type=int, help="linear warm-up epochs")
     parser.add_argument("--amp", help="mixed precision: off, fp16 or bf16")
-    parser.add_argument("--ema", action=argparse.BooleanOptionalAction, help="exponential moving average of weights")
+    parser.add_argument(
+        "--ema", action=argparse.BooleanOptionalAction, help="exponential moving average of weights"
+    )
     parser.add_argument("--deep-supervision", action=argparse.BooleanOptionalAction, help="deep supervision")
     parser.add_argument("--n-folds", type=int, help="number of cross-validation folds")
     parser.add_argument("--seed", type=int, help="random seed")
-    parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction,
-                        help="deterministic kernels: a resumed run is bit-identical on the CPU (training.deterministic)")
+    parser.add_argument(
+        "--deterministic",
+        action=argparse.BooleanOptionalAction,
+        help="deterministic kernels: a resumed run is bit-identical on the CPU (training.deterministic)",
+    )
     parser.add_argument("--device", help="auto, cpu or cuda")
-    parser.add_argument("--pretrained-weights", help="start from a checkpoint, experiment folder or state_dict "
-                        "(training.pretrained_weights)")
-    parser.add_argument("--freeze-encoder-epochs", type=int, help="keep the pretrained encoder fixed for N epochs")
+    parser.add_argument(
+        "--pretrained-weights",
+        help="start from a checkpoint, experiment folder or state_dict (training.pretrained_weights)",
+    )
+    parser.add_argument(
+        "--freeze-encoder-epochs", type=int, help="keep the pretrained encoder fixed for N epochs"
+    )
 
 
 def add_tracking_flags(parser: argparse.ArgumentParser) -> None:
     """``--track NAME`` (repeatable): the tracking frontends (replaces ``tracking.frontends``)."""
-    parser.add_argument("--track", action="append", choices=choices(FrontendName), metavar="NAME",
-                        help="report the run to a tracking frontend: " + ", ".join(choices(FrontendName)) +
-                        " (repeatable; replaces tracking.frontends; docs/tracking.md)")
+    parser.add_argument(
+        "--track",
+        action="append",
+        choices=choices(FrontendName),
+        metavar="NAME",
+        help="report the run to a tracking frontend: "
+        + ", ".join(choices(FrontendName))
+        + " (repeatable; replaces tracking.frontends; docs/tracking.md)",
+    )
 
 
 def add_inference_flags(parser: argparse.ArgumentParser) -> None:
@@ -119,8 +149,10 @@ def _fold_value(values: list[str]) -> Any:
     try:
         return [int(v) for v in values]
     except ValueError:
-        raise ConfigError(f"command line: key 'training.folds' = {values!r} is invalid; valid choices: fold "
-                          "numbers or 'all'") from None
+        raise ConfigError(
+            f"command line: key 'training.folds' = {values!r} is invalid; valid choices: fold "
+            "numbers or 'all'"
+        ) from None
 
 
 def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -139,7 +171,9 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def effective_config(args: argparse.Namespace, work_dir: Path | None = None, check_names: bool = True) -> Config:
+def effective_config(
+    args: argparse.Namespace, work_dir: Path | None = None, check_names: bool = True
+) -> Config:
     """The config file (``--config``, else ``work_dir/config.json``, else defaults) with flags applied.
 
     ``check_names`` checks the names against the registries (torch-side; the lite predictor skips it).

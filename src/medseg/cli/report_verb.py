@@ -22,8 +22,14 @@ def report(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the ``report`` verb to the sub-command parser ``sub``."""
-    p = sub.add_parser("report", help="experiment or work folder -> report.html", description=plain(report.__doc__))
+    p = sub.add_parser(
+        "report", help="experiment or work folder -> report.html", description=plain(report.__doc__)
+    )
     p.add_argument("folder", type=Path, help="an experiment folder or a work folder (medseg run-all -o WORK)")
-    p.add_argument("--kind", choices=["auto", "experiment", "work"], default="auto",
-                   help="what FOLDER is (default: detected from its contents)")
+    p.add_argument(
+        "--kind",
+        choices=["auto", "experiment", "work"],
+        default="auto",
+        help="what FOLDER is (default: detected from its contents)",
+    )
     p.set_defaults(func=report)

@@ -52,8 +52,10 @@ def analyze(args: argparse.Namespace) -> int:
     config = _with_workers(_with_source(effective_config(args), args), args, "preprocessing.workers")
     result = run(_dataset(config, args), config, args.out)
     console = Console()
-    console.print(f"patch {result.spatial_config.patch_size}, batch {result.training.batch_size}, spacing "
-                  f"{result.spatial_config.target_spacing}, network {result.model.name}")
+    console.print(
+        f"patch {result.spatial_config.patch_size}, batch {result.training.batch_size}, spacing "
+        f"{result.spatial_config.target_spacing}, network {result.model.name}"
+    )
     for note in result.notes:
         console.print(f"  [dim]- {note}[/]")
     console.print(f"config written to {Path(args.out) / 'config.json'}")
@@ -64,7 +66,9 @@ def preprocess(args: argparse.Namespace) -> int:
     """``medseg preprocess -o WORK``: crop, resample and normalise every case into WORK/preprocessed."""
     from medseg.presets.pipeline import preprocess as run
 
-    config = _with_workers(_with_source(effective_config(args, args.out), args), args, "preprocessing.workers")
+    config = _with_workers(
+        _with_source(effective_config(args, args.out), args), args, "preprocessing.workers"
+    )
     out = run(_dataset(config, args), config, args.out)
     save_config(config, Path(args.out) / "config.json")
     Console().print(f"preprocessed cases in {out}")
@@ -76,20 +80,26 @@ def train(args: argparse.Namespace) -> int:
     from medseg.presets.pipeline import train as run
     from medseg.training import distributed
 
-    config = _with_workers(_with_source(effective_config(args, args.out), args), args, "preprocessing.workers")
+    config = _with_workers(
+        _with_source(effective_config(args, args.out), args), args, "preprocessing.workers"
+    )
     if args.fold == "configured":
         folds: list[Any] = ["all"] if config.training.folds == "all" else list(config.training.folds)
     elif args.fold == "all" or args.fold.isdigit():
         folds = ["all" if args.fold == "all" else int(args.fold)]
     else:
-        raise ConfigError(f"command line: --fold {args.fold!r} is invalid; valid choices: a fold number, 'all' or "
-                          "'configured'")
+        raise ConfigError(
+            f"command line: --fold {args.fold!r} is invalid; valid choices: a fold number, 'all' or "
+            "'configured'"
+        )
     dataset = _dataset(config, args)
     experiment = None
     for fold in folds:
         experiment = run(dataset, config, args.out, fold=fold, resume=args.resume)
         Console().print(f"fold {fold}: experiment folder {experiment}")
-    if experiment is not None and distributed.is_main():  # the config as trained (re-planned for a new network)
+    if (
+        experiment is not None and distributed.is_main()
+    ):  # the config as trained (re-planned for a new network)
         save_config(load_config(experiment / "config.json"), Path(args.out) / "config.json")
     return 0
 
@@ -99,8 +109,12 @@ def run_all(args: argparse.Namespace) -> int:
     from medseg.presets.pipeline import run_all as run_pipeline
     from medseg.training import distributed
 
-    config = _with_workers(_with_source(effective_config(args, args.out), args), args, "preprocessing.workers",
-                           "evaluation.workers")
+    config = _with_workers(
+        _with_source(effective_config(args, args.out), args),
+        args,
+        "preprocessing.workers",
+        "evaluation.workers",
+    )
     summary = run_pipeline(_dataset(config, args), config, args.out)
     if distributed.is_main():
         console = Console()
@@ -115,11 +129,14 @@ def lr_find(args: argparse.Namespace) -> int:
     from medseg.presets.pipeline import lr_find as run
 
     config = _with_source(effective_config(args, args.out), args)
-    result = run(_dataset(config, args), config, args.out, steps=args.steps, start_lr=args.start_lr,
-                 end_lr=args.end_lr)
+    result = run(
+        _dataset(config, args), config, args.out, steps=args.steps, start_lr=args.start_lr, end_lr=args.end_lr
+    )
     folder = Path(args.out) / "lr_find"
-    Console().print(f"suggested learning rate {result.suggestion:.3g} (train with --lr {result.suggestion:.3g}); "
-                    f"curve: {folder / 'lr_find.png'}, values: {folder / 'lr_find.csv'}")
+    Console().print(
+        f"suggested learning rate {result.suggestion:.3g} (train with --lr {result.suggestion:.3g}); "
+        f"curve: {folder / 'lr_find.png'}, values: {folder / 'lr_find.csv'}"
+    )
     return 0
 
 
@@ -144,8 +161,9 @@ def _cell(value: Any) -> str:
 
 def register(sub: Any) -> None:
     """Add the pipeline verbs to the sub-command parser ``sub``."""
-    p = sub.add_parser("analyze", help="fingerprint + plan a dataset -> WORK/config.json",
-                       description=plain(analyze.__doc__))
+    p = sub.add_parser(
+        "analyze", help="fingerprint + plan a dataset -> WORK/config.json", description=plain(analyze.__doc__)
+    )
     p.add_argument("data", type=Path, help="dataset folder (MSD or nnU-Net raw) or CSV table")
     p.add_argument("-o", "--out", type=Path, required=True, help="work folder")
     p.add_argument("--workers", type=int, help="cases analysed in parallel")
@@ -153,16 +171,20 @@ def register(sub: Any) -> None:
     add_plan_flags(p)
     p.set_defaults(func=analyze)
 
-    p = sub.add_parser("preprocess", help="preprocess every case with the config's plan",
-                       description=plain(preprocess.__doc__))
+    p = sub.add_parser(
+        "preprocess",
+        help="preprocess every case with the config's plan",
+        description=plain(preprocess.__doc__),
+    )
     p.add_argument("-o", "--out", type=Path, required=True, help="work folder (holds config.json)")
     p.add_argument("--data", type=Path, help="dataset (default: dataset_info.source)")
     p.add_argument("--workers", type=int, help="cases preprocessed in parallel")
     add_config_options(p)
     p.set_defaults(func=preprocess)
 
-    p = sub.add_parser("train", help="train one fold, all cases, or the configured folds",
-                       description=plain(train.__doc__))
+    p = sub.add_parser(
+        "train", help="train one fold, all cases, or the configured folds", description=plain(train.__doc__)
+    )
     p.add_argument("-o", "--out", type=Path, required=True, help="work folder (holds config.json)")
     p.add_argument("--data", type=Path, help="dataset (default: dataset_info.source)")
     p.add_argument("--fold", default="configured", help="a fold number, 'all' (every case), or 'configured'")
@@ -174,11 +196,16 @@ def register(sub: Any) -> None:
     add_tracking_flags(p)
     p.set_defaults(func=train)
 
-    p = sub.add_parser("lr-find", help="learning-rate range test: loss against learning rate, a suggestion",
-                       description=lr_find.__doc__)
+    p = sub.add_parser(
+        "lr-find",
+        help="learning-rate range test: loss against learning rate, a suggestion",
+        description=lr_find.__doc__,
+    )
     p.add_argument("-o", "--out", type=Path, required=True, help="work folder (holds config.json)")
     p.add_argument("--data", type=Path, help="dataset (default: dataset_info.source)")
-    p.add_argument("--steps", type=int, default=100, help="optimiser steps of the test (default: %(default)s)")
+    p.add_argument(
+        "--steps", type=int, default=100, help="optimiser steps of the test (default: %(default)s)"
+    )
     p.add_argument("--start-lr", type=float, default=1e-6, help="first learning rate (default: %(default)s)")
     p.add_argument("--end-lr", type=float, default=10.0, help="last learning rate (default: %(default)s)")
     add_config_options(p)
@@ -186,8 +213,11 @@ def register(sub: Any) -> None:
     add_train_flags(p)
     p.set_defaults(func=lr_find)
 
-    p = sub.add_parser("run-all", help="every stage end to end, with a cross-validation summary",
-                       description=plain(run_all.__doc__))
+    p = sub.add_parser(
+        "run-all",
+        help="every stage end to end, with a cross-validation summary",
+        description=plain(run_all.__doc__),
+    )
     p.add_argument("data", type=Path, help="dataset folder (MSD or nnU-Net raw) or CSV table")
     p.add_argument("-o", "--out", type=Path, required=True, help="work folder")
     p.add_argument("--folds", nargs="+", help="fold numbers or 'all'")

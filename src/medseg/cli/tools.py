@@ -26,8 +26,9 @@ def convert_csv(args: argparse.Namespace) -> int:
     from medseg.data.datasets import TableDataset
     from medseg.data.datasets.export import write_nnunet_raw
 
-    dataset = TableDataset(args.table, image_columns=args.image_column, label_column=args.label_column,
-                           id_column=args.id_column)
+    dataset = TableDataset(
+        args.table, image_columns=args.image_column, label_column=args.label_column, id_column=args.id_column
+    )
     target = write_nnunet_raw(dataset, args.out)
     Console().print(f"nnU-Net raw dataset written: {target}")
     return 0
@@ -46,12 +47,16 @@ def average_weights(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the utility verbs to the sub-command parser ``sub``."""
-    p = sub.add_parser("convert-msd", help="MSD task folder -> nnU-Net raw layout", description=plain(convert_msd.__doc__))
+    p = sub.add_parser(
+        "convert-msd", help="MSD task folder -> nnU-Net raw layout", description=plain(convert_msd.__doc__)
+    )
     p.add_argument("source", type=Path, help="MSD task folder (dataset.json, imagesTr, labelsTr)")
     p.add_argument("out", type=Path, help="new nnU-Net raw dataset folder")
     p.set_defaults(func=convert_msd)
 
-    p = sub.add_parser("convert-csv", help="CSV table of files -> nnU-Net raw layout", description=plain(convert_csv.__doc__))
+    p = sub.add_parser(
+        "convert-csv", help="CSV table of files -> nnU-Net raw layout", description=plain(convert_csv.__doc__)
+    )
     p.add_argument("table", type=Path, help="CSV file (paths relative to its folder)")
     p.add_argument("out", type=Path, help="new nnU-Net raw dataset folder")
     p.add_argument("--image-column", action="append", help="image column (repeatable; default: detected)")
@@ -59,7 +64,9 @@ def register(sub: Any) -> None:
     p.add_argument("--id-column", help="case id column (default: from the file names)")
     p.set_defaults(func=convert_csv)
 
-    p = sub.add_parser("average-weights", help="fold weights -> one checkpoint", description=plain(average_weights.__doc__))
+    p = sub.add_parser(
+        "average-weights", help="fold weights -> one checkpoint", description=plain(average_weights.__doc__)
+    )
     p.add_argument("sources", type=Path, nargs="+", help="experiment folders or checkpoint files")
     p.add_argument("-o", "--out", type=Path, required=True, help="checkpoint file to write (.safetensors)")
     p.add_argument("--checkpoint", default="best", help="which checkpoint of each folder: best or latest")

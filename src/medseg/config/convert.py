@@ -41,11 +41,29 @@ PLAN_FIELDS: dict[str, str] = {
     "reasons": "notes",
 }
 #: Plan fields that are measurements or explanations, never planner overrides.
-_NOT_OVERRIDES = {"training.step_seconds", "training.steps", "training.time_budget_s", "reasons", "channel_names"}
+_NOT_OVERRIDES = {
+    "training.step_seconds",
+    "training.steps",
+    "training.time_budget_s",
+    "reasons",
+    "channel_names",
+}
 #: Plan keys that may stay unset in a config: the Plan's own default applies
-_OPTIONAL = {"orientation", "training.step_seconds", "training.steps", "training.time_budget_s", "resampling",
-             "augmentation", "foreground_oversampling", "network.params", "crop_to_nonzero", "unlisted_labels",
-             "regions", "network.deep_supervision", "network.activation"}
+_OPTIONAL = {
+    "orientation",
+    "training.step_seconds",
+    "training.steps",
+    "training.time_budget_s",
+    "resampling",
+    "augmentation",
+    "foreground_oversampling",
+    "network.params",
+    "crop_to_nonzero",
+    "unlisted_labels",
+    "regions",
+    "network.deep_supervision",
+    "network.activation",
+}
 
 
 def _get(obj: Any, dotted: str) -> Any:
@@ -68,7 +86,9 @@ def config_to_plan(config: Config) -> Plan:
         if value is None:
             if plan_key in _OPTIONAL:
                 continue
-            raise ConfigError(f"config key '{config_key}' is not set; run `medseg analyze` to plan it or set it")
+            raise ConfigError(
+                f"config key '{config_key}' is not set; run `medseg analyze` to plan it or set it"
+            )
         target = data
         *parents, leaf = plan_key.split(".")
         for parent in parents:
@@ -84,7 +104,7 @@ def _plan_to_config_key(plan_loc: str) -> str:
     """The config key of a Plan location (``normalization.0.scheme`` -> ``preprocessing.normalization.0.scheme``)."""
     for plan_key, config_key in sorted(PLAN_FIELDS.items(), key=lambda kv: -len(kv[0])):
         if plan_loc == plan_key or plan_loc.startswith(plan_key + "."):
-            return config_key + plan_loc[len(plan_key):]
+            return config_key + plan_loc[len(plan_key) :]
     return plan_loc
 
 
@@ -107,8 +127,14 @@ def plan_to_config(plan: Plan, base: Config | None = None) -> Config:
 
 
 #: Plan keys fitted to the network: a new ``model.name`` makes them undecided again (re-planned)
-NETWORK_FITTED = ("model.params", "model.deep_supervision", "spatial_config.patch_size", "training.batch_size",
-                  "training.step_seconds", "training.planned_steps")
+NETWORK_FITTED = (
+    "model.params",
+    "model.deep_supervision",
+    "spatial_config.patch_size",
+    "training.batch_size",
+    "training.step_seconds",
+    "training.planned_steps",
+)
 
 
 def with_network(config: Config, name: str) -> Config:

@@ -43,8 +43,14 @@ def _choices(error: Any, root: type[BaseModel] | None) -> str:
     if bounds:
         return "a number " + " and ".join(bounds)
     kind = str(error["type"])
-    named = {"bool": "true or false", "int": "an integer", "float": "a number", "string": "a string",
-             "list": "a list", "dict": "a mapping"}
+    named = {
+        "bool": "true or false",
+        "int": "an integer",
+        "float": "a number",
+        "string": "a string",
+        "list": "a list",
+        "dict": "a mapping",
+    }
     for prefix, text in named.items():
         if kind.startswith(prefix + "_"):
             return text
@@ -57,8 +63,13 @@ def _choices(error: Any, root: type[BaseModel] | None) -> str:
     return "see docs/config-reference.md"
 
 
-def format_validation_error(exc: ValidationError, source: str, *, root: type[BaseModel] | None = None,
-                            key_map: Callable[[str], str] | None = None) -> str:
+def format_validation_error(
+    exc: ValidationError,
+    source: str,
+    *,
+    root: type[BaseModel] | None = None,
+    key_map: Callable[[str], str] | None = None,
+) -> str:
     """The first error of ``exc`` as one line: ``source: key 'a.b' = value: problem; valid choices: ...``."""
     error = exc.errors()[0]
     loc = tuple(error["loc"])

@@ -22,8 +22,10 @@ def encode_labels(label: np.ndarray, plan: Plan, case_id: str = "case") -> np.nd
     present = np.unique(array)
     unlisted = sorted(set(present.tolist()) - set(values))
     if unlisted and plan.unlisted_labels == "error":
-        raise DatasetError(f"case {case_id}: label values {unlisted[:10]} are not in the plan's labels "
-                           f"{values} (set dataset_info.unlisted_labels: background to treat them as background)")
+        raise DatasetError(
+            f"case {case_id}: label values {unlisted[:10]} are not in the plan's labels "
+            f"{values} (set dataset_info.unlisted_labels: background to treat them as background)"
+        )
     if values == list(range(len(values))) and not unlisted:
         return array.astype(np.int16)
     low, high = min(values + present.tolist()), max(values + present.tolist())

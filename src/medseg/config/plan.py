@@ -133,8 +133,10 @@ class Plan(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> Plan:
         if self.version != PLAN_VERSION:
-            raise ValueError(f"plan version {self.version}, this medseg reads version {PLAN_VERSION}; re-run "
-                             "`medseg analyze` (or retrain) to make a new plan")
+            raise ValueError(
+                f"plan version {self.version}, this medseg reads version {PLAN_VERSION}; re-run "
+                "`medseg analyze` (or retrain) to make a new plan"
+            )
         dims = self.spatial_dims
         if len(self.target_spacing) != dims or any(s <= 0 for s in self.target_spacing):
             raise ValueError(f"target_spacing {self.target_spacing} must be {dims} positive numbers")
@@ -149,7 +151,9 @@ class Plan(BaseModel):
             raise ValueError(f"resampling.separate_z_axis {sep} is not an axis of a {dims}D plan")
         values = list(self.labels.values())
         if len(set(values)) != len(values) or 0 not in values:
-            raise ValueError(f"labels {self.labels} must map names to distinct values, 0 (background) among them")
+            raise ValueError(
+                f"labels {self.labels} must map names to distinct values, 0 (background) among them"
+            )
         if self.regions is not None:
             if self.network.activation != "sigmoid":
                 raise ValueError("regions need network.activation 'sigmoid' (one sigmoid output per region)")
@@ -158,10 +162,12 @@ class Plan(BaseModel):
             for i, region in enumerate(self.regions):
                 unknown = sorted(set(region.labels) - set(values))
                 if unknown or 0 in region.labels:
-                    raise ValueError(f"region '{region.name}': labels {region.labels} must be foreground values "
-                                     f"of labels ({sorted(values)})")
+                    raise ValueError(
+                        f"region '{region.name}': labels {region.labels} must be foreground values "
+                        f"of labels ({sorted(values)})"
+                    )
                 if region.paint is None:
-                    later = {v for other in self.regions[i + 1:] for v in other.labels}
+                    later = {v for other in self.regions[i + 1 :] for v in other.labels}
                     own = sorted(set(region.labels) - later)
                     region.paint = own[0] if own else min(region.labels)
         elif self.network.activation == "sigmoid" and len(values) != 2:
@@ -218,4 +224,3 @@ class Plan(BaseModel):
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "<root>"
             raise ConfigError(f"{source}: invalid plan at {where}: {first['msg']}") from exc
-

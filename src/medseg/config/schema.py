@@ -110,7 +110,9 @@ class Curriculum(_Section):
     def _shares_fit(cls, value: float, info: ValidationInfo) -> float:
         first = info.data.get("foreground", 0.3)
         if first + value > 1.0 + 1e-9:
-            raise ValueError(f"foreground ({first}) + rare_class ({value}) must not exceed 1 (the rest is OHEM)")
+            raise ValueError(
+                f"foreground ({first}) + rare_class ({value}) must not exceed 1 (the rest is OHEM)"
+            )
         return value
 
 
@@ -177,7 +179,9 @@ class Training(_Section):
 
     @field_validator("folds")
     @classmethod
-    def _folds_in_range(cls, folds: list[int] | Literal["all"], info: ValidationInfo) -> list[int] | Literal["all"]:
+    def _folds_in_range(
+        cls, folds: list[int] | Literal["all"], info: ValidationInfo
+    ) -> list[int] | Literal["all"]:
         n_folds = info.data.get("n_folds", 5)
         if isinstance(folds, list) and any(not 0 <= k < n_folds for k in folds):
             raise ValueError(f"valid choices: fold numbers 0..{n_folds - 1} (n_folds is {n_folds}) or 'all'")
@@ -254,8 +258,10 @@ class Tracking(_Section):
     @classmethod
     def _no_credentials(cls, uri: str | None) -> str | None:
         if uri is not None and "@" in uri.split("://", 1)[-1].split("/", 1)[0]:
-            raise ValueError("valid form: a URI without user:password@ (credentials go in the environment "
-                             "variables MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)")
+            raise ValueError(
+                "valid form: a URI without user:password@ (credentials go in the environment "
+                "variables MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)"
+            )
         return uri
 
 

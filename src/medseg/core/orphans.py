@@ -52,7 +52,9 @@ def started_from_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def die_with_parent(parent: int | None = None, period: float = WATCH_PERIOD_S, *, death_signal: bool = True) -> None:
+def die_with_parent(
+    parent: int | None = None, period: float = WATCH_PERIOD_S, *, death_signal: bool = True
+) -> None:
     """Make this (worker) process end when its parent ``parent`` (default: the current one) dies.
 
     Call it first thing in a worker. ``death_signal``: also arm the Linux parent-death signal (only
@@ -65,5 +67,7 @@ def die_with_parent(parent: int | None = None, period: float = WATCH_PERIOD_S, *
         _set_parent_death_signal(signal.SIGTERM)
     if os.getppid() != expected:  # the parent died before the signal was armed
         os._exit(ORPHAN_EXIT)
-    thread = threading.Thread(target=_watch, args=(expected, period), name="medseg-orphan-watchdog", daemon=True)
+    thread = threading.Thread(
+        target=_watch, args=(expected, period), name="medseg-orphan-watchdog", daemon=True
+    )
     thread.start()

@@ -30,8 +30,9 @@ def pool_context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def _start_worker(parent: int, main_thread: bool, initializer: Callable[..., None] | None,
-                  initargs: tuple[Any, ...]) -> None:
+def _start_worker(
+    parent: int, main_thread: bool, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]
+) -> None:
     """Every pool worker's initializer: die with ``parent``, then run the caller's initializer."""
     die_with_parent(parent, death_signal=main_thread)
     if initializer is not None:
@@ -61,8 +62,12 @@ def parallel_map(
         for item in items:
             yield fn(item)
         return
-    with ProcessPoolExecutor(workers, mp_context=pool_context(), initializer=_start_worker,
-                             initargs=(os.getpid(), started_from_main_thread(), initializer, initargs)) as pool:
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=pool_context(),
+        initializer=_start_worker,
+        initargs=(os.getpid(), started_from_main_thread(), initializer, initargs),
+    ) as pool:
         pending: deque[Future[R]] = deque()
         try:
             for item in items:

@@ -45,7 +45,10 @@ class Topology:
 
 
 def stage_features(
-    num_stages: int, spatial_dims: int, features_base: int = 32, max_features: int | None = None,
+    num_stages: int,
+    spatial_dims: int,
+    features_base: int = 32,
+    max_features: int | None = None,
     pocket: bool = False,
 ) -> tuple[int, ...]:
     """``features_base * 2**i`` capped at ``max_features`` (constant ``features_base`` when pocket)."""

@@ -23,7 +23,9 @@ def _axis_starts(size: int, patch: int, step: int) -> tuple[int, ...]:
         position += step
 
 
-def scan_steps(image_size: Sequence[int], patch_size: Sequence[int], overlap: Sequence[float]) -> tuple[int, ...]:
+def scan_steps(
+    image_size: Sequence[int], patch_size: Sequence[int], overlap: Sequence[float]
+) -> tuple[int, ...]:
     """The step between window starts per axis: ``int(patch * (1 - overlap))``, at least 1."""
     steps = []
     for size, patch, fraction in zip(image_size, patch_size, overlap, strict=True):
@@ -34,14 +36,19 @@ def scan_steps(image_size: Sequence[int], patch_size: Sequence[int], overlap: Se
     return tuple(steps)
 
 
-def window_starts(image_size: Sequence[int], patch_size: Sequence[int],
-                  overlap: float | Sequence[float]) -> tuple[tuple[int, ...], ...]:
+def window_starts(
+    image_size: Sequence[int], patch_size: Sequence[int], overlap: float | Sequence[float]
+) -> tuple[tuple[int, ...], ...]:
     """Per-axis window starts over an image no smaller than the patch on any axis (one-line errors)."""
     size = tuple(int(s) for s in image_size)
     patch = tuple(int(p) for p in patch_size)
-    fractions = [float(overlap)] * len(size) if isinstance(overlap, int | float) else [float(o) for o in overlap]
+    fractions = (
+        [float(overlap)] * len(size) if isinstance(overlap, int | float) else [float(o) for o in overlap]
+    )
     if len(patch) != len(size) or len(fractions) != len(size):
-        raise ValueError(f"patch_size {patch} and overlap {tuple(fractions)} need one value per axis of {size}")
+        raise ValueError(
+            f"patch_size {patch} and overlap {tuple(fractions)} need one value per axis of {size}"
+        )
     if any(not 0.0 <= o < 1.0 for o in fractions):
         raise ValueError(f"overlap {tuple(fractions)} must be in [0, 1) on every axis")
     if any(p < 1 or p > s for p, s in zip(patch, size, strict=True)):

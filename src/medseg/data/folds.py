@@ -49,7 +49,9 @@ def num_folds(assignments: Mapping[str, int]) -> int:
     return max(assignments.values()) + 1 if assignments else 0
 
 
-def holdout_ids(case_ids: Iterable[str], val_percent: float = 0.2, seed: int = 0) -> tuple[list[str], list[str]]:
+def holdout_ids(
+    case_ids: Iterable[str], val_percent: float = 0.2, seed: int = 0
+) -> tuple[list[str], list[str]]:
     """Split ids into sorted ``(train_ids, val_ids)`` with ``round(n * val_percent)`` validation cases.
 
     At least one case lands on each side when ``0 < val_percent < 1`` and there are two or more cases;
@@ -72,7 +74,9 @@ def write_folds(path: str | os.PathLike[str], assignments: Mapping[str, int]) ->
     """Write ``case_id -> fold`` as an editable, sorted JSON object; the file appears atomically."""
     p = Path(path)
     _validate_folds(p, {str(k): v for k, v in assignments.items()})
-    return write_text_atomic(p, json.dumps({k: int(assignments[k]) for k in sorted(assignments)}, indent=2) + "\n")
+    return write_text_atomic(
+        p, json.dumps({k: int(assignments[k]) for k in sorted(assignments)}, indent=2) + "\n"
+    )
 
 
 def read_folds(path: str | os.PathLike[str], case_ids: Sequence[str] | None = None) -> dict[str, int]:
@@ -102,14 +106,20 @@ def read_folds(path: str | os.PathLike[str], case_ids: Sequence[str] | None = No
     return folds
 
 
-def check_folds_cover(source: str | os.PathLike[str], folds: Mapping[str, int], case_ids: Sequence[str]) -> None:
+def check_folds_cover(
+    source: str | os.PathLike[str], folds: Mapping[str, int], case_ids: Sequence[str]
+) -> None:
     """Raise :class:`DatasetError` unless ``folds`` names exactly the cases ``case_ids``."""
     unknown = sorted(set(folds) - set(case_ids))
     missing = sorted(set(case_ids) - set(folds))
     if unknown:
-        raise DatasetError(f"{source}: {len(unknown)} unknown case id(s) not in the dataset: {_preview(unknown)}")
+        raise DatasetError(
+            f"{source}: {len(unknown)} unknown case id(s) not in the dataset: {_preview(unknown)}"
+        )
     if missing:
-        raise DatasetError(f"{source}: {len(missing)} case(s) of the dataset have no fold: {_preview(missing)}")
+        raise DatasetError(
+            f"{source}: {len(missing)} case(s) of the dataset have no fold: {_preview(missing)}"
+        )
 
 
 def _validate_folds(source: Path, folds: Mapping[str, int]) -> None:
@@ -120,7 +130,9 @@ def _validate_folds(source: Path, folds: Mapping[str, int]) -> None:
         raise DatasetError(f"{source}: fold indices must be >= 0, got {min(used)}")
     empty = sorted(set(range(max(used) + 1)) - used)
     if empty:
-        raise DatasetError(f"{source}: folds must be numbered 0..{max(used)} without gaps; fold(s) {empty} are empty")
+        raise DatasetError(
+            f"{source}: folds must be numbered 0..{max(used)} without gaps; fold(s) {empty} are empty"
+        )
     if len(used) < 2:
         raise DatasetError(f"{source}: at least 2 folds are needed, got only fold {min(used)}")
 

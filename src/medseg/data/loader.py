@@ -51,8 +51,15 @@ def batch_seed(seed: int, epoch: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, epoch, index, 0xA06]).generate_state(1)[0])
 
 
-def make_batch(dataset: RandomROIDataset, augmentation: Augmentation | None, seed: int, batch_size: int,
-               epoch: int, index: int, stage: SamplingStage = DEFAULT_STAGE) -> Batch:
+def make_batch(
+    dataset: RandomROIDataset,
+    augmentation: Augmentation | None,
+    seed: int,
+    batch_size: int,
+    epoch: int,
+    index: int,
+    stage: SamplingStage = DEFAULT_STAGE,
+) -> Batch:
     """Batch ``index`` of ``epoch``: its samples stacked, then augmented with generators seeded for it.
 
     The global generators are restored afterwards, so calling this in the training process (no
@@ -78,8 +85,17 @@ def make_batch(dataset: RandomROIDataset, augmentation: Augmentation | None, see
     return dict(out)
 
 
-def _worker_loop(dataset: RandomROIDataset, augmentation: Augmentation | None, seed: int, batch_size: int,
-                 slots: list[Batch], tasks: Any, results: Any, parent: int, main_thread: bool) -> None:
+def _worker_loop(
+    dataset: RandomROIDataset,
+    augmentation: Augmentation | None,
+    seed: int,
+    batch_size: int,
+    slots: list[Batch],
+    tasks: Any,
+    results: Any,
+    parent: int,
+    main_thread: bool,
+) -> None:
     """A worker: take ``(generation, epoch, batch, slot, stage)`` tasks until ``None``; fill the slot.
 
     It ends when the process ``parent`` dies (:func:`die_with_parent`).
@@ -96,8 +112,10 @@ def _worker_loop(dataset: RandomROIDataset, augmentation: Augmentation | None, s
             count = next(iter(batch.values())).shape[0]
             for key, target in slots[slot].items():
                 if tuple(batch[key].shape[1:]) != tuple(target.shape[1:]) or batch[key].dtype != target.dtype:
-                    raise ValueError(f"batch {key!r} is {tuple(batch[key].shape)} {batch[key].dtype}, but the "
-                                     f"first batch was {tuple(target.shape)} {target.dtype}")
+                    raise ValueError(
+                        f"batch {key!r} is {tuple(batch[key].shape)} {batch[key].dtype}, but the "
+                        f"first batch was {tuple(target.shape)} {target.dtype}"
+                    )
                 target[:count].copy_(batch[key])
             results.put((generation, index, slot, count, None))
         except MedsegError as exc:  # a user error: the main process raises it as it is (one line)
@@ -132,13 +150,24 @@ class PatchLoader:
             With anything but "fork" the dataset and the augmentation are pickled to the workers.
     """
 
-    def __init__(self, dataset: RandomROIDataset, batch_size: int, workers: int = 2,
-                 augmentation: Augmentation | None = None, seed: int = 0, pin_memory: bool | None = None,
-                 prefetch_factor: int = 2, timeout_s: float = 600.0, start_method: str | None = None) -> None:
+    def __init__(
+        self,
+        dataset: RandomROIDataset,
+        batch_size: int,
+        workers: int = 2,
+        augmentation: Augmentation | None = None,
+        seed: int = 0,
+        pin_memory: bool | None = None,
+        prefetch_factor: int = 2,
+        timeout_s: float = 600.0,
+        start_method: str | None = None,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if workers < 0 or prefetch_factor < 1:
-            raise ValueError(f"workers must be >= 0 and prefetch_factor >= 1, got {workers}, {prefetch_factor}")
+            raise ValueError(
+                f"workers must be >= 0 and prefetch_factor >= 1, got {workers}, {prefetch_factor}"
+            )
         self.dataset, self.batch_size, self.workers = dataset, int(batch_size), int(workers)
         self.augmentation, self.seed = augmentation, int(seed)
         self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
@@ -163,8 +192,12 @@ class PatchLoader:
         epoch = int(self.dataset.epoch)
         stage = getattr(self.dataset, "stage", DEFAULT_STAGE)
         if self.workers == 0:
-            return (self._deliver(make_batch(self.dataset, self.augmentation, self.seed, self.batch_size,
-                                             epoch, b, stage)) for b in range(len(self)))
+            return (
+                self._deliver(
+                    make_batch(self.dataset, self.augmentation, self.seed, self.batch_size, epoch, b, stage)
+                )
+                for b in range(len(self))
+            )
         first = self._start(epoch, stage) if not self._processes else None
         self._reclaim()
         self._generation += 1
@@ -194,16 +227,31 @@ class PatchLoader:
         first = make_batch(self.dataset, self.augmentation, self.seed, self.batch_size, epoch, 0, stage)
         shapes = {k: ((self.batch_size, *v.shape[1:]), v.dtype) for k, v in first.items()}
         count = self.workers * self.prefetch_factor
-        self._slots = [{k: torch.empty(shape, dtype=dtype).share_memory_() for k, (shape, dtype) in shapes.items()}
-                       for _ in range(count)]
+        self._slots = [
+            {k: torch.empty(shape, dtype=dtype).share_memory_() for k, (shape, dtype) in shapes.items()}
+            for _ in range(count)
+        ]
         self._free = list(range(count))
         context: Any = mp.get_context(self.start_method)  # torch's context: tensors travel as shared memory
         self._results = context.Queue()
         self._tasks = [context.SimpleQueue() for _ in range(self.workers)]
         self._processes = [
-            context.Process(target=_worker_loop, daemon=True, name=f"medseg-loader-{k}",
-                            args=(self.dataset, self.augmentation, self.seed, self.batch_size, self._slots,
-                                  self._tasks[k], self._results, os.getpid(), started_from_main_thread()))
+            context.Process(
+                target=_worker_loop,
+                daemon=True,
+                name=f"medseg-loader-{k}",
+                args=(
+                    self.dataset,
+                    self.augmentation,
+                    self.seed,
+                    self.batch_size,
+                    self._slots,
+                    self._tasks[k],
+                    self._results,
+                    os.getpid(),
+                    started_from_main_thread(),
+                ),
+            )
             for k in range(self.workers)
         ]
         for process in self._processes:
@@ -232,15 +280,20 @@ class PatchLoader:
                 what = "a batch" if index is None else f"batch {index}"
                 if dead:
                     self.close()
-                    raise RuntimeError(f"loader worker {dead[0][0]} died (exit code {dead[0][1]}) "
-                                       f"while making {what}") from None
+                    raise RuntimeError(
+                        f"loader worker {dead[0][0]} died (exit code {dead[0][1]}) while making {what}"
+                    ) from None
                 if waited >= self.timeout_s:
-                    raise RuntimeError(f"no loader worker delivered {what} within {self.timeout_s:g} s") from None
+                    raise RuntimeError(
+                        f"no loader worker delivered {what} within {self.timeout_s:g} s"
+                    ) from None
                 continue
             self._in_flight -= 1
             return result
 
-    def _iterate(self, generation: int, epoch: int, first: Batch | None, stage: SamplingStage) -> Iterator[Batch]:
+    def _iterate(
+        self, generation: int, epoch: int, first: Batch | None, stage: SamplingStage
+    ) -> Iterator[Batch]:
         total = len(self)
         submitted = 0 if first is None else 1
 
@@ -289,6 +342,12 @@ def make_loader(
     dicts (e.g. ``medseg.data.augmentation.build_augmentation(...)``). Workers are persistent (kept
     across epochs until :meth:`PatchLoader.close` or garbage collection).
     """
-    return PatchLoader(dataset, batch_size, workers=workers, augmentation=augmentation, seed=seed,
-                       pin_memory=pin_memory, prefetch_factor=prefetch_factor)
-
+    return PatchLoader(
+        dataset,
+        batch_size,
+        workers=workers,
+        augmentation=augmentation,
+        seed=seed,
+        pin_memory=pin_memory,
+        prefetch_factor=prefetch_factor,
+    )

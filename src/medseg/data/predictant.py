@@ -63,24 +63,32 @@ def _dicom_cases(folder: Path, nonfinite: NonFinitePolicy) -> Iterator[Case]:
     if list_dicom_series(folder):
         yield Case(folder.name, read_image(folder, nonfinite=nonfinite))
         return
-    series = [d for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")
-              and list_dicom_series(d)]
+    series = [
+        d
+        for d in sorted(folder.iterdir())
+        if d.is_dir() and not d.name.startswith(".") and list_dicom_series(d)
+    ]
     if not series:
-        raise MedsegError(f"{folder}: no images found (looked for {', '.join(IMAGE_SUFFIXES)} files and DICOM series)")
+        raise MedsegError(
+            f"{folder}: no images found (looked for {', '.join(IMAGE_SUFFIXES)} files and DICOM series)"
+        )
     for sub in series:
         yield Case(sub.name, read_image(sub, nonfinite=nonfinite))
 
 
 def _cases_from_array(array: np.ndarray, spacing: Sequence[float] | None) -> Iterator[Case]:
-    batch = array if array.ndim >= 4 and spacing is not None and array.ndim == len(spacing) + 2 else array[None]
+    batch = (
+        array if array.ndim >= 4 and spacing is not None and array.ndim == len(spacing) + 2 else array[None]
+    )
     for i, item in enumerate(batch):
         dims = item.ndim - 1
         geometry = Geometry.from_array_spacing(list(spacing)[-dims:] if spacing else [1.0] * dims)
         yield Case(f"case_{i:04d}", Image(np.asarray(item, dtype=np.float32), geometry))
 
 
-def parse_predictant(predictant: Any, spacing: Sequence[float] | None = None,
-                     nonfinite: NonFinitePolicy = "error") -> Iterator[Case]:
+def parse_predictant(
+    predictant: Any, spacing: Sequence[float] | None = None, nonfinite: NonFinitePolicy = "error"
+) -> Iterator[Case]:
     """Yield :class:`Case` objects (images only) from a path, folder, list, tensor, array or dataset.
 
     Image files are read with the ``nonfinite`` policy (:func:`medseg.io.read_image`).
@@ -108,4 +116,6 @@ def parse_predictant(predictant: Any, spacing: Sequence[float] | None = None,
         elif isinstance(item, str | os.PathLike):
             yield from parse_predictant(item, spacing, nonfinite)
         else:
-            raise MedsegError(f"cannot predict an item of type {type(item).__name__} (expected a Case or a path)")
+            raise MedsegError(
+                f"cannot predict an item of type {type(item).__name__} (expected a Case or a path)"
+            )

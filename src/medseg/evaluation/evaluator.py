@@ -34,8 +34,13 @@ def _resolve_metric(metric: str | MetricFn) -> tuple[str, MetricFn]:
     return getattr(metric, "__name__", type(metric).__name__), metric
 
 
-def evaluate_pair(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[float],
-                  metrics: Mapping[str, MetricFn], regions: Mapping[str, Sequence[int]]) -> list[tuple[str, str, float]]:
+def evaluate_pair(
+    pred: np.ndarray,
+    ref: np.ndarray,
+    spacing: Sequence[float],
+    metrics: Mapping[str, MetricFn],
+    regions: Mapping[str, Sequence[int]],
+) -> list[tuple[str, str, float]]:
     """``(region, metric, value)`` for one prediction/reference label-map pair."""
     pred, ref = np.asarray(pred), np.asarray(ref)
     if pred.shape != ref.shape:
@@ -48,25 +53,37 @@ def evaluate_pair(pred: np.ndarray, ref: np.ndarray, spacing: Sequence[float],
     return out
 
 
-def _evaluate_job(args: tuple[Pair, Mapping[str, MetricFn], Mapping[str, Sequence[int]] | None]) -> list[dict[str, Any]]:
+def _evaluate_job(
+    args: tuple[Pair, Mapping[str, MetricFn], Mapping[str, Sequence[int]] | None],
+) -> list[dict[str, Any]]:
     (case_id, pred, ref, spacing), metrics, regions = args
     if regions is None:
         labels = sorted({int(v) for v in np.union1d(np.unique(pred), np.unique(ref)) if v != 0})
         regions = {f"label_{v}": [v] for v in labels}
-    return [{"case_id": case_id, "region": r, "metric": m, "value": v}
-            for r, m, v in evaluate_pair(pred, ref, spacing, metrics, regions)]
+    return [
+        {"case_id": case_id, "region": r, "metric": m, "value": v}
+        for r, m, v in evaluate_pair(pred, ref, spacing, metrics, regions)
+    ]
 
 
 class Evaluator:
     """Evaluate predictions against references with arbitrary metrics over classes/regions."""
 
-    def __init__(self, *metrics: str | MetricFn, regions: Mapping[str, int | Sequence[int]] | None = None,
-                 workers: int = 0, progress: bool = True) -> None:
+    def __init__(
+        self,
+        *metrics: str | MetricFn,
+        regions: Mapping[str, int | Sequence[int]] | None = None,
+        workers: int = 0,
+        progress: bool = True,
+    ) -> None:
         if not metrics:
             metrics = ("dice",)
         self.metrics = dict(_resolve_metric(m) for m in metrics)
-        self.regions = ({k: [v] if isinstance(v, int) else list(v) for k, v in regions.items()}
-                        if regions is not None else None)
+        self.regions = (
+            {k: [v] if isinstance(v, int) else list(v) for k, v in regions.items()}
+            if regions is not None
+            else None
+        )
         self.workers = workers
         self.progress = progress
         #: case ids of predictions that had no reference in the last folder evaluation
@@ -92,8 +109,13 @@ class Evaluator:
                 bar.advance(task)
                 yield rows
 
-    def evaluate_folders(self, predictions: str | os.PathLike[str], references: str | os.PathLike[str], *,
-                         resample: bool = False) -> EvalResult:
+    def evaluate_folders(
+        self,
+        predictions: str | os.PathLike[str],
+        references: str | os.PathLike[str],
+        *,
+        resample: bool = False,
+    ) -> EvalResult:
         """Match files by case id (the name without its extension, whatever the format) and evaluate.
 
         Every reference needs a prediction (else one-line error); predictions without a reference are
@@ -110,7 +132,9 @@ class Evaluator:
         preds = _by_case_id(pred_dir)
         missing = sorted(set(refs) - set(preds))
         if missing:
-            raise DatasetError(f"{pred_dir}: no prediction for {len(missing)} reference(s), e.g. '{missing[0]}'")
+            raise DatasetError(
+                f"{pred_dir}: no prediction for {len(missing)} reference(s), e.g. '{missing[0]}'"
+            )
         self.unmatched = sorted(set(preds) - set(refs))
 
         def pairs() -> Iterator[Pair]:
@@ -122,8 +146,9 @@ class Evaluator:
 
         return self.evaluate_pairs(pairs(), total=len(refs))
 
-    def evaluate_against_dataset(self, predictions: str | os.PathLike[str], dataset: Iterable[Any], *,
-                                 resample: bool = False) -> EvalResult:
+    def evaluate_against_dataset(
+        self, predictions: str | os.PathLike[str], dataset: Iterable[Any], *, resample: bool = False
+    ) -> EvalResult:
         """Evaluate the prediction files of a folder against a dataset's labels (matched by case id)."""
         from medseg.io import read_image
 
@@ -134,20 +159,24 @@ class Evaluator:
         cases = [case for case in dataset if case.label is not None]
         missing = sorted({c.case_id for c in cases} - set(preds))
         if missing:
-            raise DatasetError(f"{pred_dir}: no prediction for {len(missing)} labelled case(s), e.g. '{missing[0]}'")
+            raise DatasetError(
+                f"{pred_dir}: no prediction for {len(missing)} labelled case(s), e.g. '{missing[0]}'"
+            )
         self.unmatched = sorted(set(preds) - {c.case_id for c in cases})
 
         def pairs() -> Iterator[Pair]:
             for case in cases:
                 pred = read_image(preds[case.case_id], is_label=True)
-                array = prediction_on_reference_grid(pred, case.label, case.case_id, resample,
-                                                     str(preds[case.case_id]))
+                array = prediction_on_reference_grid(
+                    pred, case.label, case.case_id, resample, str(preds[case.case_id])
+                )
                 yield case.case_id, array, case.label.array[0], case.label.geometry.array_spacing
 
         return self.evaluate_pairs(pairs(), total=len(cases))
 
     def evaluate_dataset(self, dataset: Iterable[Any], predictions: Mapping[str, np.ndarray]) -> EvalResult:
         """Evaluate a dataset of cases against predicted label maps keyed by case id."""
+
         def pairs() -> Iterator[Pair]:
             for case in dataset:
                 if case.case_id not in predictions:
@@ -160,6 +189,7 @@ class Evaluator:
 
     def predict_and_evaluate(self, dataset: Iterable[Any], predictor: Any) -> EvalResult:
         """Predict every case of ``dataset`` with ``predictor.predict_case(case)`` and evaluate."""
+
         def pairs() -> Iterator[Pair]:
             for case in dataset:
                 pred = predictor.predict_case(case).array[0]
@@ -179,6 +209,8 @@ def _by_case_id(folder: Path) -> dict[str, Path]:
             continue
         case_id = path.name[: -len(suffix)]
         if case_id in out:
-            raise DatasetError(f"{path}: case id '{case_id}' is also the name of {out[case_id].name} (ambiguous)")
+            raise DatasetError(
+                f"{path}: case id '{case_id}' is also the name of {out[case_id].name} (ambiguous)"
+            )
         out[case_id] = path
     return out

@@ -20,11 +20,13 @@ def _describe(image: Image) -> str:
     return f"shape {list(image.spatial_shape)}, spacing ({spacing}), origin ({origin})"
 
 
-def prediction_on_reference_grid(prediction: Image, reference: Image, case_id: str, resample: bool = False,
-                                 source: str = "") -> np.ndarray:
+def prediction_on_reference_grid(
+    prediction: Image, reference: Image, case_id: str, resample: bool = False, source: str = ""
+) -> np.ndarray:
     """The prediction's label map on the reference's grid (or one-line :class:`DatasetError`)."""
-    same = (tuple(prediction.spatial_shape) == tuple(reference.spatial_shape)
-            and prediction.geometry.is_close(reference.geometry))
+    same = tuple(prediction.spatial_shape) == tuple(reference.spatial_shape) and prediction.geometry.is_close(
+        reference.geometry
+    )
     if same:
         return prediction.array[0]
     if resample:
@@ -32,5 +34,7 @@ def prediction_on_reference_grid(prediction: Image, reference: Image, case_id: s
 
         return resample_like(prediction, reference, is_label=True).array[0]
     where = f"{source}: " if source else ""
-    raise DatasetError(f"{where}case {case_id}: the prediction's grid ({_describe(prediction)}) differs from the "
-                       f"reference's ({_describe(reference)}); resample it onto the reference with --resample")
+    raise DatasetError(
+        f"{where}case {case_id}: the prediction's grid ({_describe(prediction)}) differs from the "
+        f"reference's ({_describe(reference)}); resample it onto the reference with --resample"
+    )

@@ -29,9 +29,7 @@ def _connectivity(ndim: int, connectivity: int | None) -> int:
     return connectivity
 
 
-def connected_components(
-    mask: np.ndarray, connectivity: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def connected_components(mask: np.ndarray, connectivity: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Component labels of a binary mask (0 = outside) and the voxel count of each label."""
     import cc3d
 

@@ -41,11 +41,15 @@ def default_candidates(classes: Sequence[int]) -> list[PostprocessingStep]:
 
 
 def _mean_dice(
-    predictions: Sequence[np.ndarray], references: Sequence[np.ndarray], dice_fn: DiceFn, classes: Sequence[int]
+    predictions: Sequence[np.ndarray],
+    references: Sequence[np.ndarray],
+    dice_fn: DiceFn,
+    classes: Sequence[int],
 ) -> dict[int, float]:
     """Per-class Dice averaged over cases (NaN entries ignored; a class never scored counts as 0)."""
-    table = np.array([list(dice_fn(p, r, classes)) for p, r in zip(predictions, references, strict=True)],
-                     dtype=float).reshape(len(predictions), len(classes))
+    table = np.array(
+        [list(dice_fn(p, r, classes)) for p, r in zip(predictions, references, strict=True)], dtype=float
+    ).reshape(len(predictions), len(classes))
     means: dict[int, float] = {}
     for column, c in enumerate(classes):
         values = table[:, column][~np.isnan(table[:, column])]
@@ -75,8 +79,10 @@ def select_postprocessing(
     case's voxel size per array axis (used by ``remove_small`` steps).
     """
     if len(predictions) != len(references) or not predictions:
-        raise ValueError(f"need the same, non-zero number of predictions ({len(predictions)}) and "
-                         f"references ({len(references)})")
+        raise ValueError(
+            f"need the same, non-zero number of predictions ({len(predictions)}) and "
+            f"references ({len(references)})"
+        )
     if spacings is not None and len(spacings) != len(predictions):
         raise ValueError(f"spacings has {len(spacings)} entries for {len(predictions)} cases")
     classes = [int(c) for c in classes]
@@ -85,8 +91,10 @@ def select_postprocessing(
     scores = _mean_dice(current, references, dice_fn, classes)
     selection = PostprocessingSelection(strategy, dict(scores), dict(scores))
     for step in default_candidates(classes) if candidates is None else candidates:
-        trial = [step.apply(p, None if spacings is None else spacings[i], strategy.connectivity)
-                 for i, p in enumerate(current)]
+        trial = [
+            step.apply(p, None if spacings is None else spacings[i], strategy.connectivity)
+            for i, p in enumerate(current)
+        ]
         trial_scores = _mean_dice(trial, references, dice_fn, classes)
         accepted = _accept(trial_scores, scores)
         selection.trials.append((step, accepted, trial_scores))

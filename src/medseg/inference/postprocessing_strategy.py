@@ -29,9 +29,13 @@ class KeepLargestStep(BaseModel):
     classes: list[int] | None = None
     per_class: bool = True
 
-    def apply(self, labels: np.ndarray, spacing: Sequence[float] | None, connectivity: int | None) -> np.ndarray:
+    def apply(
+        self, labels: np.ndarray, spacing: Sequence[float] | None, connectivity: int | None
+    ) -> np.ndarray:
         """The label map after this step."""
-        return keep_largest_component(labels, self.classes, per_class=self.per_class, connectivity=connectivity)
+        return keep_largest_component(
+            labels, self.classes, per_class=self.per_class, connectivity=connectivity
+        )
 
 
 class RemoveSmallStep(BaseModel):
@@ -43,10 +47,18 @@ class RemoveSmallStep(BaseModel):
     classes: list[int] | None = None
     per_class: bool = True
 
-    def apply(self, labels: np.ndarray, spacing: Sequence[float] | None, connectivity: int | None) -> np.ndarray:
+    def apply(
+        self, labels: np.ndarray, spacing: Sequence[float] | None, connectivity: int | None
+    ) -> np.ndarray:
         """The label map after this step."""
-        return remove_small_objects(labels, self.min_size_mm3, spacing, self.classes, per_class=self.per_class,
-                                    connectivity=connectivity)
+        return remove_small_objects(
+            labels,
+            self.min_size_mm3,
+            spacing,
+            self.classes,
+            per_class=self.per_class,
+            connectivity=connectivity,
+        )
 
 
 class FillHolesStep(BaseModel):
@@ -56,7 +68,9 @@ class FillHolesStep(BaseModel):
     kind: Literal["fill_holes"] = "fill_holes"
     classes: list[int] | None = None
 
-    def apply(self, labels: np.ndarray, spacing: Sequence[float] | None, connectivity: int | None) -> np.ndarray:
+    def apply(
+        self, labels: np.ndarray, spacing: Sequence[float] | None, connectivity: int | None
+    ) -> np.ndarray:
         """The label map after this step."""
         return fill_holes(labels, self.classes)
 

@@ -50,11 +50,16 @@ def read_plan(path: Path) -> Plan:
 
 def check_same_plan(first: Path, plan: Plan, other: Path, other_plan: Plan) -> None:
     """An ensemble needs one Plan: raise one line naming the first field where two checkpoints differ."""
-    ours, theirs = plan.model_dump(exclude={"reasons", "training"}), other_plan.model_dump(exclude={"reasons", "training"})
+    ours, theirs = (
+        plan.model_dump(exclude={"reasons", "training"}),
+        other_plan.model_dump(exclude={"reasons", "training"}),
+    )
     for key in ours:
         if ours[key] != theirs[key]:
-            raise CheckpointError(f"{other}: its Plan differs from {first}'s in '{key}' ({_short(theirs[key])} vs "
-                                  f"{_short(ours[key])}); they must share one Plan (an ensemble, a resumed run)")
+            raise CheckpointError(
+                f"{other}: its Plan differs from {first}'s in '{key}' ({_short(theirs[key])} vs "
+                f"{_short(ours[key])}); they must share one Plan (an ensemble, a resumed run)"
+            )
 
 
 def _short(value: Any) -> str:
@@ -95,8 +100,12 @@ def resolve_checkpoint(source: str | os.PathLike[str], kind: str = "best") -> Ch
         return CheckpointChoice(p, wanted, kind)
     latest = p / "checkpoints" / "latest.safetensors"
     if kind == "best" and latest.is_file():
-        return CheckpointChoice(p, latest, "latest", "no checkpoints/best.safetensors: the run has no validated "
-                                "score yet; using latest instead")
+        return CheckpointChoice(
+            p,
+            latest,
+            "latest",
+            "no checkpoints/best.safetensors: the run has no validated score yet; using latest instead",
+        )
     raise CheckpointError(f"{p}: no checkpoint file and no checkpoints/{kind}.safetensors inside")
 
 
@@ -168,9 +177,15 @@ class Predictor:
         from medseg.nets import create_network
 
         net = self.plan.network
-        return create_network(net.name, example_shape[0], self.plan.out_channels, list(example_shape[1:]),
-                              spacing=self.plan.target_spacing, deep_supervision=net.deep_supervision,
-                              **net.params)
+        return create_network(
+            net.name,
+            example_shape[0],
+            self.plan.out_channels,
+            list(example_shape[1:]),
+            spacing=self.plan.target_spacing,
+            deep_supervision=net.deep_supervision,
+            **net.params,
+        )
 
     def networks(self) -> list[nn.Module]:
         """The loaded networks (built lazily on first use), one per checkpoint, in eval mode."""
@@ -198,10 +213,18 @@ class Predictor:
         axes = tuple(range(dims)) if self.mirror_axes is None else tuple(self.mirror_axes)
         total: torch.Tensor | None = None
         for net in self.networks():
+
             def probs_fn(t: torch.Tensor, net: nn.Module = net) -> torch.Tensor:
-                return self._activate(sliding_window_inference(
-                    t, net, self.patch_size, overlap=self.overlap, window_batch_size=self.window_batch_size,
-                    blend=self.blend))
+                return self._activate(
+                    sliding_window_inference(
+                        t,
+                        net,
+                        self.patch_size,
+                        overlap=self.overlap,
+                        window_batch_size=self.window_batch_size,
+                        blend=self.blend,
+                    )
+                )
 
             probs = mirror_tta(probs_fn, x, axes=axes, activation="none") if axes else probs_fn(x)
             total = probs if total is None else total + probs
@@ -227,11 +250,18 @@ class Predictor:
         meta = {"case_id": case.case_id, **{k: v for k, v in case.image.meta.items() if k == "source"}}
         if return_probabilities:
             return Image(original, case.image.geometry, meta)
-        labels = paint_regions(original, self.plan) if regions else decode_labels(original.argmax(0), self.plan)
+        labels = (
+            paint_regions(original, self.plan) if regions else decode_labels(original.argmax(0), self.plan)
+        )
         return Image(labels[None], case.image.geometry, meta)
 
-    def predict(self, predictant: Any, output_dir: str | os.PathLike[str] | None = None,
-                suffix: str | None = None, shard: tuple[int, int] = (0, 1)) -> Iterator[tuple[str, Image]]:
+    def predict(
+        self,
+        predictant: Any,
+        output_dir: str | os.PathLike[str] | None = None,
+        suffix: str | None = None,
+        shard: tuple[int, int] = (0, 1),
+    ) -> Iterator[tuple[str, Image]]:
         """Predict every case of ``predictant`` (see :func:`parse_predictant`), writing when asked.
 
         Written files take the input's format (``suffix`` None: PNG for 2D rasters, the input's own

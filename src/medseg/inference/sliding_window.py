@@ -135,10 +135,21 @@ def sliding_window_inference(
         b, c, depth = inputs.shape[:3]
         flat = inputs.movedim(2, 1).reshape(b * depth, c, *inputs.shape[3:])
         out = sliding_window_inference(
-            flat, predictor, patch_size, overlap=overlap, blend=blend, sigma_scale=sigma_scale,
-            window_batch_size=window_batch_size, padding_mode=padding_mode, pad_value=pad_value,
-            compute_device=compute_device, accumulate_device=accumulate_device,
-            half_precision_accumulation=half_precision_accumulation, channels_last=channels_last, progress=progress)
+            flat,
+            predictor,
+            patch_size,
+            overlap=overlap,
+            blend=blend,
+            sigma_scale=sigma_scale,
+            window_batch_size=window_batch_size,
+            padding_mode=padding_mode,
+            pad_value=pad_value,
+            compute_device=compute_device,
+            accumulate_device=accumulate_device,
+            half_precision_accumulation=half_precision_accumulation,
+            channels_last=channels_last,
+            progress=progress,
+        )
         return out.reshape(b, depth, out.shape[1], *out.shape[2:]).movedim(1, 2)
     if window_batch_size < 1:
         raise ValueError(f"window_batch_size must be >= 1, got {window_batch_size}")
@@ -146,8 +157,10 @@ def sliding_window_inference(
         raise ValueError(f"padding_mode {padding_mode!r} is not one of {', '.join(PADDING_MODES)}")
     ndim = inputs.ndim - 2
     patch = _as_sizes(patch_size, ndim, "patch_size")
-    compute = torch.device(compute_device) if compute_device is not None else _default_compute_device(
-        predictor, inputs
+    compute = (
+        torch.device(compute_device)
+        if compute_device is not None
+        else _default_compute_device(predictor, inputs)
     )
     accumulate = torch.device(accumulate_device) if accumulate_device is not None else inputs.device
     if half_precision_accumulation is None:
@@ -169,13 +182,16 @@ def sliding_window_inference(
         windows: list[tuple[int | slice, ...]] = [
             (b, slice(None), *window) for b in range(padded.shape[0]) for window in slices
         ]
-        batch = torch.empty((min(window_batch_size, len(windows)), padded.shape[1], *patch),
-                            dtype=padded.dtype, device=padded.device)
+        batch = torch.empty(
+            (min(window_batch_size, len(windows)), padded.shape[1], *patch),
+            dtype=padded.dtype,
+            device=padded.device,
+        )
         output: torch.Tensor | None = None
         bar = _progress_bar(progress, len(windows))
         try:
             for first in range(0, len(windows), window_batch_size):
-                chunk = windows[first:first + window_batch_size]
+                chunk = windows[first : first + window_batch_size]
                 for i, index in enumerate(chunk):
                     batch[i].copy_(padded[index])
                 prediction = first_output(run(batch[: len(chunk)].to(compute)))
@@ -185,8 +201,11 @@ def sliding_window_inference(
                         f"({len(chunk)}, *, {', '.join(map(str, patch))})"
                     )
                 if output is None:
-                    output = torch.zeros((padded.shape[0], prediction.shape[1], *padded.shape[2:]),
-                                         dtype=dtype, device=accumulate)
+                    output = torch.zeros(
+                        (padded.shape[0], prediction.shape[1], *padded.shape[2:]),
+                        dtype=dtype,
+                        device=accumulate,
+                    )
                 if prediction.device != accumulate:
                     prediction = (prediction * weights_compute).to(accumulate)
                     for i, index in enumerate(chunk):

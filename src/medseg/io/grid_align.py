@@ -17,8 +17,9 @@ from medseg.io.geometry import Geometry
 TOLERANCE = 1e-3
 
 
-def axis_map(source: Geometry, source_shape: Sequence[int], target: Geometry,
-             target_shape: Sequence[int]) -> tuple[tuple[int, ...], tuple[bool, ...]] | None:
+def axis_map(
+    source: Geometry, source_shape: Sequence[int], target: Geometry, target_shape: Sequence[int]
+) -> tuple[tuple[int, ...], tuple[bool, ...]] | None:
     """``(axes, flips)`` with ``target[t] = flip(transpose(source, axes))`` when both grids have the same
     voxel centres, else ``None``. Axes are NumPy array axes (z, y, x)."""
     dims = len(target_shape)

@@ -36,16 +36,26 @@ def output_suffix(source: str | None, requested: str | None = None) -> str:
 def safe_case_id(case_id: str) -> str:
     """``case_id`` when it is a plain file name; an id with a path separator, ``..`` or a leading
     dot would write outside the output folder, which is refused with one line."""
-    bad = (not case_id or case_id in (".", "..") or case_id.startswith(".") or "/" in case_id
-           or "\\" in case_id or os.sep in case_id or (os.altsep is not None and os.altsep in case_id)
-           or "\x00" in case_id)
+    bad = (
+        not case_id
+        or case_id in (".", "..")
+        or case_id.startswith(".")
+        or "/" in case_id
+        or "\\" in case_id
+        or os.sep in case_id
+        or (os.altsep is not None and os.altsep in case_id)
+        or "\x00" in case_id
+    )
     if bad:
-        raise ImageWriteError(f"case id {case_id!r} is not a plain file name (no path separators, no leading "
-                              "'.'); rename the case")
+        raise ImageWriteError(
+            f"case id {case_id!r} is not a plain file name (no path separators, no leading "
+            "'.'); rename the case"
+        )
     return case_id
 
 
-def output_path(out_dir: str | os.PathLike[str], case_id: str, source: str | None,
-                requested: str | None = None) -> Path:
+def output_path(
+    out_dir: str | os.PathLike[str], case_id: str, source: str | None, requested: str | None = None
+) -> Path:
     """``out_dir/<case_id><suffix>`` for a prediction, the case id checked (see the module docstring)."""
     return Path(out_dir) / f"{safe_case_id(case_id)}{output_suffix(source, requested)}"

@@ -86,7 +86,9 @@ def _blocks(path: Path) -> Iterator[bytes]:
                 pending = inflater.unconsumed_tail
 
 
-def _voxels(blocks: Iterator[bytes], header: bytes, layout: NiftiLayout, dtype: np.dtype) -> Iterator[np.ndarray]:
+def _voxels(
+    blocks: Iterator[bytes], header: bytes, layout: NiftiLayout, dtype: np.dtype
+) -> Iterator[np.ndarray]:
     """The voxel values, chunk by chunk, from the stream that began with ``header``."""
     skip, left, carry = layout.offset, layout.count * dtype.itemsize, b""
     for block in itertools.chain([header], blocks):

@@ -59,8 +59,9 @@ __all__ = [
 ]
 
 
-def read_image(path: str | os.PathLike[str], *, is_label: bool = False,
-               nonfinite: NonFinitePolicy = "error") -> Image:
+def read_image(
+    path: str | os.PathLike[str], *, is_label: bool = False, nonfinite: NonFinitePolicy = "error"
+) -> Image:
     """Read an image file (or a DICOM series folder) into a channels-first :class:`Image`.
 
     A 4D file (as the Medical Segmentation Decathlon stores multi-modal images) becomes a 3D image
@@ -208,5 +209,7 @@ def _check_written(tmp: Path, final: Path) -> None:
     if suffix_of(tmp) in (".nii", ".nii.gz"):
         shortfall = nifti_shortfall(tmp)
         if shortfall is not None:
-            raise ImageWriteError(f"{final}: cannot be written (only {shortfall[0]} of {shortfall[1]} bytes stored; "
-                                  "is the disk full?)")
+            raise ImageWriteError(
+                f"{final}: cannot be written (only {shortfall[0]} of {shortfall[1]} bytes stored; "
+                "is the disk full?)"
+            )

@@ -44,8 +44,9 @@ class CheckpointError(MedsegError, OSError):
     """A checkpoint file is missing, unreadable or not a medseg checkpoint."""
 
 
-def _flatten(obj: Any, prefix: str, tensors: dict[str, torch.Tensor],
-             seen: dict[tuple[Any, ...], str] | None = None) -> Any:
+def _flatten(
+    obj: Any, prefix: str, tensors: dict[str, torch.Tensor], seen: dict[tuple[Any, ...], str] | None = None
+) -> Any:
     seen = {} if seen is None else seen
     if isinstance(obj, torch.Tensor):
         # the same storage reached twice (e.g. EMA weights also in the toolbox) is stored once
@@ -61,8 +62,10 @@ def _flatten(obj: Any, prefix: str, tensors: dict[str, torch.Tensor],
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, dict):
-        items = [[_flatten(k, f"{prefix}.k{i}", tensors, seen), _flatten(v, f"{prefix}.{i}", tensors, seen)]
-                 for i, (k, v) in enumerate(obj.items())]
+        items = [
+            [_flatten(k, f"{prefix}.k{i}", tensors, seen), _flatten(v, f"{prefix}.{i}", tensors, seen)]
+            for i, (k, v) in enumerate(obj.items())
+        ]
         return {"__dict__": items}
     if isinstance(obj, tuple):
         return {"__tuple__": [_flatten(v, f"{prefix}.{i}", tensors, seen) for i, v in enumerate(obj)]}
@@ -122,7 +125,9 @@ def metadata_digest(metadata: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(items).encode()).hexdigest()
 
 
-def save_state(path: str | os.PathLike[str], state: dict[str, Any], metadata: dict[str, str] | None = None) -> Path:
+def save_state(
+    path: str | os.PathLike[str], state: dict[str, Any], metadata: dict[str, str] | None = None
+) -> Path:
     """Write ``state`` (any nesting of dicts/lists/tuples/tensors/arrays/scalars) atomically, with hashes."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
@@ -207,4 +212,6 @@ def load_state(path: str | os.PathLike[str], *, verify: bool = True) -> tuple[An
         skeleton = json.loads(meta.pop(_SKELETON_KEY))
         return _unflatten(skeleton, tensors), meta
     except (ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"checkpoint {p} is corrupt: its state description is invalid ({exc})") from None
+        raise CheckpointError(
+            f"checkpoint {p} is corrupt: its state description is invalid ({exc})"
+        ) from None

@@ -14,7 +14,9 @@ from medseg.core.errors import ImageReadError
 from medseg.core.vocab import NonFinitePolicy, choices
 
 #: the hint every non-finite error ends with
-NONFINITE_HINT = "set dataset_info.nonfinite: minimum to replace them with the channel's smallest finite value"
+NONFINITE_HINT = (
+    "set dataset_info.nonfinite: minimum to replace them with the channel's smallest finite value"
+)
 
 
 def nonfinite_mask(array: np.ndarray, hidden: np.ndarray | None = None) -> np.ndarray | None:
@@ -34,11 +36,14 @@ def check_finite(array: np.ndarray, source: str, hidden: np.ndarray | None = Non
     """Raise :class:`ImageReadError` naming ``source`` and the count when ``array`` has NaN/inf voxels."""
     mask = nonfinite_mask(array, hidden)
     if mask is not None:
-        raise ImageReadError(f"{source}: image has {int(np.count_nonzero(mask))} NaN/inf voxels ({NONFINITE_HINT})")
+        raise ImageReadError(
+            f"{source}: image has {int(np.count_nonzero(mask))} NaN/inf voxels ({NONFINITE_HINT})"
+        )
 
 
-def handle_nonfinite(array: np.ndarray, source: str, policy: NonFinitePolicy = "error",
-                     hidden: np.ndarray | None = None) -> np.ndarray:
+def handle_nonfinite(
+    array: np.ndarray, source: str, policy: NonFinitePolicy = "error", hidden: np.ndarray | None = None
+) -> np.ndarray:
     """``array`` when finite; else an error (``policy`` "error") or a copy with the non-finite voxels
     replaced by their channel's smallest finite value (``policy`` "minimum"; channels first).
 
@@ -58,7 +63,9 @@ def handle_nonfinite(array: np.ndarray, source: str, policy: NonFinitePolicy = "
         if not bad.any():
             continue
         if bad.all():
-            raise ImageReadError(f"{source}: channel {channel} has no finite voxel (all {bad.size} are NaN/inf)")
+            raise ImageReadError(
+                f"{source}: channel {channel} has no finite voxel (all {bad.size} are NaN/inf)"
+            )
         out[channel][bad] = out[channel][~bad].min()
     return out
 
@@ -81,8 +88,10 @@ def _check_range(array: np.ndarray, source: str) -> None:
     if array.size and np.issubdtype(array.dtype, np.number):
         high = array.max()
         if high > MAX_LABEL_VALUE:
-            raise ImageReadError(f"{source}: label value {high:g} is out of range (label values are class values "
-                                 f"0..{MAX_LABEL_VALUE})")
+            raise ImageReadError(
+                f"{source}: label value {high:g} is out of range (label values are class values "
+                f"0..{MAX_LABEL_VALUE})"
+            )
 
 
 def as_label_array(array: np.ndarray, source: str) -> np.ndarray:

@@ -137,5 +137,7 @@ class DeepSupervisionHeads(nn.Module):
     @override
     def forward(self, features: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         if len(features) != len(self.heads):
-            raise ValueError(f"DeepSupervisionHeads: {len(self.heads)} heads but {len(features)} feature maps")
+            raise ValueError(
+                f"DeepSupervisionHeads: {len(self.heads)} heads but {len(features)} feature maps"
+            )
         return [head(f) for head, f in zip(self.heads, features)]

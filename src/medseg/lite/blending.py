@@ -29,8 +29,9 @@ def _axis_profile(size: int, mode: str, sigma_scale: float) -> np.ndarray:
     return np.ones(size, dtype=np.float32)
 
 
-def importance_map(patch_size: Sequence[int], mode: str = "gaussian",
-                   sigma_scale: float | Sequence[float] = 0.125) -> np.ndarray:
+def importance_map(
+    patch_size: Sequence[int], mode: str = "gaussian", sigma_scale: float | Sequence[float] = 0.125
+) -> np.ndarray:
     """The float32 weight map of one window, shape ``patch_size``, positive everywhere."""
     if mode not in BLEND_MODES:
         raise ValueError(f"blend mode {mode!r} is not one of {', '.join(BLEND_MODES)}")

@@ -37,8 +37,10 @@ def plan_from_metadata(metadata: dict[str, str], source: Any) -> Plan:
         raise ModelFileError(f"{source}: model has no '{PLAN_KEY}' metadata (not written by `medseg export`)")
     fmt = metadata.get(FORMAT_KEY, FORMAT_VERSION)
     if fmt != FORMAT_VERSION:
-        raise ModelFileError(f"{source}: export format {fmt}, this medseg reads format {FORMAT_VERSION}; "
-                             "re-export the model with this medseg")
+        raise ModelFileError(
+            f"{source}: export format {fmt}, this medseg reads format {FORMAT_VERSION}; "
+            "re-export the model with this medseg"
+        )
     try:
         return Plan.model_validate(json.loads(metadata[PLAN_KEY]))
     except ValueError as exc:

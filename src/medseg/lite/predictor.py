@@ -50,8 +50,10 @@ def _same_plan(first: OnnxModel, other: OnnxModel) -> None:
     theirs = other.plan.model_dump(exclude={"reasons", "training"})
     for key in ours:
         if ours[key] != theirs[key]:
-            raise ModelFileError(f"{other.path}: its Plan differs from {first.path}'s in '{key}'; an ensemble "
-                                 "needs models of one Plan (the folds of one work folder)")
+            raise ModelFileError(
+                f"{other.path}: its Plan differs from {first.path}'s in '{key}'; an ensemble "
+                "needs models of one Plan (the folds of one work folder)"
+            )
 
 
 class LitePredictor:
@@ -65,10 +67,17 @@ class LitePredictor:
         providers: ONNX Runtime execution providers (default: the CPU).
     """
 
-    def __init__(self, models: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
-                 mirror_axes: Sequence[int] | None = None, overlap: float = 0.5, window_batch_size: int = 4,
-                 blend: str = "gaussian", threads: int | None = None,
-                 providers: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        models: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        mirror_axes: Sequence[int] | None = None,
+        overlap: float = 0.5,
+        window_batch_size: int = 4,
+        blend: str = "gaussian",
+        threads: int | None = None,
+        providers: Sequence[str] | None = None,
+    ) -> None:
         paths = [models] if isinstance(models, str | os.PathLike) else list(models)
         if not paths:
             raise MedsegError("LitePredictor needs at least one exported .onnx model")
@@ -100,8 +109,14 @@ class LitePredictor:
             for subset in subsets:
                 flip = tuple(int(a) + 2 for a in subset)
                 flipped = np.flip(x, flip) if flip else x
-                logits = sliding_window(flipped, model, self.patch_size, overlap=self.overlap, blend=self.blend,
-                                        window_batch_size=self.window_batch_size)
+                logits = sliding_window(
+                    flipped,
+                    model,
+                    self.patch_size,
+                    overlap=self.overlap,
+                    blend=self.blend,
+                    window_batch_size=self.window_batch_size,
+                )
                 probs = activate(logits, self.plan)
                 probs = np.flip(probs, flip) if flip else probs
                 total = probs.copy() if total is None else total + probs
@@ -119,11 +134,14 @@ class LitePredictor:
         meta = {"case_id": case.case_id, **{k: v for k, v in case.image.meta.items() if k == "source"}}
         if return_probabilities:
             return Image(original, case.image.geometry, meta)
-        labels = paint_regions(original, self.plan) if regions else decode_labels(original.argmax(0), self.plan)
+        labels = (
+            paint_regions(original, self.plan) if regions else decode_labels(original.argmax(0), self.plan)
+        )
         return Image(labels[None], case.image.geometry, meta)
 
-    def predict(self, predictant: Any, output_dir: str | os.PathLike[str] | None = None,
-                suffix: str | None = None) -> Iterator[tuple[str, Image]]:
+    def predict(
+        self, predictant: Any, output_dir: str | os.PathLike[str] | None = None, suffix: str | None = None
+    ) -> Iterator[tuple[str, Image]]:
         """Predict every case of ``predictant`` (:func:`medseg.data.predictant.parse_predictant`).
 
         Written files (when ``output_dir`` is given) take the input's format unless ``suffix`` says
@@ -139,8 +157,15 @@ class LitePredictor:
             yield case.case_id, result
 
 
-def predict_folder(models: Sequence[str | os.PathLike[str]], predictant: Any, out_dir: str | os.PathLike[str],
-                   *, suffix: str | None = None, progress: bool = True, **settings: Any) -> list[Path]:
+def predict_folder(
+    models: Sequence[str | os.PathLike[str]],
+    predictant: Any,
+    out_dir: str | os.PathLike[str],
+    *,
+    suffix: str | None = None,
+    progress: bool = True,
+    **settings: Any,
+) -> list[Path]:
     """Predict ``predictant`` into ``out_dir`` with :class:`LitePredictor` (``settings``); the files written."""
     from medseg.io.naming import output_path
 

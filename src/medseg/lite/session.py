@@ -37,8 +37,13 @@ class OnnxModel:
         providers: ONNX Runtime execution providers (default: the CPU).
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, threads: int | None = None,
-                 providers: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        threads: int | None = None,
+        providers: Sequence[str] | None = None,
+    ) -> None:
         ort = _onnxruntime()
         self.path = Path(path)
         if not self.path.is_file():
@@ -48,11 +53,14 @@ class OnnxModel:
         if threads is not None:
             options.intra_op_num_threads = int(threads)
         try:
-            self.session = ort.InferenceSession(str(self.path), sess_options=options,
-                                                providers=list(providers or ["CPUExecutionProvider"]))
+            self.session = ort.InferenceSession(
+                str(self.path), sess_options=options, providers=list(providers or ["CPUExecutionProvider"])
+            )
         except Exception as exc:
             first = str(exc).strip().splitlines()
-            raise ModelFileError(f"{self.path}: not a readable ONNX model ({first[0] if first else exc})") from None
+            raise ModelFileError(
+                f"{self.path}: not a readable ONNX model ({first[0] if first else exc})"
+            ) from None
         self.metadata: dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
         self.plan: Plan = plan_from_metadata(self.metadata, self.path)
         graph_input = self.session.get_inputs()[0]
@@ -65,4 +73,6 @@ class OnnxModel:
         x = np.ascontiguousarray(batch, dtype=np.float32)
         if self.batched or x.shape[0] == 1:
             return np.asarray(self.session.run(None, {self.input_name: x})[0])
-        return np.concatenate([self.session.run(None, {self.input_name: x[i:i + 1]})[0] for i in range(len(x))])
+        return np.concatenate(
+            [self.session.run(None, {self.input_name: x[i : i + 1]})[0] for i in range(len(x))]
+        )

@@ -35,9 +35,17 @@ def _pad_to_patch(inputs: np.ndarray, patch: tuple[int, ...], value: float) -> t
     return np.pad(inputs, pad, mode="constant", constant_values=value), crop
 
 
-def sliding_window(inputs: np.ndarray, run: Runner, patch_size: Sequence[int], *, overlap: float = 0.5,
-                   blend: str = "gaussian", sigma_scale: float = 0.125, window_batch_size: int = 4,
-                   pad_value: float = 0.0) -> np.ndarray:
+def sliding_window(
+    inputs: np.ndarray,
+    run: Runner,
+    patch_size: Sequence[int],
+    *,
+    overlap: float = 0.5,
+    blend: str = "gaussian",
+    sigma_scale: float = 0.125,
+    window_batch_size: int = 4,
+    pad_value: float = 0.0,
+) -> np.ndarray:
     """Predict ``inputs`` ``(B, C, *spatial)`` window by window; returns float32 ``(B, K, *spatial)``.
 
     A ``patch_size`` with one axis fewer than the inputs (a 2D network on 3D data) runs every slice
@@ -48,8 +56,16 @@ def sliding_window(inputs: np.ndarray, run: Runner, patch_size: Sequence[int], *
     if len(patch_size) == inputs.ndim - 3:
         b, c, depth = inputs.shape[:3]
         flat = np.moveaxis(inputs, 2, 1).reshape(b * depth, c, *inputs.shape[3:])
-        out = sliding_window(flat, run, patch_size, overlap=overlap, blend=blend, sigma_scale=sigma_scale,
-                             window_batch_size=window_batch_size, pad_value=pad_value)
+        out = sliding_window(
+            flat,
+            run,
+            patch_size,
+            overlap=overlap,
+            blend=blend,
+            sigma_scale=sigma_scale,
+            window_batch_size=window_batch_size,
+            pad_value=pad_value,
+        )
         return np.moveaxis(out.reshape(b, depth, out.shape[1], *out.shape[2:]), 1, 2)
     if window_batch_size < 1:
         raise ValueError(f"window_batch_size must be >= 1, got {window_batch_size}")
@@ -60,16 +76,21 @@ def sliding_window(inputs: np.ndarray, run: Runner, patch_size: Sequence[int], *
     starts = window_starts(padded.shape[2:], patch, overlap)
     weights = importance_map(patch, blend, sigma_scale)
     corners = list(itertools.product(*starts))
-    windows: list[tuple[Any, ...]] = [(b, slice(None), *(slice(s, s + p) for s, p in zip(corner, patch, strict=True)))
-               for b in range(padded.shape[0]) for corner in corners]
+    windows: list[tuple[Any, ...]] = [
+        (b, slice(None), *(slice(s, s + p) for s, p in zip(corner, patch, strict=True)))
+        for b in range(padded.shape[0])
+        for corner in corners
+    ]
     output: np.ndarray | None = None
     for first in range(0, len(windows), window_batch_size):
-        chunk = windows[first:first + window_batch_size]
+        chunk = windows[first : first + window_batch_size]
         batch = np.ascontiguousarray(np.stack([padded[index] for index in chunk]))
         prediction = np.asarray(run(batch), dtype=np.float32)
         if prediction.shape[0] != len(chunk) or tuple(prediction.shape[2:]) != patch:
-            raise ValueError(f"model output {tuple(prediction.shape)} does not match the window batch "
-                             f"({len(chunk)}, *, {', '.join(map(str, patch))})")
+            raise ValueError(
+                f"model output {tuple(prediction.shape)} does not match the window batch "
+                f"({len(chunk)}, *, {', '.join(map(str, patch))})"
+            )
         if output is None:
             output = np.zeros((padded.shape[0], prediction.shape[1], *padded.shape[2:]), dtype=np.float32)
         for i, index in enumerate(chunk):

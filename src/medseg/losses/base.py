@@ -42,8 +42,9 @@ def check_activation(out_channels: int, activation: str) -> None:
         raise ValueError("softmax needs at least 2 output channels (use sigmoid for one)")
 
 
-def check_number(key: str, value: object, low: float | None = None, high: float | None = None,
-                 integer: bool = False) -> float:
+def check_number(
+    key: str, value: object, low: float | None = None, high: float | None = None, integer: bool = False
+) -> float:
     """``value`` as a float if it is a number in ``[low, high]`` (whole if ``integer``), else ConfigError.
 
     ``key`` is the parameter's name; the message names it as ``training.loss_params.<key>``.
@@ -83,13 +84,17 @@ class SegmentationLoss(nn.Module):
     def check_shapes(self, logits: torch.Tensor, target: torch.Tensor) -> None:
         """ValueError when logits and target do not follow the call convention."""
         if logits.ndim not in (4, 5):
-            raise ValueError(f"logits must be (B, C, *spatial) with 2 or 3 spatial axes, got {tuple(logits.shape)}")
+            raise ValueError(
+                f"logits must be (B, C, *spatial) with 2 or 3 spatial axes, got {tuple(logits.shape)}"
+            )
         if logits.shape[1] != self.out_channels:
             raise ValueError(f"logits have {logits.shape[1]} channels, the loss expects {self.out_channels}")
         channels = 1 if self.softmax else self.out_channels
         expected = (logits.shape[0], channels, *logits.shape[2:])
         if tuple(target.shape) != expected:
-            raise ValueError(f"{self.activation} target must have shape {expected}, got {tuple(target.shape)}")
+            raise ValueError(
+                f"{self.activation} target must have shape {expected}, got {tuple(target.shape)}"
+            )
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
         """Softmax over channels or a sigmoid per channel, in float32."""
@@ -114,5 +119,6 @@ class SegmentationLoss(nn.Module):
 
     def report(self, components: Mapping[str, torch.Tensor | float]) -> None:
         """Store the detached value of each term in ``last_components``."""
-        self.last_components = {k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v)
-                                for k, v in components.items()}
+        self.last_components = {
+            k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v) for k, v in components.items()
+        }

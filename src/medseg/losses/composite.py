@@ -65,12 +65,26 @@ class CompositeLoss(SegmentationLoss):
     ) -> None:
         super().__init__(out_channels, activation, include_background)
         if region not in REGIONS:
-            raise ConfigError(f"training.loss_params.region: must be one of {', '.join(REGIONS)}, got {region!r}")
+            raise ConfigError(
+                f"training.loss_params.region: must be one of {', '.join(REGIONS)}, got {region!r}"
+            )
         self.region: SegmentationLoss = (
-            DiceLoss(out_channels, activation, smooth=smooth, include_background=include_background,
-                     batch_dice=batch_dice) if region == "dice"
-            else DiceCELoss(out_channels, activation, smooth=smooth, include_background=include_background,
-                            batch_dice=batch_dice))
+            DiceLoss(
+                out_channels,
+                activation,
+                smooth=smooth,
+                include_background=include_background,
+                batch_dice=batch_dice,
+            )
+            if region == "dice"
+            else DiceCELoss(
+                out_channels,
+                activation,
+                smooth=smooth,
+                include_background=include_background,
+                batch_dice=batch_dice,
+            )
+        )
         self.region_kind: Region = region
         self.schedule: AlphaSchedule = schedule if schedule is not None else ConstantSchedule()
         self.alpha = float(self.schedule(0, 1))

@@ -80,7 +80,8 @@ class DiceCELoss(SegmentationLoss):
         ce = cross_entropy(self, logits, target)
         probs = self.probabilities(logits)
         binary = self.binary_target(target)
-        dice = dice_loss(self.overlap_channels(probs), self.overlap_channels(binary), self.smooth, self.batch_dice)
+        dice = dice_loss(
+            self.overlap_channels(probs), self.overlap_channels(binary), self.smooth, self.batch_dice
+        )
         self.report({"dice_loss": dice, "ce": ce})
         return self.weight_dice * dice + self.weight_ce * ce
-

@@ -25,33 +25,56 @@ from medseg.losses.schedules import AlphaSchedule
 class DistanceLoss(CompositeLoss):
     """Base class: a composite loss whose term needs distance maps at the input's ``spacing``."""
 
-    def __init__(self, out_channels: int, activation: Activation, spacing: Sequence[float],
-                 schedule: AlphaSchedule | None, *, normalize_dtm: bool, region: Region, smooth: float,
-                 include_background: bool, batch_dice: bool) -> None:
-        super().__init__(out_channels, activation, schedule, region=region, smooth=smooth,
-                         include_background=include_background, batch_dice=batch_dice)
+    def __init__(
+        self,
+        out_channels: int,
+        activation: Activation,
+        spacing: Sequence[float],
+        schedule: AlphaSchedule | None,
+        *,
+        normalize_dtm: bool,
+        region: Region,
+        smooth: float,
+        include_background: bool,
+        batch_dice: bool,
+    ) -> None:
+        super().__init__(
+            out_channels,
+            activation,
+            schedule,
+            region=region,
+            smooth=smooth,
+            include_background=include_background,
+            batch_dice=batch_dice,
+        )
         self.distance_spacing = check_spacing(spacing, len(tuple(spacing)))
         self.normalize_dtm = bool(normalize_dtm)
 
     def foreground_masks(self, target: torch.Tensor) -> torch.Tensor:
         """Boolean ``(B, C_fg, *spatial)`` masks of the foreground channels of the target."""
         if self.softmax:
-            classes = torch.arange(1, self.out_channels, device=target.device).view(1, -1, *([1] * (target.ndim - 2)))
+            classes = torch.arange(1, self.out_channels, device=target.device).view(
+                1, -1, *([1] * (target.ndim - 2))
+            )
             return target.long() == classes
         return self.binary_target(target) > 0.5
 
-    def target_distance_maps(self, target: torch.Tensor, spacing: tuple[float, ...],
-                             device: torch.device) -> torch.Tensor:
+    def target_distance_maps(
+        self, target: torch.Tensor, spacing: tuple[float, ...], device: torch.device
+    ) -> torch.Tensor:
         """Signed distance maps of the foreground channels of the target, on ``device``."""
         return distance_maps_like(self.foreground_masks(target), spacing, self.normalize_dtm, device)
 
-    def distance_term(self, logits: torch.Tensor, target: torch.Tensor, spacing: tuple[float, ...]) -> torch.Tensor:
+    def distance_term(
+        self, logits: torch.Tensor, target: torch.Tensor, spacing: tuple[float, ...]
+    ) -> torch.Tensor:
         """The subclass's term."""
         raise NotImplementedError
 
     @override
-    def forward(self, logits: torch.Tensor, target: torch.Tensor,
-                spacing: Sequence[float] | None = None) -> torch.Tensor:
+    def forward(
+        self, logits: torch.Tensor, target: torch.Tensor, spacing: Sequence[float] | None = None
+    ) -> torch.Tensor:
         """The blended loss; ``spacing`` overrides the construction spacing (deep supervision)."""
         self.check_shapes(logits, target)
         sampling = check_spacing(self.distance_spacing if spacing is None else spacing, logits.ndim - 2)
@@ -69,14 +92,35 @@ class BoundaryLoss(DistanceLoss):
 
     term_name = "boundary"
 
-    def __init__(self, out_channels: int, activation: Activation, spacing: Sequence[float],
-                 schedule: AlphaSchedule | None = None, *, normalize_dtm: bool = True, region: Region = "dice",
-                 smooth: float = 1e-5, include_background: bool = False, batch_dice: bool = True) -> None:
-        super().__init__(out_channels, activation, spacing, schedule, normalize_dtm=normalize_dtm, region=region,
-                         smooth=smooth, include_background=include_background, batch_dice=batch_dice)
+    def __init__(
+        self,
+        out_channels: int,
+        activation: Activation,
+        spacing: Sequence[float],
+        schedule: AlphaSchedule | None = None,
+        *,
+        normalize_dtm: bool = True,
+        region: Region = "dice",
+        smooth: float = 1e-5,
+        include_background: bool = False,
+        batch_dice: bool = True,
+    ) -> None:
+        super().__init__(
+            out_channels,
+            activation,
+            spacing,
+            schedule,
+            normalize_dtm=normalize_dtm,
+            region=region,
+            smooth=smooth,
+            include_background=include_background,
+            batch_dice=batch_dice,
+        )
 
     @override
-    def distance_term(self, logits: torch.Tensor, target: torch.Tensor, spacing: tuple[float, ...]) -> torch.Tensor:
+    def distance_term(
+        self, logits: torch.Tensor, target: torch.Tensor, spacing: tuple[float, ...]
+    ) -> torch.Tensor:
         """``mean(phi * p)`` over samples, foreground channels and voxels."""
         phi = self.target_distance_maps(target, spacing, logits.device)
         return (phi * self.foreground(self.probabilities(logits))).mean()
@@ -95,16 +139,37 @@ class HausdorffDTLoss(DistanceLoss):
 
     term_name = "hausdorff"
 
-    def __init__(self, out_channels: int, activation: Activation, spacing: Sequence[float],
-                 schedule: AlphaSchedule | None = None, *, exponent: float = 2.0, normalize_dtm: bool = True,
-                 region: Region = "dice", smooth: float = 1e-5, include_background: bool = False,
-                 batch_dice: bool = True) -> None:
-        super().__init__(out_channels, activation, spacing, schedule, normalize_dtm=normalize_dtm, region=region,
-                         smooth=smooth, include_background=include_background, batch_dice=batch_dice)
+    def __init__(
+        self,
+        out_channels: int,
+        activation: Activation,
+        spacing: Sequence[float],
+        schedule: AlphaSchedule | None = None,
+        *,
+        exponent: float = 2.0,
+        normalize_dtm: bool = True,
+        region: Region = "dice",
+        smooth: float = 1e-5,
+        include_background: bool = False,
+        batch_dice: bool = True,
+    ) -> None:
+        super().__init__(
+            out_channels,
+            activation,
+            spacing,
+            schedule,
+            normalize_dtm=normalize_dtm,
+            region=region,
+            smooth=smooth,
+            include_background=include_background,
+            batch_dice=batch_dice,
+        )
         self.exponent = check_number("exponent", exponent, low=0)
 
     @override
-    def distance_term(self, logits: torch.Tensor, target: torch.Tensor, spacing: tuple[float, ...]) -> torch.Tensor:
+    def distance_term(
+        self, logits: torch.Tensor, target: torch.Tensor, spacing: tuple[float, ...]
+    ) -> torch.Tensor:
         """The Hausdorff-DT term over samples, foreground channels and voxels."""
         probs = self.foreground(self.probabilities(logits))
         truth = self.foreground(self.binary_target(target))
@@ -126,14 +191,35 @@ class GeneralizedSurfaceLoss(DistanceLoss):
 
     term_name = "surface"
 
-    def __init__(self, out_channels: int, activation: Activation, spacing: Sequence[float],
-                 schedule: AlphaSchedule | None = None, *, normalize_dtm: bool = True, region: Region = "dice_ce",
-                 smooth: float = 1e-5, include_background: bool = False, batch_dice: bool = True) -> None:
-        super().__init__(out_channels, activation, spacing, schedule, normalize_dtm=normalize_dtm, region=region,
-                         smooth=smooth, include_background=include_background, batch_dice=batch_dice)
+    def __init__(
+        self,
+        out_channels: int,
+        activation: Activation,
+        spacing: Sequence[float],
+        schedule: AlphaSchedule | None = None,
+        *,
+        normalize_dtm: bool = True,
+        region: Region = "dice_ce",
+        smooth: float = 1e-5,
+        include_background: bool = False,
+        batch_dice: bool = True,
+    ) -> None:
+        super().__init__(
+            out_channels,
+            activation,
+            spacing,
+            schedule,
+            normalize_dtm=normalize_dtm,
+            region=region,
+            smooth=smooth,
+            include_background=include_background,
+            batch_dice=batch_dice,
+        )
 
     @override
-    def distance_term(self, logits: torch.Tensor, target: torch.Tensor, spacing: tuple[float, ...]) -> torch.Tensor:
+    def distance_term(
+        self, logits: torch.Tensor, target: torch.Tensor, spacing: tuple[float, ...]
+    ) -> torch.Tensor:
         """The surface term, mean over samples and foreground channels."""
         phi = self.target_distance_maps(target, spacing, logits.device)
         probs = self.foreground(self.probabilities(logits))

@@ -42,8 +42,9 @@ class SpacingAware(Protocol):
 
     distance_spacing: tuple[float, ...]
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor,
-                spacing: Sequence[float] | None = None) -> torch.Tensor:
+    def forward(
+        self, logits: torch.Tensor, target: torch.Tensor, spacing: Sequence[float] | None = None
+    ) -> torch.Tensor:
         """The loss at ``spacing`` (defaults to ``distance_spacing``)."""
         ...
 
@@ -82,8 +83,9 @@ def distance_maps(masks: np.ndarray, spacing: Sequence[float], normalize: bool =
     return out
 
 
-def distance_maps_like(masks: torch.Tensor, spacing: Sequence[float], normalize: bool,
-                       device: torch.device) -> torch.Tensor:
+def distance_maps_like(
+    masks: torch.Tensor, spacing: Sequence[float], normalize: bool, device: torch.device
+) -> torch.Tensor:
     """Distance maps of a ``(B, C, *spatial)`` mask tensor, computed with numpy and moved to ``device``."""
     array = masks.detach().to("cpu", torch.bool).numpy()
     return torch.from_numpy(distance_maps(array, spacing, normalize)).to(device, non_blocking=True)

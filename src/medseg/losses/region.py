@@ -23,8 +23,15 @@ class DiceLoss(SegmentationLoss):
     Reference: Milletari et al., V-Net, 3DV 2016.
     """
 
-    def __init__(self, out_channels: int, activation: Activation, *, smooth: float = 1e-5,
-                 include_background: bool = False, batch_dice: bool = True) -> None:
+    def __init__(
+        self,
+        out_channels: int,
+        activation: Activation,
+        *,
+        smooth: float = 1e-5,
+        include_background: bool = False,
+        batch_dice: bool = True,
+    ) -> None:
         super().__init__(out_channels, activation, include_background)
         self.smooth = check_number("smooth", smooth, low=0)
         self.batch_dice = bool(batch_dice)
@@ -40,7 +47,9 @@ class DiceLoss(SegmentationLoss):
         return dice
 
 
-def focal_term(loss: SegmentationLoss, logits: torch.Tensor, target: torch.Tensor, gamma: float) -> torch.Tensor:
+def focal_term(
+    loss: SegmentationLoss, logits: torch.Tensor, target: torch.Tensor, gamma: float
+) -> torch.Tensor:
     """Focal loss ``-(1 - p_t)^gamma log p_t``, averaged over voxels (softmax) or elements (sigmoid).
 
     Softmax: ``p_t`` is the probability of the true class of each voxel, so ``gamma=0`` gives the
@@ -63,9 +72,18 @@ class DiceFocalLoss(SegmentationLoss):
     AnatomyNet, Med. Phys. 2019 (Dice + focal).
     """
 
-    def __init__(self, out_channels: int, activation: Activation, *, gamma: float = 2.0, weight_dice: float = 1.0,
-                 weight_focal: float = 1.0, smooth: float = 1e-5, include_background: bool = False,
-                 batch_dice: bool = True) -> None:
+    def __init__(
+        self,
+        out_channels: int,
+        activation: Activation,
+        *,
+        gamma: float = 2.0,
+        weight_dice: float = 1.0,
+        weight_focal: float = 1.0,
+        smooth: float = 1e-5,
+        include_background: bool = False,
+        batch_dice: bool = True,
+    ) -> None:
         super().__init__(out_channels, activation, include_background)
         self.gamma = check_number("gamma", gamma, low=0)
         self.weight_dice = check_number("weight_dice", weight_dice, low=0)
@@ -78,7 +96,9 @@ class DiceFocalLoss(SegmentationLoss):
         """Dice loss + focal loss of the logits against the target."""
         self.check_shapes(logits, target)
         probs = self.overlap_channels(self.probabilities(logits))
-        dice = dice_loss(probs, self.overlap_channels(self.binary_target(target)), self.smooth, self.batch_dice)
+        dice = dice_loss(
+            probs, self.overlap_channels(self.binary_target(target)), self.smooth, self.batch_dice
+        )
         focal = focal_term(self, logits, target, self.gamma)
         self.report({"dice_loss": dice, "focal": focal})
         return self.weight_dice * dice + self.weight_focal * focal
@@ -92,8 +112,17 @@ class TverskyLoss(SegmentationLoss):
     Salehi et al., Tversky loss function for image segmentation, MLMI 2017.
     """
 
-    def __init__(self, out_channels: int, activation: Activation, *, alpha: float = 0.3, beta: float = 0.7,
-                 smooth: float = 1e-5, include_background: bool = False, batch_dice: bool = True) -> None:
+    def __init__(
+        self,
+        out_channels: int,
+        activation: Activation,
+        *,
+        alpha: float = 0.3,
+        beta: float = 0.7,
+        smooth: float = 1e-5,
+        include_background: bool = False,
+        batch_dice: bool = True,
+    ) -> None:
         super().__init__(out_channels, activation, include_background)
         self.alpha = check_number("alpha", alpha, low=0)
         self.beta = check_number("beta", beta, low=0)

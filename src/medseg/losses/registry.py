@@ -45,7 +45,9 @@ _REGISTRY: dict[str, LossEntry] = {}
 
 def _user_params(build: Builder) -> tuple[str, ...]:
     signature = inspect.signature(build)
-    return tuple(sorted(p.name for p in signature.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY))
+    return tuple(
+        sorted(p.name for p in signature.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY)
+    )
 
 
 def register_loss(name: str, *, needs_dtm: bool = False, composite: bool = False) -> Callable[[B], B]:
@@ -82,11 +84,14 @@ def loss_entry(name: str) -> LossEntry:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        raise ConfigError(f"training.loss: unknown loss {name!r}; valid: {', '.join(available_losses())}") from None
+        raise ConfigError(
+            f"training.loss: unknown loss {name!r}; valid: {', '.join(available_losses())}"
+        ) from None
 
 
-def check_loss(name: str, params: Mapping[str, Any] | None = None,
-               composite_weighting: CompositeWeighting = None) -> LossEntry:
+def check_loss(
+    name: str, params: Mapping[str, Any] | None = None, composite_weighting: CompositeWeighting = None
+) -> LossEntry:
     """Validate a loss name, the names of its parameters and its composite weighting.
 
     Raises :class:`ConfigError` with one line: an unknown name (``training.loss``, listing the valid
@@ -96,14 +101,20 @@ def check_loss(name: str, params: Mapping[str, Any] | None = None,
     """
     entry = loss_entry(name)
     if params is not None and not isinstance(params, Mapping):
-        raise ConfigError(f"training.loss_params: expected a mapping of parameter names to values, got {params!r}")
+        raise ConfigError(
+            f"training.loss_params: expected a mapping of parameter names to values, got {params!r}"
+        )
     for key in params or {}:
         if key not in entry.params:
             valid = ", ".join(entry.params) or "none"
-            raise ConfigError(f"training.loss_params: unknown parameter {key!r} for loss {name!r}; valid: {valid}")
+            raise ConfigError(
+                f"training.loss_params: unknown parameter {key!r} for loss {name!r}; valid: {valid}"
+            )
     if composite_weighting is not None and not entry.composite:
-        raise ConfigError(f"training.composite_weighting: loss {name!r} has no alpha to schedule; "
-                          f"composite losses: {', '.join(composite_losses())}")
+        raise ConfigError(
+            f"training.composite_weighting: loss {name!r} has no alpha to schedule; "
+            f"composite losses: {', '.join(composite_losses())}"
+        )
     check_composite_weighting(composite_weighting)
     return entry
 
@@ -130,8 +141,12 @@ def build_loss(
     spacing = tuple(float(s) for s in spacing)
     if len(spacing) not in (2, 3) or min(spacing) <= 0:
         raise ValueError(f"spacing must hold 2 or 3 positive values, got {list(spacing)}")
-    supplied: dict[str, Any] = {"out_channels": out_channels, "activation": activation, "spacing": spacing,
-                                "class_frequencies": class_frequencies}
+    supplied: dict[str, Any] = {
+        "out_channels": out_channels,
+        "activation": activation,
+        "spacing": spacing,
+        "class_frequencies": class_frequencies,
+    }
     if entry.composite:
         supplied["schedule"] = build_schedule(composite_weighting)
     accepted = inspect.signature(entry.build).parameters

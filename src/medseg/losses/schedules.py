@@ -96,7 +96,10 @@ class AlphaSchedule(Protocol):
 
 
 SCHEDULES: dict[str, type[ConstantSchedule] | type[LinearSchedule]] = {
-    "constant": ConstantSchedule, "linear": LinearSchedule, "cosine": CosineSchedule, "step": StepSchedule,
+    "constant": ConstantSchedule,
+    "linear": LinearSchedule,
+    "cosine": CosineSchedule,
+    "step": StepSchedule,
 }
 _INTEGER = {"init_pause", "num_steps"}
 _LOWEST = {"init_pause": 0, "num_steps": 1}
@@ -108,7 +111,9 @@ def _parse(spec: CompositeWeighting) -> tuple[str, Mapping[str, Any]]:
     if isinstance(spec, str):
         return spec, {}
     if not isinstance(spec, Mapping):
-        raise ConfigError(f"{KEY}: expected a mapping {{name, params}}, a schedule name or null, got {spec!r}")
+        raise ConfigError(
+            f"{KEY}: expected a mapping {{name, params}}, a schedule name or null, got {spec!r}"
+        )
     unknown = sorted(set(spec) - {"name", "params"})
     if unknown:
         raise ConfigError(f"{KEY}: unknown key {unknown[0]!r}; valid: name, params")
@@ -145,7 +150,9 @@ def check_composite_weighting(spec: CompositeWeighting) -> tuple[str, dict[str, 
     checked: dict[str, Any] = {}
     for key, value in params.items():
         if key not in valid:
-            raise ConfigError(f"{KEY}.params: unknown parameter {key!r} for schedule {name!r}; valid: {', '.join(valid)}")
+            raise ConfigError(
+                f"{KEY}.params: unknown parameter {key!r} for schedule {name!r}; valid: {', '.join(valid)}"
+            )
         checked[key] = _check_value(key, value)
     return name, checked
 

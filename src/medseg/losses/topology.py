@@ -68,11 +68,27 @@ class ClDiceLoss(CompositeLoss):
 
     term_name = "cldice"
 
-    def __init__(self, out_channels: int, activation: Activation, schedule: AlphaSchedule | None = None, *,
-                 iterations: int = 3, region: Region = "dice", smooth: float = 1e-5,
-                 include_background: bool = False, batch_dice: bool = True) -> None:
-        super().__init__(out_channels, activation, schedule, region=region, smooth=smooth,
-                         include_background=include_background, batch_dice=batch_dice)
+    def __init__(
+        self,
+        out_channels: int,
+        activation: Activation,
+        schedule: AlphaSchedule | None = None,
+        *,
+        iterations: int = 3,
+        region: Region = "dice",
+        smooth: float = 1e-5,
+        include_background: bool = False,
+        batch_dice: bool = True,
+    ) -> None:
+        super().__init__(
+            out_channels,
+            activation,
+            schedule,
+            region=region,
+            smooth=smooth,
+            include_background=include_background,
+            batch_dice=batch_dice,
+        )
         self.iterations = int(check_number("iterations", iterations, low=0, integer=True))
         self.smooth = check_number("smooth", smooth, low=0)
         self.batch_dice = bool(batch_dice)
@@ -84,8 +100,12 @@ class ClDiceLoss(CompositeLoss):
         dims = (0, *range(2, probs.ndim)) if self.batch_dice else tuple(range(2, probs.ndim))
         skeleton_pred = soft_skeleton(probs, self.iterations)
         skeleton_true = soft_skeleton(truth, self.iterations)
-        precision = ((skeleton_pred * truth).sum(dims) + self.smooth) / (skeleton_pred.sum(dims) + self.smooth)
-        sensitivity = ((skeleton_true * probs).sum(dims) + self.smooth) / (skeleton_true.sum(dims) + self.smooth)
+        precision = ((skeleton_pred * truth).sum(dims) + self.smooth) / (
+            skeleton_pred.sum(dims) + self.smooth
+        )
+        sensitivity = ((skeleton_true * probs).sum(dims) + self.smooth) / (
+            skeleton_true.sum(dims) + self.smooth
+        )
         cl_dice = 2 * precision * sensitivity / (precision + sensitivity + _EPS)
         return 1 - cl_dice.mean()
 

@@ -28,8 +28,10 @@ def _inside_weights(class_frequencies: Sequence[float]) -> list[float]:
     weights = []
     for c, f in enumerate(class_frequencies):
         if not 0 < f < 1:
-            raise ConfigError(f"training.loss_params.class_weights: region {c} covers a fraction {f:g} of the "
-                              "training voxels, so inverse-frequency weights are undefined; give class_weights")
+            raise ConfigError(
+                f"training.loss_params.class_weights: region {c} covers a fraction {f:g} of the "
+                "training voxels, so inverse-frequency weights are undefined; give class_weights"
+            )
         outside, inside = inverse_frequency_weights([1 - f, f])
         weights.append(inside / outside)
     return weights
@@ -48,12 +50,20 @@ class WeightedCELoss(SegmentationLoss):
 
     class_weights: torch.Tensor
 
-    def __init__(self, out_channels: int, activation: Activation, class_frequencies: Sequence[float] | None = None,
-                 *, class_weights: Sequence[float] | None = None) -> None:
+    def __init__(
+        self,
+        out_channels: int,
+        activation: Activation,
+        class_frequencies: Sequence[float] | None = None,
+        *,
+        class_weights: Sequence[float] | None = None,
+    ) -> None:
         super().__init__(out_channels, activation, include_background=True)
         if activation == "sigmoid" and class_weights is None and class_frequencies is not None:
             if len(class_frequencies) != out_channels:
-                raise ValueError(f"class_frequencies has {len(class_frequencies)} values, expected {out_channels}")
+                raise ValueError(
+                    f"class_frequencies has {len(class_frequencies)} values, expected {out_channels}"
+                )
             weights = _inside_weights(class_frequencies)
         else:
             weights = resolve_class_weights("ce_weighted", out_channels, class_frequencies, class_weights)
@@ -106,13 +116,24 @@ class GeneralizedDiceLoss(SegmentationLoss):
 
     fixed_weights: torch.Tensor
 
-    def __init__(self, out_channels: int, activation: Activation, class_frequencies: Sequence[float] | None = None,
-                 *, class_weights: Sequence[float] | None = None, weight_type: WeightType = "frequency",
-                 smooth: float = 1e-5, include_background: bool = False, batch_dice: bool = True) -> None:
+    def __init__(
+        self,
+        out_channels: int,
+        activation: Activation,
+        class_frequencies: Sequence[float] | None = None,
+        *,
+        class_weights: Sequence[float] | None = None,
+        weight_type: WeightType = "frequency",
+        smooth: float = 1e-5,
+        include_background: bool = False,
+        batch_dice: bool = True,
+    ) -> None:
         super().__init__(out_channels, activation, include_background)
         if weight_type not in WEIGHT_TYPES:
-            raise ConfigError(f"training.loss_params.weight_type: must be one of {', '.join(WEIGHT_TYPES)}, "
-                              f"got {weight_type!r}")
+            raise ConfigError(
+                f"training.loss_params.weight_type: must be one of {', '.join(WEIGHT_TYPES)}, "
+                f"got {weight_type!r}"
+            )
         self.smooth = check_number("smooth", smooth, low=0)
         self.batch_dice = bool(batch_dice)
         self.weight_type = "fixed" if class_weights is not None else weight_type

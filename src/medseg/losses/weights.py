@@ -20,15 +20,21 @@ def inverse_frequency_weights(frequencies: Sequence[float]) -> list[float]:
     values = [float(f) for f in frequencies]
     for c, f in enumerate(values):
         if not math.isfinite(f) or f <= 0:
-            raise ConfigError(f"{KEY}: class {c} has frequency {f:g} in the training data, so its inverse-"
-                              "frequency weight is undefined; give class_weights explicitly")
+            raise ConfigError(
+                f"{KEY}: class {c} has frequency {f:g} in the training data, so its inverse-"
+                "frequency weight is undefined; give class_weights explicitly"
+            )
     inverse = [1.0 / f for f in values]
     mean = sum(inverse) / len(inverse)
     return [w / mean for w in inverse]
 
 
-def resolve_class_weights(loss_name: str, channels: int, class_frequencies: Sequence[float] | None,
-                          class_weights: Sequence[float] | None) -> list[float]:
+def resolve_class_weights(
+    loss_name: str,
+    channels: int,
+    class_frequencies: Sequence[float] | None,
+    class_weights: Sequence[float] | None,
+) -> list[float]:
     """``class_weights`` if given (checked), else the inverse-frequency weights of ``class_frequencies``.
 
     ``channels`` is the number of values expected. One-line ConfigError naming
@@ -39,7 +45,9 @@ def resolve_class_weights(loss_name: str, channels: int, class_frequencies: Sequ
             raise ConfigError(f"{KEY}: expected a list of {channels} numbers, got {class_weights!r}")
         weights = list(class_weights)
         if len(weights) != channels:
-            raise ConfigError(f"{KEY}: expected {channels} values (one per output channel), got {len(weights)}")
+            raise ConfigError(
+                f"{KEY}: expected {channels} values (one per output channel), got {len(weights)}"
+            )
         for w in weights:
             if isinstance(w, bool) or not isinstance(w, int | float) or not math.isfinite(w) or w < 0:
                 raise ConfigError(f"{KEY}: weights must be finite numbers >= 0, got {w!r}")
@@ -47,8 +55,10 @@ def resolve_class_weights(loss_name: str, channels: int, class_frequencies: Sequ
             raise ConfigError(f"{KEY}: at least one weight must be > 0")
         return [float(w) for w in weights]
     if class_frequencies is None:
-        raise ConfigError(f"{KEY}: loss {loss_name!r} needs the class frequencies of the training data "
-                          "or explicit class_weights; none given")
+        raise ConfigError(
+            f"{KEY}: loss {loss_name!r} needs the class frequencies of the training data "
+            "or explicit class_weights; none given"
+        )
     if len(class_frequencies) != channels:
         raise ValueError(f"class_frequencies has {len(class_frequencies)} values, expected {channels}")
     return inverse_frequency_weights(class_frequencies)

@@ -57,7 +57,7 @@ def bounding_box(mask: np.ndarray, margin: int) -> tuple[tuple[int, int], ...] |
     first = (int(hits[0]), int(hits[-1]) + 1)
     rest: tuple[tuple[int, int], ...] = ()
     if mask.ndim > 1:
-        inner = bounding_box(np.asarray(mask[first[0]:first[1]].any(axis=0)), 0)
+        inner = bounding_box(np.asarray(mask[first[0] : first[1]].any(axis=0)), 0)
         assert inner is not None
         rest = inner
     return tuple((start - margin, stop + margin) for start, stop in (first, *rest))

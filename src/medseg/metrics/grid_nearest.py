@@ -57,8 +57,14 @@ def offsets_by_length(spacing: tuple[float, ...], radius_mm: float) -> tuple[np.
     return offsets, lengths
 
 
-def nearest_on_grid(src: np.ndarray, dst: np.ndarray, spacing: Sequence[float], radius_mm: float,
-                    enough: int | None = None, give_up: bool = True) -> tuple[np.ndarray, np.ndarray, float]:
+def nearest_on_grid(
+    src: np.ndarray,
+    dst: np.ndarray,
+    spacing: Sequence[float],
+    radius_mm: float,
+    enough: int | None = None,
+    give_up: bool = True,
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Distances (mm) from the voxels at flat indices ``src`` to the nearest ``True`` voxel of ``dst``.
 
     ``dst`` is a C-contiguous boolean array with a ``False`` margin of :func:`reach_voxels` around
@@ -87,20 +93,23 @@ def nearest_on_grid(src: np.ndarray, dst: np.ndarray, spacing: Sequence[float], 
         found_any = np.empty(len(todo), dtype=bool)
         block = max(1, MAX_GATHER // (stop - start))
         for lo in range(0, len(todo), block):
-            here = positions[lo:lo + block]
+            here = positions[lo : lo + block]
             # offsets x points: consecutive points read nearby memory, and the reductions run along rows
             hits = flat.take(steps[start:stop, None] + here[None, :])
             first = hits.argmax(axis=0)
             found = hits[first, np.arange(len(here))]
-            out[todo[lo:lo + block][found]] = lengths[start:stop][first[found]]
-            found_any[lo:lo + block] = found
+            out[todo[lo : lo + block][found]] = lengths[start:stop][first[found]]
+            found_any[lo : lo + block] = found
         settled = int(found_any.sum())
         todo, positions = todo[~found_any], positions[~found_any]
         start, scanned = stop, reach_mm
         if not len(todo) or (enough is not None and len(src) - len(todo) >= enough) or i + 1 == len(stops):
             break
         # the next chunk is predicted to settle as many points as this one did
-        if (give_up and len(todo) * (stops[i + 1] - stop) > budget * settled
-                and len(todo) * (len(lengths) - stop) > FINISH_LOOKUPS):
+        if (
+            give_up
+            and len(todo) * (stops[i + 1] - stop) > budget * settled
+            and len(todo) * (len(lengths) - stop) > FINISH_LOOKUPS
+        ):
             break
     return out, todo, scanned

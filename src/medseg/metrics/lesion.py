@@ -52,15 +52,22 @@ class LesionScores:
     lesion_nsd: tuple[float, ...]
 
 
-def lesion_components(mask: np.ndarray, spacing: Sequence[float], min_size_voxels: int = 0,
-                      min_size_mm3: float = 0.0, connectivity: int | None = None) -> tuple[np.ndarray, int]:
+def lesion_components(
+    mask: np.ndarray,
+    spacing: Sequence[float],
+    min_size_voxels: int = 0,
+    min_size_mm3: float = 0.0,
+    connectivity: int | None = None,
+) -> tuple[np.ndarray, int]:
     """Connected-component labels (0 = background, 1..n) with lesions under the size limits removed."""
     import cc3d
 
     conn = connectivity if connectivity is not None else (26 if mask.ndim == 3 else 8)
     if conn not in ((4, 8) if mask.ndim == 2 else (6, 18, 26)):
         raise ValueError(f"connectivity {conn} is not valid for a {mask.ndim}-D mask")
-    labels = np.asarray(cc3d.connected_components(mask.astype(np.uint8), connectivity=cast(Connectivity, conn)))
+    labels = np.asarray(
+        cc3d.connected_components(mask.astype(np.uint8), connectivity=cast(Connectivity, conn))
+    )
     n = int(labels.max())
     if n == 0:
         return labels.astype(np.int64), 0
@@ -75,10 +82,14 @@ def lesion_components(mask: np.ndarray, spacing: Sequence[float], min_size_voxel
 
 def _union_box(boxes: Sequence[tuple[slice, ...] | None]) -> tuple[slice, ...]:
     real = [b for b in boxes if b is not None]
-    return tuple(slice(min(b[a].start for b in real), max(b[a].stop for b in real)) for a in range(len(real[0])))
+    return tuple(
+        slice(min(b[a].start for b in real), max(b[a].stop for b in real)) for a in range(len(real[0]))
+    )
 
 
-def _dilated(labels: np.ndarray, lesion_id: int, box: tuple[slice, ...], iterations: int) -> tuple[tuple[slice, ...], np.ndarray]:
+def _dilated(
+    labels: np.ndarray, lesion_id: int, box: tuple[slice, ...], iterations: int
+) -> tuple[tuple[slice, ...], np.ndarray]:
     """The box of lesion ``lesion_id`` grown by ``iterations`` and the dilated lesion inside it."""
     from scipy import ndimage
 
@@ -90,10 +101,19 @@ def _dilated(labels: np.ndarray, lesion_id: int, box: tuple[slice, ...], iterati
     return grown_box, local
 
 
-def lesion_wise_scores(pred: ArrayLike, ref: ArrayLike, spacing: float | Sequence[float] | None = None, *,
-                       min_size_voxels: int = 0, min_size_mm3: float = 0.0, dilation_iterations: int = 0,
-                       tolerance_mm: float = 1.0, max_distance: float | None = None,
-                       connectivity: int | None = None, empty_value: float = 1.0) -> LesionScores:
+def lesion_wise_scores(
+    pred: ArrayLike,
+    ref: ArrayLike,
+    spacing: float | Sequence[float] | None = None,
+    *,
+    min_size_voxels: int = 0,
+    min_size_mm3: float = 0.0,
+    dilation_iterations: int = 0,
+    tolerance_mm: float = 1.0,
+    max_distance: float | None = None,
+    connectivity: int | None = None,
+    empty_value: float = 1.0,
+) -> LesionScores:
     """BraTS-style lesion-wise Dice, HD95, NSD and detection rate of two binary masks."""
     from scipy import ndimage
 
@@ -138,6 +158,10 @@ def lesion_wise_scores(pred: ArrayLike, ref: ArrayLike, spacing: float | Sequenc
         hd95=sum(hds) / count if count else 0.0,
         nsd=sum(nsds) / count if count else empty_value,
         detection_rate=n_detected / n_ref if n_ref else empty_value,
-        n_reference=n_ref, n_detected=n_detected, n_false_positive=n_fp,
-        lesion_dice=tuple(dices), lesion_hd95=tuple(hds), lesion_nsd=tuple(nsds),
+        n_reference=n_ref,
+        n_detected=n_detected,
+        n_false_positive=n_fp,
+        lesion_dice=tuple(dices),
+        lesion_hd95=tuple(hds),
+        lesion_nsd=tuple(nsds),
     )

@@ -107,8 +107,14 @@ class TargetTrees:
         return kd_tree(self.targets[inside]), inside
 
 
-def nearest_distance_ranks(points: np.ndarray, cells: tuple[np.ndarray, tuple[int, ...]], trees: TargetTrees,
-                           ranks: np.ndarray, workers: int = 1, at_most: float = -np.inf) -> np.ndarray | None:
+def nearest_distance_ranks(
+    points: np.ndarray,
+    cells: tuple[np.ndarray, tuple[int, ...]],
+    trees: TargetTrees,
+    ranks: np.ndarray,
+    workers: int = 1,
+    at_most: float = -np.inf,
+) -> np.ndarray | None:
     """Values at ``ranks`` (0-based, ascending order) of the distances from ``points`` to the targets.
 
     ``points`` ``(m, ndim)`` in mm, ``cells`` their :func:`cell_ids`; ``trees`` over the targets
@@ -150,8 +156,15 @@ def nearest_distance_ranks(points: np.ndarray, cells: tuple[np.ndarray, tuple[in
         margin *= 2
 
 
-def _at_most(trees: TargetTrees, points: np.ndarray, upper: np.ndarray, exact: np.ndarray, limit: float, need: int,
-             workers: int) -> bool:
+def _at_most(
+    trees: TargetTrees,
+    points: np.ndarray,
+    upper: np.ndarray,
+    exact: np.ndarray,
+    limit: float,
+    need: int,
+    workers: int,
+) -> bool:
     """Whether at least ``need`` points lie within ``limit`` of the targets.
 
     Bounds settle most points; then the likeliest of the others (smallest bound first) are queried
@@ -166,7 +179,7 @@ def _at_most(trees: TargetTrees, points: np.ndarray, upper: np.ndarray, exact: n
     doubtful = doubtful[np.argsort(upper[doubtful], kind="stable")]
     done = 0
     while count < need and done < len(doubtful):
-        batch = doubtful[done:done + max(64, 2 * (need - count))]
+        batch = doubtful[done : done + max(64, 2 * (need - count))]
         found = _query(trees.full, points[batch], workers, distance_upper_bound=limit * (1 + 1e-9) + 1e-12)[0]
         within = np.isfinite(found) & (found <= limit)
         exact[batch[within]] = found[within]
@@ -192,5 +205,7 @@ def _bounded_query(tree: Any, points: np.ndarray, upper: np.ndarray, workers: in
 
 def _query(tree: Any, points: np.ndarray, workers: int, **options: float) -> tuple[np.ndarray, np.ndarray]:
     """Nearest target of each point; threads only for batches large enough to repay starting them."""
-    distances, index = tree.query(points, k=1, workers=workers if len(points) >= PARALLEL_POINTS else 1, **options)
+    distances, index = tree.query(
+        points, k=1, workers=workers if len(points) >= PARALLEL_POINTS else 1, **options
+    )
     return distances, index

@@ -33,12 +33,19 @@ class _OverlapMetric:
         return float(self.fn(torch.from_numpy(p[None, None]), torch.from_numpy(r[None, None]))[0, 0])
 
 
-def _nsd(pred: ArrayLike, ref: ArrayLike, spacing: Sequence[float] | None = None, tolerance_mm: float = 1.0) -> float:
+def _nsd(
+    pred: ArrayLike, ref: ArrayLike, spacing: Sequence[float] | None = None, tolerance_mm: float = 1.0
+) -> float:
     return normalized_surface_dice(pred, ref, tolerance_mm, spacing)
 
 
-def _lesion(field: str, pred: ArrayLike, ref: ArrayLike, spacing: Sequence[float] | None = None,
-            tolerance_mm: float = 1.0) -> float:
+def _lesion(
+    field: str,
+    pred: ArrayLike,
+    ref: ArrayLike,
+    spacing: Sequence[float] | None = None,
+    tolerance_mm: float = 1.0,
+) -> float:
     return float(getattr(lesion_wise_scores(pred, ref, spacing, tolerance_mm=tolerance_mm), field))
 
 

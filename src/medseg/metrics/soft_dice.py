@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 
 
-def soft_dice(probs: torch.Tensor, target: torch.Tensor, smooth: float = 1e-5, batch_dice: bool = False) -> torch.Tensor:
+def soft_dice(
+    probs: torch.Tensor, target: torch.Tensor, smooth: float = 1e-5, batch_dice: bool = False
+) -> torch.Tensor:
     """``(2 sum(p t) + smooth) / (sum p + sum t + smooth)`` over space.
 
     ``probs`` and ``target`` are ``(B, C, *spatial)`` (target one-hot or soft). Returns ``(B, C)``,

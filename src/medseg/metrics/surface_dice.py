@@ -33,8 +33,13 @@ def surface_elements(mask: np.ndarray, spacing: Sequence[float]) -> tuple[np.nda
     return is_surface, element_areas(spacing)[codes[is_surface]]
 
 
-def normalized_surface_dice(pred: ArrayLike, ref: ArrayLike, tolerance_mm: float = 1.0,
-                            spacing: float | Sequence[float] | None = None, empty_value: float = 1.0) -> float:
+def normalized_surface_dice(
+    pred: ArrayLike,
+    ref: ArrayLike,
+    tolerance_mm: float = 1.0,
+    spacing: float | Sequence[float] | None = None,
+    empty_value: float = 1.0,
+) -> float:
     """NSD of two binary masks at ``tolerance_mm``; spacing in array-axis order (mm)."""
     if not np.isfinite(tolerance_mm) or tolerance_mm < 0:
         raise ValueError(f"tolerance_mm must be finite and >= 0, got {tolerance_mm}")

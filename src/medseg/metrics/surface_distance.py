@@ -74,12 +74,16 @@ def distance_to(surface: np.ndarray, spacing: Sequence[float]) -> np.ndarray:
     import edt
 
     threads = engine.THREADS if surface.size > 50 * engine.PARALLEL_MIN_POINTS else 1
-    return np.asarray(edt.edt(np.ascontiguousarray(~surface), anisotropy=tuple(spacing),
-                              black_border=False, parallel=threads))
+    return np.asarray(
+        edt.edt(
+            np.ascontiguousarray(~surface), anisotropy=tuple(spacing), black_border=False, parallel=threads
+        )
+    )
 
 
-def mutual_nearest_distances(a: np.ndarray, b: np.ndarray, spacing: Sequence[float], bound: float | None = None,
-                             method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+def mutual_nearest_distances(
+    a: np.ndarray, b: np.ndarray, spacing: Sequence[float], bound: float | None = None, method: str = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
     """Distances (mm) from each ``True`` voxel of ``a`` to the nearest of ``b``, and from ``b`` to ``a``.
 
     Both arrays must be non-empty; results are in C order of the voxels. ``method``: ``"edt"``
@@ -92,8 +96,10 @@ def mutual_nearest_distances(a: np.ndarray, b: np.ndarray, spacing: Sequence[flo
     sp = tuple(float(s) for s in spacing)
     if method == "edt":
         flat_a, flat_b = np.flatnonzero(a), np.flatnonzero(b)
-        return (distance_to(b, sp).ravel()[flat_a].astype(np.float64),
-                distance_to(a, sp).ravel()[flat_b].astype(np.float64))
+        return (
+            distance_to(b, sp).ravel()[flat_a].astype(np.float64),
+            distance_to(a, sp).ravel()[flat_b].astype(np.float64),
+        )
     scale = np.asarray(sp)
     if method == "kdtree":
         points_a, points_b = np.argwhere(a) * scale, np.argwhere(b) * scale
@@ -103,8 +109,10 @@ def mutual_nearest_distances(a: np.ndarray, b: np.ndarray, spacing: Sequence[flo
         radius = min(radius, bound)
     a, b = engine.with_margin(a, b, reach_voxels(sp, radius))
     flat_a, flat_b = np.flatnonzero(a), np.flatnonzero(b)
-    return (_grid_then_tree(flat_a, flat_b, b, scale, radius, bound),
-            _grid_then_tree(flat_b, flat_a, a, scale, radius, bound))
+    return (
+        _grid_then_tree(flat_a, flat_b, b, scale, radius, bound),
+        _grid_then_tree(flat_b, flat_a, a, scale, radius, bound),
+    )
 
 
 def _engine(method: str) -> str:
@@ -114,14 +122,24 @@ def _engine(method: str) -> str:
     return method
 
 
-def _grid_then_tree(src: np.ndarray, dst: np.ndarray, dst_mask: np.ndarray, scale: np.ndarray, radius: float,
-                    bound: float | None) -> np.ndarray:
+def _grid_then_tree(
+    src: np.ndarray,
+    dst: np.ndarray,
+    dst_mask: np.ndarray,
+    scale: np.ndarray,
+    radius: float,
+    bound: float | None,
+) -> np.ndarray:
     """Grid scan for the near points, a k-d tree for the points it leaves (unless beyond ``bound``)."""
     out, left, scanned = nearest_on_grid(src, dst_mask, tuple(scale.tolist()), radius)
     if left.size and not (bound is not None and scanned >= bound):
         shape = dst_mask.shape
-        out[left] = _query(engine.voxel_points(src[left], shape) * scale, engine.voxel_points(dst, shape) * scale,
-                           np.zeros(left.size, dtype=bool), bound)
+        out[left] = _query(
+            engine.voxel_points(src[left], shape) * scale,
+            engine.voxel_points(dst, shape) * scale,
+            np.zeros(left.size, dtype=bool),
+            bound,
+        )
     return out
 
 
@@ -131,13 +149,15 @@ def _query(src: np.ndarray, dst: np.ndarray, on_dst: np.ndarray, bound: float | 
     far = ~on_dst
     if far.any():
         upper = np.inf if bound is None else bound * (1 + 1e-9) + 1e-12
-        out[far] = engine.kd_tree(dst).query(src[far], k=1, distance_upper_bound=upper,
-                                             workers=engine.query_workers(int(far.sum())))[0]
+        out[far] = engine.kd_tree(dst).query(
+            src[far], k=1, distance_upper_bound=upper, workers=engine.query_workers(int(far.sum()))
+        )[0]
     return out
 
 
-def directed_surface_distances(pred: ArrayLike, ref: ArrayLike, spacing: float | Sequence[float] | None = None,
-                               method: str = "auto") -> tuple[np.ndarray, np.ndarray] | None:
+def directed_surface_distances(
+    pred: ArrayLike, ref: ArrayLike, spacing: float | Sequence[float] | None = None, method: str = "auto"
+) -> tuple[np.ndarray, np.ndarray] | None:
     """``(d_pred_to_ref, d_ref_to_pred)``: distance of each surface voxel to the other surface.
 
     ``None`` when either mask is empty.
@@ -149,8 +169,9 @@ def directed_surface_distances(pred: ArrayLike, ref: ArrayLike, spacing: float |
     return mutual_nearest_distances(edges_p, edges_r, sp, method=method)
 
 
-def _cropped_surfaces(pred: ArrayLike, ref: ArrayLike, spacing: float | Sequence[float] | None,
-                      method: str) -> tuple[np.ndarray, np.ndarray, tuple[float, ...]] | None:
+def _cropped_surfaces(
+    pred: ArrayLike, ref: ArrayLike, spacing: float | Sequence[float] | None, method: str
+) -> tuple[np.ndarray, np.ndarray, tuple[float, ...]] | None:
     """Surface voxels of both masks in a common crop with the grid scan's margin; ``None`` if one is empty."""
     p, r = as_mask_pair(pred, ref)
     if p.ndim not in (2, 3):
@@ -173,8 +194,14 @@ def _empty_result(pred: np.ndarray, ref: np.ndarray, empty_value: float) -> floa
     return empty_value if not (pred.any() or ref.any()) else math.inf
 
 
-def hausdorff_distance(pred: ArrayLike, ref: ArrayLike, spacing: float | Sequence[float] | None = None,
-                       percentile: float | None = None, empty_value: float = 0.0, method: str = "auto") -> float:
+def hausdorff_distance(
+    pred: ArrayLike,
+    ref: ArrayLike,
+    spacing: float | Sequence[float] | None = None,
+    percentile: float | None = None,
+    empty_value: float = 0.0,
+    method: str = "auto",
+) -> float:
     """Symmetric Hausdorff distance in mm; with ``percentile`` (0-100) the robust variant.
 
     Both empty -> ``empty_value``; one empty -> ``inf``. ``method`` as in :func:`mutual_nearest_distances`.
@@ -192,14 +219,16 @@ def hausdorff_distance(pred: ArrayLike, ref: ArrayLike, spacing: float | Sequenc
     return float(max(np.percentile(d, q) for d in dists))
 
 
-def hd95(pred: ArrayLike, ref: ArrayLike, spacing: float | Sequence[float] | None = None,
-         empty_value: float = 0.0) -> float:
+def hd95(
+    pred: ArrayLike, ref: ArrayLike, spacing: float | Sequence[float] | None = None, empty_value: float = 0.0
+) -> float:
     """95th-percentile Hausdorff distance in mm (MONAI ``percentile=95`` semantics)."""
     return hausdorff_distance(pred, ref, spacing, percentile=95.0, empty_value=empty_value)
 
 
-def average_symmetric_surface_distance(pred: ArrayLike, ref: ArrayLike, spacing: float | Sequence[float] | None = None,
-                                       empty_value: float = 0.0) -> float:
+def average_symmetric_surface_distance(
+    pred: ArrayLike, ref: ArrayLike, spacing: float | Sequence[float] | None = None, empty_value: float = 0.0
+) -> float:
     """ASSD in mm: mean over the surface voxels of both masks of the distance to the other surface."""
     dists = directed_surface_distances(pred, ref, spacing)
     if dists is None:

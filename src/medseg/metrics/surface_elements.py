@@ -53,7 +53,11 @@ def _components(corners: list[Corner]) -> list[set[Corner]]:
 
 def _cut_edges(comp: set[Corner], ndim: int) -> list[tuple[Corner, Corner]]:
     corners = list(itertools.product((0, 1), repeat=ndim))
-    return [(a, b) for a, b in itertools.combinations(corners, 2) if _adjacent(a, b) and (a in comp) != (b in comp)]
+    return [
+        (a, b)
+        for a, b in itertools.combinations(corners, 2)
+        if _adjacent(a, b) and (a in comp) != (b in comp)
+    ]
 
 
 def _polygon(comp: set[Corner]) -> list[np.ndarray]:
@@ -95,8 +99,10 @@ def _direction_key(normal: np.ndarray) -> tuple[float, ...]:
 
 def _planar_triangles(points: list[np.ndarray]) -> list[np.ndarray]:
     """Area-weighted normals of the triangulation of a polygon with the fewest plane orientations."""
-    normals = {tri: 0.5 * np.cross(points[tri[1]] - points[tri[0]], points[tri[2]] - points[tri[0]])
-               for tri in itertools.combinations(range(len(points)), 3)}
+    normals = {
+        tri: 0.5 * np.cross(points[tri[1]] - points[tri[0]], points[tri[2]] - points[tri[0]])
+        for tri in itertools.combinations(range(len(points)), 3)
+    }
     keys = {tri: _direction_key(n) for tri, n in normals.items() if np.linalg.norm(n) > 1e-12}
     best = min(_triangulations(range(len(points))), key=lambda tris: len({keys[t] for t in tris}))
     return [normals[t] for t in best]
@@ -113,7 +119,9 @@ def neighbour_code_to_normals() -> np.ndarray:
     """``(256, 4, 3)`` area-weighted triangle normals (voxel units) per 3-D neighbourhood code."""
     table = np.zeros((256, 4, 3))
     for code in range(1, 255):
-        normals = [n for comp in _components(_smaller_side(code, 3)) for n in _planar_triangles(_polygon(comp))]
+        normals = [
+            n for comp in _components(_smaller_side(code, 3)) for n in _planar_triangles(_polygon(comp))
+        ]
         table[code, : len(normals)] = normals
     return table
 

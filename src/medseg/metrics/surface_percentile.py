@@ -36,7 +36,9 @@ PROBE_POINTS = 512
 PROBE_MARGIN = 0.02
 
 
-def directed_percentile(src: np.ndarray, dst: np.ndarray, spacing: Sequence[float], percentile: float) -> float:
+def directed_percentile(
+    src: np.ndarray, dst: np.ndarray, spacing: Sequence[float], percentile: float
+) -> float:
     """``np.percentile`` (linear) of the distances (mm) from the ``True`` voxels of ``src`` to the
     nearest ``True`` voxel of ``dst`` (non-empty arrays of the same shape), exact."""
     sp = tuple(float(s) for s in spacing)
@@ -48,8 +50,10 @@ def symmetric_percentile(a: np.ndarray, b: np.ndarray, spacing: Sequence[float],
     """``max`` of both :func:`directed_percentile` values; ``a`` and ``b`` need the grid scan's margin."""
     sp = tuple(float(s) for s in spacing)
     surface_a, surface_b = _Surface(a, sp), _Surface(b, sp)
-    first, second = sorted([_scan(surface_a, surface_b, percentile), _scan(surface_b, surface_a, percentile)],
-                           key=lambda scan: scan.settled_share)
+    first, second = sorted(
+        [_scan(surface_a, surface_b, percentile), _scan(surface_b, surface_a, percentile)],
+        key=lambda scan: scan.settled_share,
+    )
     value = _finish(first, -math.inf)
     return max(value, _finish(second, value))
 
@@ -85,7 +89,9 @@ class _Scan:
     dst: _Surface
     position: float  # the percentile's fractional rank
     distances: np.ndarray  # exact, inf where not settled
-    left: np.ndarray | None  # indices of the points not settled (all farther than the settled ones); None: all
+    left: (
+        np.ndarray | None
+    )  # indices of the points not settled (all farther than the settled ones); None: all
     settled_share: float  # within the scan radius (of the probe, when the scan was skipped)
 
 
@@ -120,8 +126,14 @@ def _finish(scan: _Scan, floor: float) -> float:
         left = scan.left
         axes = scan.src.axes if left is None else tuple(a[left] for a in scan.src.axes)
         points = scan.src.mm if left is None else scan.src.mm[left]
-        far = nearest_distance_ranks(points, cell_ids(axes, scan.src.spacing), scan.dst.trees,
-                                     wanted[~near] - settled, engine.query_workers(len(points)), at_most=floor)
+        far = nearest_distance_ranks(
+            points,
+            cell_ids(axes, scan.src.spacing),
+            scan.dst.trees,
+            wanted[~near] - settled,
+            engine.query_workers(len(points)),
+            at_most=floor,
+        )
         if far is None:
             return floor
         values[~near] = far

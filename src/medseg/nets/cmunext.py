@@ -40,8 +40,9 @@ def _depthwise_mixer(channels: int, dims: int, kernel_size: int, norm: str | Lay
 class CMUNeXtStage(nn.Sequential):
     """``depth`` large-kernel mixers, then a 3x3 conv block from ``in_channels`` to ``out_channels``."""
 
-    def __init__(self, in_channels: int, out_channels: int, dims: int, depth: int, kernel_size: int,
-                 norm: str | LayerT) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, dims: int, depth: int, kernel_size: int, norm: str | LayerT
+    ) -> None:
         mixers = [_depthwise_mixer(in_channels, dims, kernel_size, norm) for _ in range(depth)]
         super().__init__(*mixers, ConvBlock(in_channels, out_channels, dims, 3, 1, norm, "relu"))
 
@@ -78,11 +79,16 @@ class CMUNeXt(nn.Module):
         self.stem = ConvBlock(in_channels, f[0], dims, 3, 1, norm, "relu")
         widths_in = [f[0], *f[:-1]]
         self.encoder = nn.ModuleList(
-            CMUNeXtStage(widths_in[i], f[i], dims, depths[i], kernels[i], norm) for i in range(5))
+            CMUNeXtStage(widths_in[i], f[i], dims, depths[i], kernels[i], norm) for i in range(5)
+        )
         self.pool = nn.MaxPool2d(2) if dims == 2 else nn.MaxPool3d(2)
         self.up = nn.ModuleList(
-            nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), ConvBlock(f[i + 1], f[i], dims, 3, 1, norm, "relu"))
-            for i in reversed(range(4)))
+            nn.Sequential(
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                ConvBlock(f[i + 1], f[i], dims, 3, 1, norm, "relu"),
+            )
+            for i in reversed(range(4))
+        )
         self.fuse = nn.ModuleList(SkipFusion(2 * f[i], f[i], dims, norm) for i in reversed(range(4)))
         self.head = conv_t(dims).assemble(f[0], out_channels, kernel_size=1)
 
@@ -105,9 +111,15 @@ WIDTH_FACTORS = (1, 2, 8, 10, 16)
 
 @register_network("cmunext", divisor=16)
 def build_cmunext(
-    in_channels: int, out_channels: int, patch_size: Sequence[int], spacing: Sequence[float] | None = None,
-    features_base: int = 16, features: Sequence[int] | None = None, depths: Sequence[int] = (1, 1, 1, 3, 1),
-    kernels: Sequence[int] = (3, 3, 7, 7, 7), norm: str | LayerT = "batch",
+    in_channels: int,
+    out_channels: int,
+    patch_size: Sequence[int],
+    spacing: Sequence[float] | None = None,
+    features_base: int = 16,
+    features: Sequence[int] | None = None,
+    depths: Sequence[int] = (1, 1, 1, 3, 1),
+    kernels: Sequence[int] = (3, 3, 7, 7, 7),
+    norm: str | LayerT = "batch",
 ) -> nn.Module:
     """CMUNeXt (four max-poolings: divisor 16); ``features`` (five widths) wins over ``features_base``."""
     widths = tuple(features) if features is not None else tuple(features_base * f for f in WIDTH_FACTORS)

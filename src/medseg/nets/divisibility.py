@@ -15,7 +15,9 @@ def nearest_valid_sizes(size: int, divisor: int) -> tuple[int, int]:
 def check_patch_size(name: str, patch_size: Sequence[int], divisor: Sequence[int]) -> None:
     """Raise ValueError naming the first axis whose size is not a multiple of its divisor."""
     if len(patch_size) != len(divisor):
-        raise ValueError(f"{name}: patch_size {list(patch_size)} has {len(patch_size)} axes, expected {len(divisor)}")
+        raise ValueError(
+            f"{name}: patch_size {list(patch_size)} has {len(patch_size)} axes, expected {len(divisor)}"
+        )
     for axis, (size, div) in enumerate(zip(patch_size, divisor)):
         if size < 1 or size % div != 0:
             lower, upper = nearest_valid_sizes(max(size, 1), div)

@@ -60,30 +60,47 @@ class MultigridUNet(nn.Module):
         dims, f, kernels = len(patch_size), features_base, topo.conv_kernels
         self.peaks = cycle_peaks(schedule, len(topo.pool_strides))
         self.deep_supervision = deep_supervision
-        self.stem = nn.Sequential(ConvBlock(in_channels, f, dims, kernels[0], 1, norm, act),
-                                  ConvBlock(f, f, dims, kernels[0], 1, norm, act))
+        self.stem = nn.Sequential(
+            ConvBlock(in_channels, f, dims, kernels[0], 1, norm, act),
+            ConvBlock(f, f, dims, kernels[0], 1, norm, act),
+        )
         self.down = nn.ModuleList()
         self.up = nn.ModuleList()
         self.merge = nn.ModuleList()
         for peak in self.peaks:
-            self.down.append(nn.ModuleList(
-                ResidualBlock(f, f, dims, kernels[level], topo.pool_strides[level - 1], norm, act)
-                for level in range(1, peak + 1)))
-            self.up.append(nn.ModuleList(
-                Upsample(f, f, dims, topo.pool_strides[level]) for level in reversed(range(peak))))
-            self.merge.append(nn.ModuleList(
-                nn.Sequential(ConvBlock(2 * f, f, dims, kernels[level], 1, norm, act),
-                              ConvBlock(f, f, dims, kernels[level], 1, norm, act))
-                for level in reversed(range(peak))))
+            self.down.append(
+                nn.ModuleList(
+                    ResidualBlock(f, f, dims, kernels[level], topo.pool_strides[level - 1], norm, act)
+                    for level in range(1, peak + 1)
+                )
+            )
+            self.up.append(
+                nn.ModuleList(
+                    Upsample(f, f, dims, topo.pool_strides[level]) for level in reversed(range(peak))
+                )
+            )
+            self.merge.append(
+                nn.ModuleList(
+                    nn.Sequential(
+                        ConvBlock(2 * f, f, dims, kernels[level], 1, norm, act),
+                        ConvBlock(f, f, dims, kernels[level], 1, norm, act),
+                    )
+                    for level in reversed(range(peak))
+                )
+            )
         last_peak = self.peaks[-1] if self.peaks else 0
-        self.heads = DeepSupervisionHeads([f] * (max(last_peak, 1) if deep_supervision else 1), out_channels, dims)
+        self.heads = DeepSupervisionHeads(
+            [f] * (max(last_peak, 1) if deep_supervision else 1), out_channels, dims
+        )
 
     @override
     def forward(self, x: torch.Tensor) -> torch.Tensor | list[torch.Tensor]:
         state: dict[int, torch.Tensor] = {0: self.stem(x)}
         outputs: list[torch.Tensor] = [state[0]]
         for cycle, peak in enumerate(self.peaks):
-            downs, ups, merges = (cast(nn.ModuleList, part[cycle]) for part in (self.down, self.up, self.merge))
+            downs, ups, merges = (
+                cast(nn.ModuleList, part[cycle]) for part in (self.down, self.up, self.merge)
+            )
             h = state[0]
             for level, down in zip(range(1, peak + 1), downs):
                 h = down(h)
@@ -101,8 +118,9 @@ class MultigridUNet(nn.Module):
         return self.heads.heads[0](outputs[0])
 
 
-def _depth_rule(patch_size: Sequence[int], spacing: Sequence[float], width: int,
-                max_poolings: int | None) -> dict[str, Any]:
+def _depth_rule(
+    patch_size: Sequence[int], spacing: Sequence[float], width: int, max_poolings: int | None
+) -> dict[str, Any]:
     """Multigrid nets take the U-Net topology from patch and spacing; the planner sets width and depth."""
     return {"features_base": width, "depth": max_poolings}
 
@@ -110,13 +128,30 @@ def _depth_rule(patch_size: Sequence[int], spacing: Sequence[float], width: int,
 def _register(name: str, schedule: str) -> None:
     @register_network(name, divisor=adaptive_divisor, deep_supervision=True, plan_rule=_depth_rule)
     def build(
-        in_channels: int, out_channels: int, patch_size: Sequence[int], spacing: Sequence[float] | None = None,
-        features_base: int = 32, depth: int | None = None, norm: str | LayerT | None = "instance",
-        act: str | LayerT | None = "leakyrelu", deep_supervision: bool = False,
+        in_channels: int,
+        out_channels: int,
+        patch_size: Sequence[int],
+        spacing: Sequence[float] | None = None,
+        features_base: int = 32,
+        depth: int | None = None,
+        norm: str | LayerT | None = "instance",
+        act: str | LayerT | None = "leakyrelu",
+        deep_supervision: bool = False,
     ) -> nn.Module:
         """Multigrid U-Net with the spacing-adaptive topology."""
-        return MultigridUNet(in_channels, out_channels, patch_size, spacing, schedule, features_base, depth,
-                             norm, act, deep_supervision, name)
+        return MultigridUNet(
+            in_channels,
+            out_channels,
+            patch_size,
+            spacing,
+            schedule,
+            features_base,
+            depth,
+            norm,
+            act,
+            deep_supervision,
+            name,
+        )
 
 
 _register("fmgnet", "fmg")

@@ -62,8 +62,13 @@ class NetworkEntry:
         m = self.width_multiple
         return max(m, round(features_base / m) * m)
 
-    def planned_params(self, patch_size: Sequence[int], spacing: Sequence[float], features_base: int,
-                       max_poolings: int | None = None) -> dict[str, Any]:
+    def planned_params(
+        self,
+        patch_size: Sequence[int],
+        spacing: Sequence[float],
+        features_base: int,
+        max_poolings: int | None = None,
+    ) -> dict[str, Any]:
         """The parameters a planner writes into the Plan for this patch, spacing and width.
 
         ``max_poolings`` caps the depth of spacing-adaptive networks (ignored by fixed ones).
@@ -79,7 +84,9 @@ _REGISTRY: dict[str, NetworkEntry] = {}
 def fixed_divisor(divisor: int) -> DivisorRule:
     """A rule for networks that halve every axis ``log2(divisor)`` times whatever the spacing."""
 
-    def rule(patch_size: Sequence[int], spacing: Sequence[float] | None, params: dict[str, Any]) -> tuple[int, ...]:
+    def rule(
+        patch_size: Sequence[int], spacing: Sequence[float] | None, params: dict[str, Any]
+    ) -> tuple[int, ...]:
         return (divisor,) * len(patch_size)
 
     return rule
@@ -106,8 +113,17 @@ def register_network(
     def decorate(build: Builder) -> Builder:
         if name in _REGISTRY:
             raise ConfigError(f"network {name!r} is already registered")
-        _REGISTRY[name] = NetworkEntry(name, build, rule, tuple(spatial_dims), deep_supervision, check, plan_rule,
-                                       width_multiple, adaptive=not isinstance(divisor, int))
+        _REGISTRY[name] = NetworkEntry(
+            name,
+            build,
+            rule,
+            tuple(spatial_dims),
+            deep_supervision,
+            check,
+            plan_rule,
+            width_multiple,
+            adaptive=not isinstance(divisor, int),
+        )
         return build
 
     return decorate
@@ -143,13 +159,17 @@ def required_divisor(
     return entry.divisor([int(s) for s in patch_size], spacing, params)
 
 
-def check_patch(name: str, patch_size: Sequence[int], spacing: Sequence[float] | None = None, **params: Any) -> None:
+def check_patch(
+    name: str, patch_size: Sequence[int], spacing: Sequence[float] | None = None, **params: Any
+) -> None:
     """Raise ConfigError when network ``name`` cannot take ``patch_size`` (divisibility, extra rules)."""
     entry = network_entry(name)
     patch = [int(s) for s in patch_size]
     if len(patch) not in entry.spatial_dims:
         dims = " or ".join(f"{d}D" for d in entry.spatial_dims)
-        raise ConfigError(f"network {name!r}: patch_size {patch} is {len(patch)}D but the network supports {dims}")
+        raise ConfigError(
+            f"network {name!r}: patch_size {patch} is {len(patch)}D but the network supports {dims}"
+        )
     try:
         check_patch_size(name, patch, required_divisor(name, patch, spacing, **params))
         if entry.check is not None:
@@ -158,8 +178,13 @@ def check_patch(name: str, patch_size: Sequence[int], spacing: Sequence[float] |
         raise ConfigError(str(exc)) from None
 
 
-def fit_patch(name: str, patch_size: Sequence[int], spacing: Sequence[float] | None = None,
-              round_up: bool = False, **params: Any) -> list[int]:
+def fit_patch(
+    name: str,
+    patch_size: Sequence[int],
+    spacing: Sequence[float] | None = None,
+    round_up: bool = False,
+    **params: Any,
+) -> list[int]:
     """``patch_size`` rounded per axis to what network ``name`` accepts (down unless ``round_up``).
 
     Rounding follows the network's divisor (spacing-adaptive for U-Nets, fixed otherwise); an axis is
@@ -201,7 +226,9 @@ def create_network(
     entry = network_entry(name)
     patch = [int(s) for s in patch_size]
     if spacing is not None and len(spacing) != len(patch):
-        raise ConfigError(f"network {name!r}: spacing {list(spacing)} must have {len(patch)} values like patch_size")
+        raise ConfigError(
+            f"network {name!r}: spacing {list(spacing)} must have {len(patch)} values like patch_size"
+        )
     if not entry.deep_supervision:
         if params.get("deep_supervision"):
             raise ConfigError(f"network {name!r} has no deep supervision; pass deep_supervision=False")

@@ -44,14 +44,20 @@ class TransUNet(nn.Module):
     ) -> None:
         super().__init__()
         if hidden_size % num_heads != 0:
-            raise ValueError(f"network 'transunet': hidden_size={hidden_size} not divisible by num_heads={num_heads}")
+            raise ValueError(
+                f"network 'transunet': hidden_size={hidden_size} not divisible by num_heads={num_heads}"
+            )
         dims, f = len(patch_size), features_base
         feats = [f, 2 * f, 4 * f, 8 * f]
         self.encoder = nn.ModuleList(
-            nn.Sequential(ConvBlock(in_channels if i == 0 else feats[i - 1], feats[i], dims, 3, 1 if i == 0 else 2,
-                                    norm, act),
-                          ConvBlock(feats[i], feats[i], dims, 3, 1, norm, act))
-            for i in range(4))
+            nn.Sequential(
+                ConvBlock(
+                    in_channels if i == 0 else feats[i - 1], feats[i], dims, 3, 1 if i == 0 else 2, norm, act
+                ),
+                ConvBlock(feats[i], feats[i], dims, 3, 1, norm, act),
+            )
+            for i in range(4)
+        )
         self.embed = Downsample(feats[3], hidden_size, dims, 2)
         self.grid = tuple(s // 16 for s in patch_size)
         self.bottleneck = bottleneck
@@ -59,23 +65,35 @@ class TransUNet(nn.Module):
         if bottleneck == "vit":
             self.position = nn.Parameter(torch.zeros(1, hidden_size, *self.grid))
             nn.init.trunc_normal_(self.position, std=0.02)
-            layer = nn.TransformerEncoderLayer(hidden_size, num_heads, mlp_dim, dropout, activation="gelu",
-                                               batch_first=True, norm_first=True)
+            layer = nn.TransformerEncoderLayer(
+                hidden_size, num_heads, mlp_dim, dropout, activation="gelu", batch_first=True, norm_first=True
+            )
             self.transformer: nn.Module = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
         elif bottleneck == "swin":
             from monai.networks.nets.swin_unetr import BasicLayer
 
-            self.transformer = BasicLayer(hidden_size, num_layers, num_heads, (window_size,) * dims,
-                                          drop_path=[0.0] * num_layers, mlp_ratio=mlp_dim / hidden_size,
-                                          qkv_bias=True, drop=dropout)
+            self.transformer = BasicLayer(
+                hidden_size,
+                num_layers,
+                num_heads,
+                (window_size,) * dims,
+                drop_path=[0.0] * num_layers,
+                mlp_ratio=mlp_dim / hidden_size,
+                qkv_bias=True,
+                drop=dropout,
+            )
         else:
             raise ValueError(f"bottleneck: unknown {bottleneck!r}; valid: vit, swin")
-        self.up = nn.ModuleList(Upsample(hidden_size if i == 3 else feats[i + 1], feats[i], dims, 2)
-                                for i in reversed(range(4)))
+        self.up = nn.ModuleList(
+            Upsample(hidden_size if i == 3 else feats[i + 1], feats[i], dims, 2) for i in reversed(range(4))
+        )
         self.decoder = nn.ModuleList(
-            nn.Sequential(ConvBlock(2 * feats[i], feats[i], dims, 3, 1, norm, act),
-                          ConvBlock(feats[i], feats[i], dims, 3, 1, norm, act))
-            for i in reversed(range(4)))
+            nn.Sequential(
+                ConvBlock(2 * feats[i], feats[i], dims, 3, 1, norm, act),
+                ConvBlock(feats[i], feats[i], dims, 3, 1, norm, act),
+            )
+            for i in reversed(range(4))
+        )
         self.head = conv_t(dims).assemble(f, out_channels, kernel_size=1)
 
     def _position(self, grid: Sequence[int]) -> torch.Tensor:
@@ -110,22 +128,64 @@ class TransUNet(nn.Module):
 
 @register_network("transunet", divisor=16)
 def build_transunet(
-    in_channels: int, out_channels: int, patch_size: Sequence[int], spacing: Sequence[float] | None = None,
-    features_base: int = 32, hidden_size: int = 256, num_layers: int = 4, num_heads: int = 8, mlp_dim: int = 512,
-    dropout: float = 0.0, norm: str | LayerT | None = "instance", act: str | LayerT | None = "leakyrelu",
+    in_channels: int,
+    out_channels: int,
+    patch_size: Sequence[int],
+    spacing: Sequence[float] | None = None,
+    features_base: int = 32,
+    hidden_size: int = 256,
+    num_layers: int = 4,
+    num_heads: int = 8,
+    mlp_dim: int = 512,
+    dropout: float = 0.0,
+    norm: str | LayerT | None = "instance",
+    act: str | LayerT | None = "leakyrelu",
 ) -> nn.Module:
     """TransUNet with a small ViT bottleneck (three stride-2 conv stages + stride-2 embedding: divisor 16)."""
-    return TransUNet(in_channels, out_channels, patch_size, features_base, hidden_size, num_layers, num_heads,
-                     mlp_dim, dropout, norm, act)
+    return TransUNet(
+        in_channels,
+        out_channels,
+        patch_size,
+        features_base,
+        hidden_size,
+        num_layers,
+        num_heads,
+        mlp_dim,
+        dropout,
+        norm,
+        act,
+    )
 
 
 @register_network("swintransunet", divisor=16)
 def build_swintransunet(
-    in_channels: int, out_channels: int, patch_size: Sequence[int], spacing: Sequence[float] | None = None,
-    features_base: int = 32, hidden_size: int = 192, num_layers: int = 2, num_heads: int = 6, mlp_dim: int = 768,
-    window_size: int = 4, dropout: float = 0.0, norm: str | LayerT | None = "instance",
+    in_channels: int,
+    out_channels: int,
+    patch_size: Sequence[int],
+    spacing: Sequence[float] | None = None,
+    features_base: int = 32,
+    hidden_size: int = 192,
+    num_layers: int = 2,
+    num_heads: int = 6,
+    mlp_dim: int = 768,
+    window_size: int = 4,
+    dropout: float = 0.0,
+    norm: str | LayerT | None = "instance",
     act: str | LayerT | None = "leakyrelu",
 ) -> nn.Module:
     """SwinTransUNET: the TransUNet CNN encoder/decoder around shifted-window Swin blocks (divisor 16)."""
-    return TransUNet(in_channels, out_channels, patch_size, features_base, hidden_size, num_layers, num_heads,
-                     mlp_dim, dropout, norm, act, bottleneck="swin", window_size=window_size)
+    return TransUNet(
+        in_channels,
+        out_channels,
+        patch_size,
+        features_base,
+        hidden_size,
+        num_layers,
+        num_heads,
+        mlp_dim,
+        dropout,
+        norm,
+        act,
+        bottleneck="swin",
+        window_size=window_size,
+    )

@@ -41,8 +41,12 @@ def resolve_topology(
         raise ValueError(f"conv_kernels needs {len(strides) + 1} entries (one per stage), got {len(kernels)}")
     if any(len(s) != dims for s in strides + kernels):
         raise ValueError(f"pool_strides/conv_kernels entries must have {dims} values each")
-    return Topology(strides, kernels, stage_features(len(kernels), dims, features_base, max_features, pocket),
-                    divisor_from_strides(strides, dims))
+    return Topology(
+        strides,
+        kernels,
+        stage_features(len(kernels), dims, features_base, max_features, pocket),
+        divisor_from_strides(strides, dims),
+    )
 
 
 class DynamicUNet(nn.Module):
@@ -77,8 +81,9 @@ class DynamicUNet(nn.Module):
         name: str = "unet",
     ) -> None:
         super().__init__()
-        self.topology = resolve_topology(patch_size, spacing, features_base, max_features, depth,
-                                         pool_strides, conv_kernels, pocket)
+        self.topology = resolve_topology(
+            patch_size, spacing, features_base, max_features, depth, pool_strides, conv_kernels, pocket
+        )
         self.patch_size_divisor = self.topology.patch_size_divisor
         check_patch_size(name, patch_size, self.patch_size_divisor)
         dims = len(patch_size)
@@ -92,21 +97,45 @@ class DynamicUNet(nn.Module):
             if residual:
                 counts = blocks_per_stage or RESIDUAL_BLOCKS_PER_STAGE
                 n_blocks = counts[min(i, len(counts) - 1)]
-                stem: list[nn.Module] = [ConvBlock(in_ch, feats[i], dims, kernels[i], 1, norm, act)] if i == 0 else []
+                stem: list[nn.Module] = (
+                    [ConvBlock(in_ch, feats[i], dims, kernels[i], 1, norm, act)] if i == 0 else []
+                )
                 first_in = feats[i] if i == 0 else in_ch
-                blocks = [ResidualBlock(first_in if b == 0 else feats[i], feats[i], dims, kernels[i],
-                                        stride if b == 0 else 1, norm, act) for b in range(n_blocks)]
+                blocks = [
+                    ResidualBlock(
+                        first_in if b == 0 else feats[i],
+                        feats[i],
+                        dims,
+                        kernels[i],
+                        stride if b == 0 else 1,
+                        norm,
+                        act,
+                    )
+                    for b in range(n_blocks)
+                ]
                 self.encoder.append(nn.Sequential(*stem, *blocks))
             else:
-                convs = [ConvBlock(in_ch if c == 0 else feats[i], feats[i], dims, kernels[i],
-                                   stride if c == 0 else 1, norm, act) for c in range(convs_per_stage)]
+                convs = [
+                    ConvBlock(
+                        in_ch if c == 0 else feats[i],
+                        feats[i],
+                        dims,
+                        kernels[i],
+                        stride if c == 0 else 1,
+                        norm,
+                        act,
+                    )
+                    for c in range(convs_per_stage)
+                ]
                 self.encoder.append(nn.Sequential(*convs))
         self.upsamples = nn.ModuleList()
         self.decoder = nn.ModuleList()
         for i in reversed(range(topo.num_stages - 1)):
             self.upsamples.append(Upsample(feats[i + 1], feats[i], dims, topo.pool_strides[i]))
-            convs = [ConvBlock(2 * feats[i] if c == 0 else feats[i], feats[i], dims, kernels[i], 1, norm, act)
-                     for c in range(convs_per_stage)]
+            convs = [
+                ConvBlock(2 * feats[i] if c == 0 else feats[i], feats[i], dims, kernels[i], 1, norm, act)
+                for c in range(convs_per_stage)
+            ]
             self.decoder.append(nn.Sequential(*convs))
         levels = list(range(topo.num_stages - 1)) or [0]
         head_channels = [feats[i] for i in levels] if deep_supervision else [feats[0]]

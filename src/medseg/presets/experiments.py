@@ -30,8 +30,10 @@ def latest_experiment(work_dir: str | Path, fold: int | Literal["all"]) -> Path:
     """The newest run of ``fold`` with a checkpoint (one-line error when there is none)."""
     runs = completed_runs(work_dir, fold)
     if not runs:
-        raise ConfigError(f"{work_dir}: no trained run for fold {fold} (no checkpoint under "
-                          f"experiments/{run_name(fold)}/); run `medseg train` first")
+        raise ConfigError(
+            f"{work_dir}: no trained run for fold {fold} (no checkpoint under "
+            f"experiments/{run_name(fold)}/); run `medseg train` first"
+        )
     return runs[-1]
 
 

@@ -19,8 +19,9 @@ def _network(config: Config) -> None:
     try:
         network_entry(name)
     except ConfigError:
-        raise ConfigError(f"config key 'model.name' = {name!r} is invalid; valid choices: "
-                          f"{', '.join(available_networks())}") from None
+        raise ConfigError(
+            f"config key 'model.name' = {name!r} is invalid; valid choices: {', '.join(available_networks())}"
+        ) from None
     try:
         check_params(name, dict(config.model.params or {}))
     except ConfigError as exc:
@@ -42,7 +43,9 @@ def _metrics(config: Config) -> None:
             get_metric(name)
         except KeyError as exc:
             problem = str(exc.args[0]) if exc.args else str(exc)
-            raise ConfigError(f"config key 'evaluation.metrics.{i}' = {name!r} is invalid: {problem}") from None
+            raise ConfigError(
+                f"config key 'evaluation.metrics.{i}' = {name!r} is invalid: {problem}"
+            ) from None
 
 
 def _regions(config: Config) -> None:
@@ -52,15 +55,21 @@ def _regions(config: Config) -> None:
     values = sorted(labels.values())
     for value in config.training.label_probabilities or {}:
         if value not in values or value == 0:
-            raise ConfigError(f"config key 'training.label_probabilities' names label value {value}, which is not a "
-                              f"foreground value of dataset_info.labels; valid values: {[v for v in values if v]}")
-    for key, regions in (("evaluation.regions", config.evaluation.regions or {}),
-                         ("dataset_info.regions", {r.name: r.labels for r in config.dataset_info.regions or []})):
+            raise ConfigError(
+                f"config key 'training.label_probabilities' names label value {value}, which is not a "
+                f"foreground value of dataset_info.labels; valid values: {[v for v in values if v]}"
+            )
+    for key, regions in (
+        ("evaluation.regions", config.evaluation.regions or {}),
+        ("dataset_info.regions", {r.name: r.labels for r in config.dataset_info.regions or []}),
+    ):
         for name, members in regions.items():
             unknown = sorted(set(members) - set(values))
             if unknown:
-                raise ConfigError(f"config key '{key}.{name}' names label value(s) {unknown} that are not in "
-                                  f"dataset_info.labels; valid values: {values}")
+                raise ConfigError(
+                    f"config key '{key}.{name}' names label value(s) {unknown} that are not in "
+                    f"dataset_info.labels; valid values: {values}"
+                )
 
 
 def check_names(config: Config) -> Config:

@@ -81,15 +81,18 @@ def open_dataset(config: Config, source: str | Path | None = None) -> CaseDatase
         raise DatasetError(f"{path}: dataset not found")
     kind = config.dataset_info.format
     if kind in ("msd", "nnunet") and not Path(path).is_dir():
-        raise ConfigError(f"{path}: dataset_info.format is {kind!r}, which needs a dataset folder, not a file")
+        raise ConfigError(
+            f"{path}: dataset_info.format is {kind!r}, which needs a dataset folder, not a file"
+        )
     opener = {"auto": detect, "msd": MSDDataset, "nnunet": NNUNetDataset, "table": TableDataset}
     dataset = opener[config.dataset_info.format](path)
     policy = config.dataset_info.nonfinite
     return dataset.with_nonfinite(policy) if hasattr(dataset, "with_nonfinite") else dataset
 
 
-def analyze(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progress: bool = True,
-            save: bool = True) -> Config:
+def analyze(
+    dataset: CaseDataset, config: Config, work_dir: str | Path, *, progress: bool = True, save: bool = True
+) -> Config:
     """Fingerprint + plan (keys set in ``config`` win); the completed config is written to ``work_dir``
     (unless ``save`` is off: a larger command saves it when all of it succeeded).
 
@@ -102,8 +105,9 @@ def analyze(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progr
     from medseg.training.step_timing import step_timer_for
 
     work = Path(work_dir)
-    fingerprint = inspect(dataset, workers=config.preprocessing.workers, cache_dir=work / "fingerprint",
-                          progress=progress)
+    fingerprint = inspect(
+        dataset, workers=config.preprocessing.workers, cache_dir=work / "fingerprint", progress=progress
+    )
     problems = dataset_problems(fingerprint, dataset.name)
     problems.raise_errors()
     budget = default_budget(config.training.time_budget_s)
@@ -117,7 +121,9 @@ def analyze(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progr
 
         for line in problems.warnings:
             Console(stderr=True, soft_wrap=True).print(f"medseg: warning: {line}", markup=False)
-        result = result.model_copy(update={"notes": [*result.notes, *(f"warning: {w}" for w in problems.warnings)]})
+        result = result.model_copy(
+            update={"notes": [*result.notes, *(f"warning: {w}" for w in problems.warnings)]}
+        )
     if save:
         save_config(result, work / CONFIG_NAME)
     return result
@@ -137,8 +143,13 @@ def preprocess(dataset: CaseDataset, config: Config, work_dir: str | Path, *, pr
     from medseg.data.preprocessing import preprocess as run
 
     out = Path(work_dir) / "preprocessed"
-    run(dataset, config_to_plan(config), out, workers=config.preprocessing.workers,  # type: ignore[arg-type]
-        progress=progress)
+    run(
+        dataset,  # type: ignore[arg-type]
+        config_to_plan(config),
+        out,
+        workers=config.preprocessing.workers,
+        progress=progress,
+    )
     return out
 
 
@@ -164,15 +175,18 @@ def epoch_length(config: Config) -> int:
     return max(5, min(t.steps_per_epoch, t.planned_steps // MIN_BUDGET_EPOCHS))
 
 
-def fold_split(dataset: CaseDataset, config: Config, work_dir: str | Path, fold: Fold) -> tuple[CaseDataset,
-                                                                                                 CaseDataset]:
+def fold_split(
+    dataset: CaseDataset, config: Config, work_dir: str | Path, fold: Fold
+) -> tuple[CaseDataset, CaseDataset]:
     """``(train, validation)`` of ``fold``, following ``work_dir/folds.json`` (written on first use)."""
     from medseg.data.folds import kfold_assignments, write_folds
 
     folds_file = Path(work_dir) / "folds.json"
     if not folds_file.exists():  # under torchrun, train() has written it on rank 0 before any rank reads
-        write_folds(folds_file, kfold_assignments(dataset.case_ids, n_folds=config.training.n_folds,
-                                                  seed=config.training.seed))
+        write_folds(
+            folds_file,
+            kfold_assignments(dataset.case_ids, n_folds=config.training.n_folds, seed=config.training.seed),
+        )
     train_set, val_set = dataset.with_folds_file(folds_file).fold(fold)
     if fold == "all" and len(val_set) > ALL_FOLD_VALIDATION_CASES:
         rng = np.random.default_rng(config.training.seed)
@@ -216,9 +230,14 @@ def _callbacks(config: Config, resume_with_epochs: bool, work_dir: Path) -> list
         from medseg.training.callbacks.tracking import TrackingCallback
 
         default = config.dataset_info.name if config.dataset_info.name != "dataset" else "medseg"
-        out.append(TrackingCallback(build_frontends(config.tracking, work_dir, default),
-                                    config.model_dump(mode="json"), log_checkpoint=config.tracking.log_checkpoint,
-                                    plots_every=config.tracking.plots_every))
+        out.append(
+            TrackingCallback(
+                build_frontends(config.tracking, work_dir, default),
+                config.model_dump(mode="json"),
+                log_checkpoint=config.tracking.log_checkpoint,
+                plots_every=config.tracking.plots_every,
+            )
+        )
     if train.time_budget_s is not None and train.epochs is None and not resume_with_epochs:
         out.append(TimeBudget(train.time_budget_s))
     if train.val_max_share < 1.0:
@@ -228,8 +247,15 @@ def _callbacks(config: Config, resume_with_epochs: bool, work_dir: Path) -> list
     return out
 
 
-def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: Fold = 0, resume: bool = False,
-          progress: bool = True) -> Path:
+def train(
+    dataset: CaseDataset,
+    config: Config,
+    work_dir: str | Path,
+    *,
+    fold: Fold = 0,
+    resume: bool = False,
+    progress: bool = True,
+) -> Path:
     """Train ``fold`` as the config says (preprocessing first, idempotent); returns the experiment folder.
 
     ``resume`` continues the fold's latest run; with ``training.epochs`` set to a new length the run
@@ -244,8 +270,9 @@ def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: F
     work = Path(work_dir)
     run = latest_experiment(work, fold) if resume else None  # before any work: nothing to resume, no cache
     if not planned(config):
-        config = distributed.broadcast(analyze(dataset, config, work, progress=progress, save=False)
-                                       if distributed.is_main() else None)
+        config = distributed.broadcast(
+            analyze(dataset, config, work, progress=progress, save=False) if distributed.is_main() else None
+        )
     plan = config_to_plan(config)
     if run is not None:  # a changed network or plan is refused before anything is written
         from medseg.inference.predictor import check_same_plan, read_plan
@@ -263,15 +290,29 @@ def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: F
     steps_per_epoch = epoch_length(config)
     epochs = max(1, math.ceil(total_steps(config) / steps_per_epoch))
     train_cases = PreprocessedDataset(cache, train_set.case_ids)
-    sampler = RandomROIDataset(train_cases, plan.patch_size,
-                               steps_per_epoch * plan.batch_size, foreground_oversampling=plan.foreground_oversampling,
-                               label_probabilities=_label_indices(t.label_probabilities, plan),
-                               rare_class_oversampling=t.rare_class_oversampling, seed=rank_seed)
+    sampler = RandomROIDataset(
+        train_cases,
+        plan.patch_size,
+        steps_per_epoch * plan.batch_size,
+        foreground_oversampling=plan.foreground_oversampling,
+        label_probabilities=_label_indices(t.label_probabilities, plan),
+        rare_class_oversampling=t.rare_class_oversampling,
+        seed=rank_seed,
+    )
     augmentation = build_augmentation(plan.augmentation or None, plan.spatial_dims)
-    loader = make_loader(sampler, plan.batch_size, workers=t.workers, augmentation=augmentation, seed=rank_seed)
-    trainer = SegmentationTrainer(work / "experiments", loader, PreprocessedDataset(cache, val_set.case_ids),
-                                  plan=plan, training=t, callbacks=_callbacks(config, resume and t.epochs is not None, work),
-                                  name=run_name(fold), class_frequencies=class_frequencies(train_cases, plan))
+    loader = make_loader(
+        sampler, plan.batch_size, workers=t.workers, augmentation=augmentation, seed=rank_seed
+    )
+    trainer = SegmentationTrainer(
+        work / "experiments",
+        loader,
+        PreprocessedDataset(cache, val_set.case_ids),
+        plan=plan,
+        training=t,
+        callbacks=_callbacks(config, resume and t.epochs is not None, work),
+        name=run_name(fold),
+        class_frequencies=class_frequencies(train_cases, plan),
+    )
     if run is not None:
         trainer.recover_from(run)
         folder = trainer.continue_training(epochs if t.epochs is not None else None)
@@ -283,8 +324,17 @@ def train(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: F
     return folder.root
 
 
-def lr_find(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold: Fold = 0, steps: int = 100,
-            start_lr: float = 1e-6, end_lr: float = 10.0, progress: bool = True) -> Any:
+def lr_find(
+    dataset: CaseDataset,
+    config: Config,
+    work_dir: str | Path,
+    *,
+    fold: Fold = 0,
+    steps: int = 100,
+    start_lr: float = 1e-6,
+    end_lr: float = 10.0,
+    progress: bool = True,
+) -> Any:
     """The learning-rate range test on ``fold``'s training patches; writes ``work_dir/lr_find/``.
 
     Returns the :class:`~medseg.training.lr_finder.LRFinderResult` (``suggestion``: the learning rate
@@ -304,16 +354,26 @@ def lr_find(dataset: CaseDataset, config: Config, work_dir: str | Path, *, fold:
     cache = preprocess(dataset, config, work, progress=progress)
     train_set, _ = fold_split(dataset, config, work, fold)
     t = config.training
-    sampler = RandomROIDataset(PreprocessedDataset(cache, train_set.case_ids), plan.patch_size,
-                               t.steps_per_epoch * plan.batch_size, foreground_oversampling=plan.foreground_oversampling,
-                               seed=t.seed)
-    loader = make_loader(sampler, plan.batch_size, workers=t.workers,
-                         augmentation=build_augmentation(plan.augmentation or None, plan.spatial_dims), seed=t.seed)
+    sampler = RandomROIDataset(
+        PreprocessedDataset(cache, train_set.case_ids),
+        plan.patch_size,
+        t.steps_per_epoch * plan.batch_size,
+        foreground_oversampling=plan.foreground_oversampling,
+        seed=t.seed,
+    )
+    loader = make_loader(
+        sampler,
+        plan.batch_size,
+        workers=t.workers,
+        augmentation=build_augmentation(plan.augmentation or None, plan.spatial_dims),
+        seed=t.seed,
+    )
     trainer = SegmentationTrainer(work / "lr_find", loader, None, plan=plan, training=t, transparency=False)
     trainer.steps_per_epoch, trainer.num_epochs = t.steps_per_epoch, 1
     trainer.toolbox = trainer.build_toolbox((len(plan.channel_names), *plan.patch_size), steps)
-    result = lr_range_test(trainer_step(trainer), endless(loader, sampler), start_lr=start_lr, end_lr=end_lr,
-                           steps=steps)
+    result = lr_range_test(
+        trainer_step(trainer), endless(loader, sampler), start_lr=start_lr, end_lr=end_lr, steps=steps
+    )
     result.to_csv(work / "lr_find" / "lr_find.csv")
     result.plot(work / "lr_find" / "lr_find.png")
     return result
@@ -326,13 +386,28 @@ def make_predictor(config: Config, sources: list[Path]) -> Any:
 
     inf = config.inference
     mirror = inf.mirror_axes if inf.tta else ()
-    return Predictor(sources, checkpoint=inf.checkpoint, device=resolve_device(config.training.device),
-                     mirror_axes=mirror, overlap=inf.overlap, window_batch_size=inf.window_batch_size,
-                     blend=inf.blend, nonfinite=config.dataset_info.nonfinite)
+    return Predictor(
+        sources,
+        checkpoint=inf.checkpoint,
+        device=resolve_device(config.training.device),
+        mirror_axes=mirror,
+        overlap=inf.overlap,
+        window_batch_size=inf.window_batch_size,
+        blend=inf.blend,
+        nonfinite=config.dataset_info.nonfinite,
+    )
 
 
-def predict(config: Config, sources: list[Path], predictant: Any, out_dir: str | Path, *,
-            shard: tuple[int, int] | None = None, predictor: Any = None, progress: bool = False) -> dict[str, np.ndarray]:
+def predict(
+    config: Config,
+    sources: list[Path],
+    predictant: Any,
+    out_dir: str | Path,
+    *,
+    shard: tuple[int, int] | None = None,
+    predictor: Any = None,
+    progress: bool = False,
+) -> dict[str, np.ndarray]:
     """Predict into ``out_dir`` (source geometry and file format), with ``inference.postprocessing``.
 
     Under torchrun each rank predicts its share of the cases (``shard`` = (rank, ranks) by default;
@@ -345,8 +420,11 @@ def predict(config: Config, sources: list[Path], predictant: Any, out_dir: str |
     from medseg.io.readers import write_image
 
     predictor = predictor if predictor is not None else make_predictor(config, sources)
-    strategy = (PostprocessingStrategy.load(config.inference.postprocessing)
-                if config.inference.postprocessing else None)
+    strategy = (
+        PostprocessingStrategy.load(config.inference.postprocessing)
+        if config.inference.postprocessing
+        else None
+    )
     labels: dict[str, np.ndarray] = {}
     shard = shard or (distributed.rank(), distributed.world_size())
     with _case_progress(progress, predictor.checkpoint_paths, predictant) as advance:
@@ -362,7 +440,9 @@ def predict(config: Config, sources: list[Path], predictant: Any, out_dir: str |
 
 
 @contextlib.contextmanager
-def _case_progress(enabled: bool, checkpoints: list[Path], predictant: Any) -> Iterator[Callable[[str], None]]:
+def _case_progress(
+    enabled: bool, checkpoints: list[Path], predictant: Any
+) -> Iterator[Callable[[str], None]]:
     """A per-case bar naming the model (``experiment/checkpoint file``) on interactive terminals; yields
     ``advance(case_id)``. (The ``predict`` verb prints the checkpoint each experiment contributed.)"""
     if not enabled:
@@ -372,11 +452,23 @@ def _case_progress(enabled: bool, checkpoints: list[Path], predictant: Any) -> I
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    names = [f"{c.parent.parent.name}/{c.name}" if c.parent.name == "checkpoints" else c.name for c in checkpoints]
-    total = len(predictant) if hasattr(predictant, "__len__") and not isinstance(predictant, str | Path) else None
+    names = [
+        f"{c.parent.parent.name}/{c.name}" if c.parent.name == "checkpoints" else c.name for c in checkpoints
+    ]
+    total = (
+        len(predictant) if hasattr(predictant, "__len__") and not isinstance(predictant, str | Path) else None
+    )
     label = names[0] if len(names) == 1 else f"{len(names)}-model ensemble"
-    with Progress(TextColumn(f"predicting ({label})"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                  TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal) as bar:
+    with Progress(
+        TextColumn(f"predicting ({label})"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
         task = bar.add_task("", total=total)
         yield lambda case_id: bar.update(task, advance=1, description=case_id)
 
@@ -393,11 +485,14 @@ def make_evaluator(config: Config, progress: bool = True) -> Any:
         regions = {r.name: list(r.labels) for r in config.dataset_info.regions}
     if regions is None:
         regions = {n: [v] for n, v in (config.dataset_info.labels or {}).items() if v != 0} or None
-    return Evaluator(*config.evaluation.metrics, regions=regions, workers=config.evaluation.workers,
-                     progress=progress)
+    return Evaluator(
+        *config.evaluation.metrics, regions=regions, workers=config.evaluation.workers, progress=progress
+    )
 
 
-def run_all(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progress: bool = True) -> dict[str, Any]:
+def run_all(
+    dataset: CaseDataset, config: Config, work_dir: str | Path, *, progress: bool = True
+) -> dict[str, Any]:
     """analyze (if the Plan is incomplete) -> preprocess -> per fold: train, predict, evaluate -> CV summary."""
     work = Path(work_dir)
     if not planned(config):
@@ -409,14 +504,21 @@ def run_all(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progr
         if not distributed.is_main():  # under torchrun, rank 0 predicts and evaluates
             continue
         _, val_set = fold_split(dataset, config, work, fold)
-        predicted = predict(config, [experiment], val_set, work / "predictions" / f"fold_{fold}", shard=(0, 1),
-                            progress=progress)
+        predicted = predict(
+            config,
+            [experiment],
+            val_set,
+            work / "predictions" / f"fold_{fold}",
+            shard=(0, 1),
+            progress=progress,
+        )
         result = make_evaluator(config, progress=progress).evaluate_dataset(val_set, predicted)
         result.to_csv(work / "evaluation" / f"fold_{fold}.csv")
         summary["folds"][str(fold)] = {"experiment": str(experiment), "mean": result.mean_metrics}
     keys = sorted({k for f in summary["folds"].values() for k in f["mean"]})
-    summary["mean"] = {k: float(np.nanmean([f["mean"].get(k, np.nan) for f in summary["folds"].values()]))
-                       for k in keys}
+    summary["mean"] = {
+        k: float(np.nanmean([f["mean"].get(k, np.nan) for f in summary["folds"].values()])) for k in keys
+    }
     if distributed.is_main():
         write_text_atomic(work / "evaluation" / "cv_summary.json", json.dumps(summary, indent=2))
         save_config(config, work / CONFIG_NAME)
@@ -424,8 +526,15 @@ def run_all(dataset: CaseDataset, config: Config, work_dir: str | Path, *, progr
     return summary
 
 
-def run_fold(dataset: CaseDataset, work_dir: str | Path, *, fold: Fold = 0, time_budget_s: float | None = None,
-             config: Config | None = None, progress: bool = True) -> FoldResult:
+def run_fold(
+    dataset: CaseDataset,
+    work_dir: str | Path,
+    *,
+    fold: Fold = 0,
+    time_budget_s: float | None = None,
+    config: Config | None = None,
+    progress: bool = True,
+) -> FoldResult:
     """Analyse (if needed), train one fold within the budget, predict and evaluate its validation cases.
 
     ``time_budget_s`` is the whole call's wall-clock budget: what analysis takes is subtracted from
@@ -456,5 +565,17 @@ def run_fold(dataset: CaseDataset, work_dir: str | Path, *, fold: Fold = 0, time
 #: predicting and scoring the validation cases)
 TRAIN_SHARE = 0.85
 
-__all__ = ["FoldResult", "analyze", "make_evaluator", "make_predictor", "open_dataset", "predict", "preprocess",
-           "run_all", "run_fold", "total_steps", "train", "trained_experiments"]
+__all__ = [
+    "FoldResult",
+    "analyze",
+    "make_evaluator",
+    "make_predictor",
+    "open_dataset",
+    "predict",
+    "preprocess",
+    "run_all",
+    "run_fold",
+    "total_steps",
+    "train",
+    "trained_experiments",
+]

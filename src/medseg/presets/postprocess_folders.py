@@ -38,11 +38,17 @@ def class_dice(pred: np.ndarray, ref: np.ndarray, classes: Sequence[int]) -> lis
     """Dice of each class (NaN where the class is absent from both maps)."""
     from medseg.metrics.overlap import dice
 
-    return [float(dice((pred == c)[None, None], (ref == c)[None, None], empty_value=float("nan"))) for c in classes]
+    return [
+        float(dice((pred == c)[None, None], (ref == c)[None, None], empty_value=float("nan")))
+        for c in classes
+    ]
 
 
-def select_for_folders(predictions: str | os.PathLike[str], references: str | os.PathLike[str],
-                       classes: Sequence[int] | None = None) -> PostprocessingSelection:
+def select_for_folders(
+    predictions: str | os.PathLike[str],
+    references: str | os.PathLike[str],
+    classes: Sequence[int] | None = None,
+) -> PostprocessingSelection:
     """nnU-Net's greedy choice of postprocessing steps on these predictions (classes: all found).
 
     Every prediction needs a reference of the same name; extra references are ignored.
@@ -52,14 +58,21 @@ def select_for_folders(predictions: str | os.PathLike[str], references: str | os
         raise DatasetError(f"{predictions}: no label maps to postprocess")
     missing = sorted(set(preds) - set(refs))
     if missing:
-        raise DatasetError(f"{references}: no reference for {len(missing)} prediction(s), e.g. '{missing[0]}'")
+        raise DatasetError(
+            f"{references}: no reference for {len(missing)} prediction(s), e.g. '{missing[0]}'"
+        )
     ids = sorted(preds)
     pred_images = [read_image(preds[i]) for i in ids]
     ref_arrays = [read_image(refs[i]).array[0] for i in ids]
     if classes is None:
         classes = sorted({int(v) for r in ref_arrays for v in np.unique(r) if v != 0})
-    return select_postprocessing([p.array[0] for p in pred_images], ref_arrays, class_dice, classes,
-                                 spacings=[p.geometry.array_spacing for p in pred_images])
+    return select_postprocessing(
+        [p.array[0] for p in pred_images],
+        ref_arrays,
+        class_dice,
+        classes,
+        spacings=[p.geometry.array_spacing for p in pred_images],
+    )
 
 
 def _apply_one(job: tuple[PostprocessingStrategy, Path, Path]) -> Path:
@@ -70,8 +83,12 @@ def _apply_one(job: tuple[PostprocessingStrategy, Path, Path]) -> Path:
     return target
 
 
-def apply_to_folder(strategy: PostprocessingStrategy, predictions: str | os.PathLike[str],
-                    out_dir: str | os.PathLike[str], workers: int = 0) -> list[Path]:
+def apply_to_folder(
+    strategy: PostprocessingStrategy,
+    predictions: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    workers: int = 0,
+) -> list[Path]:
     """Apply ``strategy`` to every label map of ``predictions``, written under ``out_dir`` (same names)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

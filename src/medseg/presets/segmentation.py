@@ -43,7 +43,14 @@ def default_callbacks() -> list[Callback]:
     from medseg.training.callbacks.previews import PreviewCallback
     from medseg.training.callbacks.score_forecast import ScoreForecast
 
-    return [ScoreForecast(), CSVLogger(), ValidationCasesCSV(), PlotCallback(), PreviewCallback(), ConsoleCallback()]
+    return [
+        ScoreForecast(),
+        CSVLogger(),
+        ValidationCasesCSV(),
+        PlotCallback(),
+        PreviewCallback(),
+        ConsoleCallback(),
+    ]
 
 
 class SegmentationTrainer(Trainer):
@@ -75,9 +82,16 @@ class SegmentationTrainer(Trainer):
     ) -> None:
         self.training = training or Training()
         all_callbacks = (default_callbacks() if transparency else []) + list(callbacks or [])
-        super().__init__(experiments_root, train_loader, val_data, device=resolve_device(self.training.device),
-                         callbacks=all_callbacks, seed=self.training.seed,
-                         deterministic=self.training.deterministic, name=name)
+        super().__init__(
+            experiments_root,
+            train_loader,
+            val_data,
+            device=resolve_device(self.training.device),
+            callbacks=all_callbacks,
+            seed=self.training.seed,
+            deterministic=self.training.deterministic,
+            name=name,
+        )
         self.plan = plan
         self.class_names = plan.class_names
         self.class_frequencies = list(class_frequencies) if class_frequencies is not None else None
@@ -86,8 +100,15 @@ class SegmentationTrainer(Trainer):
         self._component_count = 0
 
     @classmethod
-    def from_plan(cls, plan: Plan, experiments_root: str | Path, train_loader: Iterable[Any], val_data: Any = None,
-                  training: Training | None = None, **kwargs: Any) -> SegmentationTrainer:
+    def from_plan(
+        cls,
+        plan: Plan,
+        experiments_root: str | Path,
+        train_loader: Iterable[Any],
+        val_data: Any = None,
+        training: Training | None = None,
+        **kwargs: Any,
+    ) -> SegmentationTrainer:
         """The trainer of ``plan`` (one call; the same as the constructor)."""
         return cls(experiments_root, train_loader, val_data, plan=plan, training=training, **kwargs)
 
@@ -95,17 +116,26 @@ class SegmentationTrainer(Trainer):
     @property
     def lr(self) -> float:
         """The peak learning rate (``training.lr``, else 1e-2 for SGD and 1e-3 for Adam/AdamW)."""
-        return self.training.lr if self.training.lr is not None else (1e-2 if self.training.optimizer == "sgd"
-                                                                       else 1e-3)
+        return (
+            self.training.lr
+            if self.training.lr is not None
+            else (1e-2 if self.training.optimizer == "sgd" else 1e-3)
+        )
 
     @override
     def build_network(self, example_shape: tuple[int, ...]) -> nn.Module:
         from medseg.nets import create_network
 
         net = self.plan.network
-        return create_network(net.name, example_shape[0], self.plan.out_channels, list(example_shape[1:]),
-                              spacing=self.plan.target_spacing, deep_supervision=net.deep_supervision,
-                              **net.params)
+        return create_network(
+            net.name,
+            example_shape[0],
+            self.plan.out_channels,
+            list(example_shape[1:]),
+            spacing=self.plan.target_spacing,
+            deep_supervision=net.deep_supervision,
+            **net.params,
+        )
 
     @property
     def layout(self) -> str:
@@ -128,8 +158,9 @@ class SegmentationTrainer(Trainer):
         from medseg.training.transfer import load_pretrained, read_weights
 
         assert self.training.pretrained_weights is not None
-        report = load_pretrained(network, read_weights(self.training.pretrained_weights),
-                                 self.training.pretrained_channels)
+        report = load_pretrained(
+            network, read_weights(self.training.pretrained_weights), self.training.pretrained_channels
+        )
         self.logger.info(report.summary())
         if self.epoch == 0 and any(type(cb).__name__ == "ConsoleCallback" for cb in self.callbacks):
             from rich.console import Console
@@ -139,8 +170,10 @@ class SegmentationTrainer(Trainer):
         if self.folder is not None and self.epoch == 0:
             from medseg.core.atomic import write_text_atomic
 
-            write_text_atomic(self.folder.root / "transfer.json",
-                              json.dumps({"source": self.training.pretrained_weights, **report.to_dict()}, indent=2))
+            write_text_atomic(
+                self.folder.root / "transfer.json",
+                json.dumps({"source": self.training.pretrained_weights, **report.to_dict()}, indent=2),
+            )
         return network
 
     @override
@@ -164,15 +197,22 @@ class SegmentationTrainer(Trainer):
         self, optimizer: torch.optim.Optimizer, total_steps: int
     ) -> torch.optim.lr_scheduler.LRScheduler | None:
         per_epoch = self.steps_per_epoch or 1
-        return build_lr_scheduler(optimizer, self.training.lr_scheduler, total_steps,
-                                  self.training.warmup_epochs * per_epoch)
+        return build_lr_scheduler(
+            optimizer, self.training.lr_scheduler, total_steps, self.training.warmup_epochs * per_epoch
+        )
 
     def region_loss(self) -> nn.Module:
         """The configured loss on one output (deep supervision wraps it): ``training.loss`` by name."""
         t = self.training
-        return build_loss(t.loss, out_channels=self.plan.out_channels, activation=self.plan.network.activation,
-                          spacing=self.plan.target_spacing, class_frequencies=self.class_frequencies,
-                          params=t.loss_params, composite_weighting=t.composite_weighting)
+        return build_loss(
+            t.loss,
+            out_channels=self.plan.out_channels,
+            activation=self.plan.network.activation,
+            spacing=self.plan.target_spacing,
+            class_frequencies=self.class_frequencies,
+            params=t.loss_params,
+            composite_weighting=t.composite_weighting,
+        )
 
     @override
     def build_criterion(self) -> nn.Module:
@@ -203,7 +243,9 @@ class SegmentationTrainer(Trainer):
         image, label = (batch["image"], batch["label"]) if isinstance(batch, dict) else (batch[0], batch[1])
         target = loss_target(label, self.plan)
         if self.layout == "channels_last":
-            image = image.contiguous(memory_format=torch.channels_last_3d if image.ndim == 5 else torch.channels_last)
+            image = image.contiguous(
+                memory_format=torch.channels_last_3d if image.ndim == 5 else torch.channels_last
+            )
         tb = self.toolbox
         tb.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
@@ -270,6 +312,12 @@ class SegmentationTrainer(Trainer):
 
         with self._autocast():
             return validate_cases(
-                self.validation_network(), self.val_data, plan.patch_size, self.class_names, loss_fn, self.device,
-                masks=lambda logits, label: class_masks(logits, label, plan), score=self.training.score,
+                self.validation_network(),
+                self.val_data,
+                plan.patch_size,
+                self.class_names,
+                loss_fn,
+                self.device,
+                masks=lambda logits, label: class_masks(logits, label, plan),
+                score=self.training.score,
             )

@@ -10,5 +10,15 @@ from medseg.tracking.guard import GuardedFrontend
 from medseg.tracking.hybrid import HybridFrontend, create_hybrid_frontend
 from medseg.tracking.local import JsonLinesFrontend
 
-__all__ = ["BaseFrontend", "Frontend", "GuardedFrontend", "HybridFrontend", "JsonLinesFrontend", "build_frontend",
-           "build_frontends", "create_hybrid_frontend", "flat_params", "redact"]
+__all__ = [
+    "BaseFrontend",
+    "Frontend",
+    "GuardedFrontend",
+    "HybridFrontend",
+    "JsonLinesFrontend",
+    "build_frontend",
+    "build_frontends",
+    "create_hybrid_frontend",
+    "flat_params",
+    "redact",
+]

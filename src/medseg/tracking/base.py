@@ -32,11 +32,29 @@ from medseg.core.vocab import RunStatus
 SECRET_ENV_VARS = ("WANDB_API_KEY", "NOTION_TOKEN", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN")
 ArtifactKind = Literal["plot", "preview", "checkpoint", "file"]
 #: the run-level facts of :meth:`Frontend.log_summary` (MIP Candy's Notion board columns)
-SUMMARY_KEYS = ("status", "progress", "epoch", "num_epochs", "trainer", "model", "macs_g", "params_m",
-                "best_score", "best_epoch", "predicted_final", "started", "ended", "folder")
+SUMMARY_KEYS = (
+    "status",
+    "progress",
+    "epoch",
+    "num_epochs",
+    "trainer",
+    "model",
+    "macs_g",
+    "params_m",
+    "best_score",
+    "best_epoch",
+    "predicted_final",
+    "started",
+    "ended",
+    "folder",
+)
 #: ``summary["status"]`` while running and after each way a run can end
-STATUS_LABELS: dict[str, str] = {"RUNNING": "Running", "FINISHED": "Completed", "KILLED": "Interrupted",
-                                 "FAILED": "Failed"}
+STATUS_LABELS: dict[str, str] = {
+    "RUNNING": "Running",
+    "FINISHED": "Completed",
+    "KILLED": "Interrupted",
+    "FAILED": "Failed",
+}
 
 
 @runtime_checkable

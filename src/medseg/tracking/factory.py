@@ -23,7 +23,9 @@ def _path(value: str | None, work: Path, default: str) -> Path:
     return path if path.is_absolute() else work / path
 
 
-def build_frontend(name: str, settings: Tracking, work_dir: str | Path, default_experiment: str = "medseg") -> Frontend:
+def build_frontend(
+    name: str, settings: Tracking, work_dir: str | Path, default_experiment: str = "medseg"
+) -> Frontend:
     """One frontend by name (``mlflow``, ``tensorboard``, ``wandb``, ``notion``, ``local``)."""
     work = Path(work_dir)
     experiment = settings.experiment or default_experiment
@@ -35,8 +37,12 @@ def build_frontend(name: str, settings: Tracking, work_dir: str | Path, default_
         if name == "wandb":
             from medseg.tracking.wandb_frontend import WandbFrontend
 
-            return WandbFrontend(settings.wandb_project or experiment, directory=work / "tracking",
-                                 mode=settings.wandb_mode, entity=settings.wandb_entity)
+            return WandbFrontend(
+                settings.wandb_project or experiment,
+                directory=work / "tracking",
+                mode=settings.wandb_mode,
+                entity=settings.wandb_entity,
+            )
         if name == "tensorboard":
             import tensorboard  # noqa: F401  (SummaryWriter needs it; fail here, not mid-run)
 
@@ -49,20 +55,26 @@ def build_frontend(name: str, settings: Tracking, work_dir: str | Path, default_
             return JsonLinesFrontend(_path(settings.local_file, work, "tracking/events.jsonl"))
     except ImportError:
         package = _PACKAGES.get(name, name)
-        raise ConfigError(f"tracking.frontends: '{name}' needs the {package} package "
-                          f"(pip install {package})") from None
+        raise ConfigError(
+            f"tracking.frontends: '{name}' needs the {package} package (pip install {package})"
+        ) from None
     if name == "notion":
         from medseg.tracking.notion import NotionFrontend
 
         database = settings.notion_database or os.environ.get("NOTION_DATABASE_ID")
         if not database:
-            raise ConfigError("tracking.notion_database: not set (the id of the Notion database; or set "
-                              "NOTION_DATABASE_ID)")
+            raise ConfigError(
+                "tracking.notion_database: not set (the id of the Notion database; or set NOTION_DATABASE_ID)"
+            )
         return NotionFrontend(database)
-    raise ConfigError(f"tracking.frontends: unknown frontend {name!r}; valid choices: mlflow, tensorboard, wandb, "
-                      "notion, local")
+    raise ConfigError(
+        f"tracking.frontends: unknown frontend {name!r}; valid choices: mlflow, tensorboard, wandb, "
+        "notion, local"
+    )
 
 
-def build_frontends(settings: Tracking, work_dir: str | Path, default_experiment: str = "medseg") -> list[Frontend]:
+def build_frontends(
+    settings: Tracking, work_dir: str | Path, default_experiment: str = "medseg"
+) -> list[Frontend]:
     """Every frontend of ``settings.frontends``, in order."""
     return [build_frontend(n, settings, work_dir, default_experiment) for n in settings.frontends]

@@ -32,7 +32,9 @@ class JsonLinesFrontend(BaseFrontend):
 
     def _write(self, event: str, **data: Any) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"event": event, "run": self.run_id, "time": time.time(), **redact(data)}, default=str)
+        line = json.dumps(
+            {"event": event, "run": self.run_id, "time": time.time(), **redact(data)}, default=str
+        )
         with self.path.open("a", encoding="utf-8") as f:
             f.write(line + "\n")
 

@@ -22,8 +22,12 @@ from typing_extensions import override
 from medseg.core.vocab import RunStatus
 from medseg.tracking.base import ArtifactKind, BaseFrontend, finite_metrics, flat_params, redact, safe_key
 
-_ARTIFACT_FOLDERS: dict[str, str | None] = {"plot": "plots", "preview": "previews", "checkpoint": "checkpoints",
-                                            "file": None}
+_ARTIFACT_FOLDERS: dict[str, str | None] = {
+    "plot": "plots",
+    "preview": "previews",
+    "checkpoint": "checkpoints",
+    "file": None,
+}
 _BATCH = 100  # MLflow accepts at most 100 params (and 1000 metrics) per batch
 
 
@@ -32,8 +36,9 @@ class MLflowFrontend(BaseFrontend):
 
     name = "mlflow"
 
-    def __init__(self, experiment: str = "medseg", tracking_uri: str | None = None,
-                 root: str | Path = ".") -> None:
+    def __init__(
+        self, experiment: str = "medseg", tracking_uri: str | None = None, root: str | Path = "."
+    ) -> None:
         from mlflow.tracking import MlflowClient
 
         local_db = Path(root).resolve() / "mlflow.db"
@@ -69,7 +74,7 @@ class MLflowFrontend(BaseFrontend):
         self.run_id = str(run.info.run_id)
         items = [Param(safe_key(k)[:250], v) for k, v in flat_params(params).items()]
         for first in range(0, len(items), _BATCH):
-            self.client.log_batch(self.run_id, params=items[first:first + _BATCH])
+            self.client.log_batch(self.run_id, params=items[first : first + _BATCH])
         return self.run_id
 
     @override
@@ -97,7 +102,11 @@ class MLflowFrontend(BaseFrontend):
         """The run-level facts as ``medseg.<key>`` tags."""
         from mlflow.entities import RunTag
 
-        tags = [RunTag(f"medseg.{safe_key(k)}", str(redact(v))[:5000]) for k, v in summary.items() if v is not None]
+        tags = [
+            RunTag(f"medseg.{safe_key(k)}", str(redact(v))[:5000])
+            for k, v in summary.items()
+            if v is not None
+        ]
         if tags:
             self.client.log_batch(self._id(), tags=tags)
 

@@ -48,7 +48,9 @@ BOARD: dict[str, tuple[str, dict[str, Any]]] = {
 _TEXT_LIMIT = 2000  # characters per rich-text item
 
 
-def _urllib_transport(method: str, url: str, headers: dict[str, str], body: dict[str, Any] | None) -> dict[str, Any]:
+def _urllib_transport(
+    method: str, url: str, headers: dict[str, str], body: dict[str, Any] | None
+) -> dict[str, Any]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
@@ -62,7 +64,7 @@ def _urllib_transport(method: str, url: str, headers: dict[str, str], body: dict
 
 
 def _rich_text(text: str) -> list[dict[str, Any]]:
-    chunks = [text[i:i + _TEXT_LIMIT] for i in range(0, min(len(text), 100 * _TEXT_LIMIT), _TEXT_LIMIT)]
+    chunks = [text[i : i + _TEXT_LIMIT] for i in range(0, min(len(text), 100 * _TEXT_LIMIT), _TEXT_LIMIT)]
     return [{"type": "text", "text": {"content": c}} for c in chunks or [""]]
 
 
@@ -89,13 +91,23 @@ class NotionFrontend(BaseFrontend):
 
     name = "notion"
 
-    def __init__(self, database_id: str, title_property: str | None = None, number_properties: tuple[str, ...] = (),
-                 transport: Transport | None = None, api_url: str | None = None, create_columns: bool = True) -> None:
+    def __init__(
+        self,
+        database_id: str,
+        title_property: str | None = None,
+        number_properties: tuple[str, ...] = (),
+        transport: Transport | None = None,
+        api_url: str | None = None,
+        create_columns: bool = True,
+    ) -> None:
         token = os.environ.get("NOTION_TOKEN")
         if not token:
             raise ConfigError("NOTION_TOKEN: environment variable not set (the Notion frontend needs it)")
-        self._headers = {"Authorization": f"Bearer {token}", "Notion-Version": "2022-06-28",
-                         "Content-Type": "application/json"}
+        self._headers = {
+            "Authorization": f"Bearer {token}",
+            "Notion-Version": "2022-06-28",
+            "Content-Type": "application/json",
+        }
         self.database_id = database_id
         self.title_property = title_property
         self.number_properties = number_properties
@@ -128,10 +140,13 @@ class NotionFrontend(BaseFrontend):
             return run_id
         assert self.title_property is not None
         summary = "; ".join(f"{k}={v}" for k, v in flat_params(params).items())
-        body = {"parent": {"database_id": self.database_id},
-                "properties": {self.title_property: {"title": _rich_text(run_name[:_TEXT_LIMIT])}},
-                "children": [{"object": "block", "type": "paragraph",
-                              "paragraph": {"rich_text": _rich_text(summary)}}]}
+        body = {
+            "parent": {"database_id": self.database_id},
+            "properties": {self.title_property: {"title": _rich_text(run_name[:_TEXT_LIMIT])}},
+            "children": [
+                {"object": "block", "type": "paragraph", "paragraph": {"rich_text": _rich_text(summary)}}
+            ],
+        }
         self.page_id = str(self._call("POST", "pages", body)["id"])
         return self.page_id
 
@@ -169,8 +184,10 @@ class NotionFrontend(BaseFrontend):
     def log_document(self, name: str, document: Mapping[str, Any]) -> None:
         """Append the document to the page body as a JSON code block under a heading."""
         text = json.dumps(redact(dict(document)), indent=1)
-        children = [{"object": "block", "type": "heading_3", "heading_3": {"rich_text": _rich_text(name)}},
-                    {"object": "block", "type": "code", "code": {"language": "json", "rich_text": _rich_text(text)}}]
+        children = [
+            {"object": "block", "type": "heading_3", "heading_3": {"rich_text": _rich_text(name)}},
+            {"object": "block", "type": "code", "code": {"language": "json", "rich_text": _rich_text(text)}},
+        ]
         self._call("PATCH", f"blocks/{self.page_id}/children", {"children": children})
 
     @override

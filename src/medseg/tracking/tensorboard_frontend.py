@@ -30,7 +30,9 @@ class TensorBoardFrontend(BaseFrontend):
         self.resumed = False
         self.step = 0
         self.summary: dict[str, Any] = {}
-        self._pending: list[tuple[str, str]] = []  # texts of a resumed run, written once its purge step is known
+        self._pending: list[
+            tuple[str, str]
+        ] = []  # texts of a resumed run, written once its purge step is known
 
     def _writer(self, step: int | None = None) -> Any:
         if self.writer is None:
@@ -71,8 +73,9 @@ class TensorBoardFrontend(BaseFrontend):
         import matplotlib.image as mpimg
 
         image = mpimg.imread(path)[..., :3]
-        self._writer(step).add_image(f"{kind}s/{path.stem}", image, step if step is not None else self.step,
-                                     dataformats="HWC")
+        self._writer(step).add_image(
+            f"{kind}s/{path.stem}", image, step if step is not None else self.step, dataformats="HWC"
+        )
         self.writer.flush()
 
     @override

@@ -39,8 +39,13 @@ class WandbFrontend(BaseFrontend):
 
     name = "wandb"
 
-    def __init__(self, project: str = "medseg", directory: str | Path = ".", mode: str | None = None,
-                 entity: str | None = None) -> None:
+    def __init__(
+        self,
+        project: str = "medseg",
+        directory: str | Path = ".",
+        mode: str | None = None,
+        entity: str | None = None,
+    ) -> None:
         import wandb
 
         self.wandb = wandb
@@ -49,8 +54,10 @@ class WandbFrontend(BaseFrontend):
         self.directory = Path(directory)
         self.mode = mode or os.environ.get("WANDB_MODE") or "online"
         if self.mode == "online" and not os.environ.get("WANDB_API_KEY") and not _has_netrc_key():
-            raise ConfigError("WANDB_API_KEY: environment variable not set (W&B online needs it; "
-                              "or set tracking.wandb_mode: offline)")
+            raise ConfigError(
+                "WANDB_API_KEY: environment variable not set (W&B online needs it; "
+                "or set tracking.wandb_mode: offline)"
+            )
         self.run: Any = None
         self.step = 0
 
@@ -59,10 +66,16 @@ class WandbFrontend(BaseFrontend):
         """Start a W&B run with the parameters as its config, or continue run ``run_id``."""
         self.directory.mkdir(parents=True, exist_ok=True)
         self.run = self.wandb.init(
-            project=self.project, entity=self.entity, name=run_name, id=run_id,
-            resume="allow" if run_id else None, config=None if run_id else redact(dict(params)),
-            dir=str(self.directory), mode=self.mode,  # type: ignore[arg-type]
-            reinit="create_new", settings=self.wandb.Settings(console="off"),
+            project=self.project,
+            entity=self.entity,
+            name=run_name,
+            id=run_id,
+            resume="allow" if run_id else None,
+            config=None if run_id else redact(dict(params)),
+            dir=str(self.directory),
+            mode=self.mode,  # type: ignore[arg-type]
+            reinit="create_new",
+            settings=self.wandb.Settings(console="off"),
         )
         return str(self.run.id)
 

@@ -31,6 +31,8 @@ def average_checkpoints(paths: Sequence[str | os.PathLike[str]], out: str | os.P
     for key, tensor in states[0]["weights"].items():
         stack = torch.stack([s["weights"][key].to(torch.float64) for s in states])
         mean = stack.mean(0)
-        averaged[key] = mean.round().to(tensor.dtype) if not tensor.is_floating_point() else mean.to(tensor.dtype)
+        averaged[key] = (
+            mean.round().to(tensor.dtype) if not tensor.is_floating_point() else mean.to(tensor.dtype)
+        )
     meta = {**first_meta, "kind": "averaged", "averaged_from": json.dumps([str(p) for p in paths])}
     return save_state(out, {"weights": averaged}, meta)

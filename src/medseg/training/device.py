@@ -25,9 +25,13 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"training.device = {name!r}: no CUDA device is available on this machine; "
-                          "valid choices here: 'auto', 'cpu'")
+        raise ConfigError(
+            f"training.device = {name!r}: no CUDA device is available on this machine; "
+            "valid choices here: 'auto', 'cpu'"
+        )
     try:
         return torch.device(name)
     except RuntimeError:
-        raise ConfigError(f"training.device = {name!r} is invalid; valid choices: 'auto', 'cpu', 'cuda'") from None
+        raise ConfigError(
+            f"training.device = {name!r} is invalid; valid choices: 'auto', 'cpu', 'cuda'"
+        ) from None

@@ -91,4 +91,6 @@ def wrap(network: nn.Module, device: torch.device) -> nn.Module:
 def unwrap(network: nn.Module) -> nn.Module:
     """The network inside a DDP wrapper (itself otherwise)."""
     inner = getattr(network, "module", None)
-    return inner if isinstance(network, nn.parallel.DistributedDataParallel) and inner is not None else network
+    return (
+        inner if isinstance(network, nn.parallel.DistributedDataParallel) and inner is not None else network
+    )

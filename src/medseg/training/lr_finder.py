@@ -36,8 +36,13 @@ class LRFinderResult:
         """Write ``lr,loss,smoothed`` rows (atomically)."""
         from medseg.core.atomic import write_text_atomic
 
-        rows = ["lr,loss,smoothed", *(f"{a:.6e},{b:.6f},{c:.6f}" for a, b, c in zip(self.lrs, self.losses,
-                                                                                       self.smoothed, strict=True))]
+        rows = [
+            "lr,loss,smoothed",
+            *(
+                f"{a:.6e},{b:.6f},{c:.6f}"
+                for a, b, c in zip(self.lrs, self.losses, self.smoothed, strict=True)
+            ),
+        ]
         return write_text_atomic(path, "\n".join(rows) + "\n")
 
     def plot(self, path: str | Path) -> Path:
@@ -76,8 +81,14 @@ def suggest(lrs: list[float], smoothed: list[float]) -> float:
     return float(min(steepest, cap))
 
 
-def lr_range_test(step: Callable[[Any, float], float], batches: Iterable[Any], *, start_lr: float = 1e-6,
-                  end_lr: float = 10.0, steps: int = 100) -> LRFinderResult:
+def lr_range_test(
+    step: Callable[[Any, float], float],
+    batches: Iterable[Any],
+    *,
+    start_lr: float = 1e-6,
+    end_lr: float = 10.0,
+    steps: int = 100,
+) -> LRFinderResult:
     """Run ``step(batch, lr) -> loss`` for up to ``steps`` batches with a geometric learning rate."""
     if not 0 < start_lr < end_lr or steps < 5:
         raise ValueError("the range test needs 0 < start_lr < end_lr and at least 5 steps")

@@ -39,8 +39,15 @@ def set_rng_state(state: dict[str, Any]) -> None:
     py = state["python"]
     random.setstate((py[0], tuple(py[1]), py[2]))
     np_state = state["numpy"]
-    np.random.set_state((str(np_state[0]), np.asarray(np_state[1], dtype=np.uint32), int(np_state[2]),
-                         int(np_state[3]), float(np_state[4])))
+    np.random.set_state(
+        (
+            str(np_state[0]),
+            np.asarray(np_state[1], dtype=np.uint32),
+            int(np_state[2]),
+            int(np_state[3]),
+            float(np_state[4]),
+        )
+    )
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])

@@ -44,7 +44,9 @@ def sanity_check(network: nn.Module, example_shape: tuple[int, ...], device: tor
 _REPORTS: weakref.WeakKeyDictionary[nn.Module, SanityReport] = weakref.WeakKeyDictionary()
 
 
-def cached_sanity_check(network: nn.Module, example_shape: tuple[int, ...], device: torch.device) -> SanityReport:
+def cached_sanity_check(
+    network: nn.Module, example_shape: tuple[int, ...], device: torch.device
+) -> SanityReport:
     """:func:`sanity_check`, run once per network (the console and the tracking callback share it)."""
     report = _REPORTS.get(network)
     if report is None or report.input_shape[1:] != tuple(example_shape):

@@ -19,8 +19,14 @@ ONECYCLE_DIV = 25.0
 ONECYCLE_FINAL_DIV = 1e4
 
 
-def lr_factor(step: int, total_steps: int, schedule: ScheduleName, warmup_steps: int = 0,
-              power: float = 0.9, min_factor: float = 0.0) -> float:
+def lr_factor(
+    step: int,
+    total_steps: int,
+    schedule: ScheduleName,
+    warmup_steps: int = 0,
+    power: float = 0.9,
+    min_factor: float = 0.0,
+) -> float:
     """Multiplier of the base learning rate at ``step`` (0-based)."""
     if schedule == "onecycle":  # the phases of torch's OneCycleLR (cosine annealing, two phases)
         first = 1.0 / ONECYCLE_DIV
@@ -55,7 +61,9 @@ class LRFactor:
     run gets the same value back.
     """
 
-    def __init__(self, total_steps: int, schedule: ScheduleName, warmup_steps: int = 0, power: float = 0.9) -> None:
+    def __init__(
+        self, total_steps: int, schedule: ScheduleName, warmup_steps: int = 0, power: float = 0.9
+    ) -> None:
         self.total_steps = int(total_steps)
         self.schedule = schedule
         self.warmup_steps = int(warmup_steps)
@@ -66,8 +74,13 @@ class LRFactor:
         return lr_factor(step, self.total_steps, self.schedule, self.warmup_steps, self.power)
 
 
-def build_lr_scheduler(optimizer: torch.optim.Optimizer, schedule: ScheduleName, total_steps: int,
-                       warmup_steps: int = 0, power: float = 0.9) -> torch.optim.lr_scheduler.LambdaLR:
+def build_lr_scheduler(
+    optimizer: torch.optim.Optimizer,
+    schedule: ScheduleName,
+    total_steps: int,
+    warmup_steps: int = 0,
+    power: float = 0.9,
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following :func:`lr_factor` through an :class:`LRFactor`."""
     if schedule not in choices(ScheduleName):
         raise ValueError(f"unknown lr schedule '{schedule}' (valid: {', '.join(choices(ScheduleName))})")

@@ -47,8 +47,13 @@ BAND_GAP = 0.2
 #: the recorded curves (bench/training/results/<name>_metrics.csv) the method was shaped on; the ISBI
 #: and DRIVE curves were first held out, and moved here when they changed it (ISBI's stuck plateau:
 #: steps 3 and 4; DRIVE's collapse to 0 and recovery: the "fallen off the plateau" rule of step 1)
-DEVELOPMENT_CURVES = ("hippocampus_fold0", "sgd_f32_seed0_gpu", "adamw_f32_seed0_gpu", "isbi2012_cpu_30ep",
-                      "drive_cpu_30ep")
+DEVELOPMENT_CURVES = (
+    "hippocampus_fold0",
+    "sgd_f32_seed0_gpu",
+    "adamw_f32_seed0_gpu",
+    "isbi2012_cpu_30ep",
+    "drive_cpu_30ep",
+)
 
 
 @dataclass(frozen=True)
@@ -123,7 +128,9 @@ def predict_scores(
         settle = current
     settle_epoch = int(min(horizon, math.ceil(settle)))
     etc = max(0.0, settle_epoch - current) * float(epoch_seconds)
-    return ScorePrediction(float(predicted), float(lower), float(upper), settle_epoch, etc, "trend", float(level))
+    return ScorePrediction(
+        float(predicted), float(lower), float(upper), settle_epoch, etc, "trend", float(level)
+    )
 
 
 def naive_estimate(scores: Sequence[float] | np.ndarray) -> float:

@@ -41,8 +41,14 @@ def measure_step_seconds(
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
     target = torch.device(device)
-    network = create_network(candidate.network, in_channels, out_channels, candidate.patch_size,
-                             list(candidate.spacing), **candidate.params).to(target)
+    network = create_network(
+        candidate.network,
+        in_channels,
+        out_channels,
+        candidate.patch_size,
+        list(candidate.spacing),
+        **candidate.params,
+    ).to(target)
     network.train()
     optimiser = torch.optim.SGD(network.parameters(), lr=1e-3, momentum=0.99, nesterov=True)
     generator = torch.Generator().manual_seed(0)
@@ -68,8 +74,9 @@ def measure_step_seconds(
     return float(statistics.median(durations))
 
 
-def step_timer_for(in_channels: int, out_channels: int = 3, steps: int = 3,
-                   device: str | torch.device = "cpu") -> Callable[[Candidate], float]:
+def step_timer_for(
+    in_channels: int, out_channels: int = 3, steps: int = 3, device: str | torch.device = "cpu"
+) -> Callable[[Candidate], float]:
     """A ``step_timer`` for :func:`medseg.data.planning.plan` that measures real steps."""
 
     def timer(candidate: Candidate) -> float:

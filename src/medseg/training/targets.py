@@ -15,7 +15,9 @@ from medseg.config.plan import Plan
 def loss_target(label: torch.Tensor, plan: Plan) -> torch.Tensor:
     """The loss target for ``(B, 1, *spatial)`` training indices under the Plan's head."""
     if plan.regions is not None:
-        channels = [torch.isin(label[:, 0], torch.tensor(idx, device=label.device)) for idx in plan.region_indices()]
+        channels = [
+            torch.isin(label[:, 0], torch.tensor(idx, device=label.device)) for idx in plan.region_indices()
+        ]
         return torch.stack(channels, 1).float()
     if plan.network.activation == "sigmoid":
         return (label > 0).float()

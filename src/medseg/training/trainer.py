@@ -198,9 +198,15 @@ class Trainer:
         seed_everything(self.seed, self.deterministic)
         self.num_epochs, self.steps_per_epoch = num_epochs, steps_per_epoch
         self.val_every, self.save_every = max(1, val_every), save_every
-        self.train_kwargs = {"num_epochs": num_epochs, "steps_per_epoch": steps_per_epoch,
-                             "val_every": self.val_every, "save_every": save_every}
-        root = ExperimentFolder.create(self.experiments_root, self.name).root if distributed.is_main() else None
+        self.train_kwargs = {
+            "num_epochs": num_epochs,
+            "steps_per_epoch": steps_per_epoch,
+            "val_every": self.val_every,
+            "save_every": save_every,
+        }
+        root = (
+            ExperimentFolder.create(self.experiments_root, self.name).root if distributed.is_main() else None
+        )
         self.folder = ExperimentFolder(Path(distributed.broadcast(str(root) if root else None)))
         try:
             description = self.describe()
@@ -253,7 +259,9 @@ class Trainer:
         """Every rank takes rank 0's decisions on the run's length, validation period and stop."""
         if not distributed.is_distributed():
             return
-        num_epochs, val_every, stop = distributed.broadcast((self.num_epochs, self.val_every, self.stop_requested))
+        num_epochs, val_every, stop = distributed.broadcast(
+            (self.num_epochs, self.val_every, self.stop_requested)
+        )
         if num_epochs != self.num_epochs:
             self.set_num_epochs(num_epochs)
         self.val_every, self.stop_requested = val_every, stop
@@ -293,15 +301,20 @@ class Trainer:
                 losses.append(loss)
                 for cb in callbacks:
                     cb.on_train_batch_end(self, loss)
-            row: dict[str, float] = {"epoch": float(self.epoch_number),
-                                     "train_loss": float(sum(losses) / max(1, len(losses))),
-                                     "lr": float(self.toolbox.optimizer.param_groups[0]["lr"])}
+            row: dict[str, float] = {
+                "epoch": float(self.epoch_number),
+                "train_loss": float(sum(losses) / max(1, len(losses))),
+                "lr": float(self.toolbox.optimizer.param_groups[0]["lr"]),
+            }
             row.update(self.epoch_metrics())
             row.update(self.epoch_info)
             result = None
             row["val_time"] = 0.0
-            if main and self.val_data is not None and (self.epoch_number % self.val_every == 0 or
-                                                       self.epoch_number == self.num_epochs):
+            if (
+                main
+                and self.val_data is not None
+                and (self.epoch_number % self.val_every == 0 or self.epoch_number == self.num_epochs)
+            ):
                 kill_point("validation")
                 val_start = self.clock()
                 result = self.validate()
@@ -332,8 +345,12 @@ class Trainer:
             "weights": self.toolbox.eval_network().state_dict(),
             "toolbox": self.toolbox.state_dict(),
             "trainer": {
-                "epoch": self.epoch, "best_score": self.best_score, "best_epoch": self.best_epoch,
-                "history": self.history, "train_kwargs": self.train_kwargs, "rng": rng_state(),
+                "epoch": self.epoch,
+                "best_score": self.best_score,
+                "best_epoch": self.best_epoch,
+                "history": self.history,
+                "train_kwargs": self.train_kwargs,
+                "rng": rng_state(),
                 "callbacks": {cb.key(): cb.state_dict() for cb in self.callbacks},
             },
         }
@@ -370,7 +387,9 @@ class Trainer:
         """
         self.folder = ExperimentFolder(Path(folder))
         path = self.folder.checkpoint(checkpoint)
-        folders = [p for p in self.folder.root.rglob("*") if p.is_dir() and not p.name.startswith(TEMP_PREFIX)]
+        folders = [
+            p for p in self.folder.root.rglob("*") if p.is_dir() and not p.name.startswith(TEMP_PREFIX)
+        ]
         for sub in [self.folder.root, *folders]:
             remove_stale_temporaries(sub)
         state, meta = load_state(path)
@@ -386,7 +405,10 @@ class Trainer:
         self.toolbox = self.build_toolbox(self.input_shape, self.total_steps())
         self.toolbox.load_state_dict(state["toolbox"])
         self.epoch = int(trainer_state["epoch"])
-        self.best_score, self.best_epoch = float(trainer_state["best_score"]), int(trainer_state["best_epoch"])
+        self.best_score, self.best_epoch = (
+            float(trainer_state["best_score"]),
+            int(trainer_state["best_epoch"]),
+        )
         self.history = list(trainer_state["history"])
         if self.history and self.history[0].get("epoch") == 0.0:  # written before epochs were counted from 1
             self.history = [{**row, "epoch": row["epoch"] + 1} for row in self.history]

@@ -32,7 +32,9 @@ from medseg.core.errors import ConfigError
 from medseg.io.state import CheckpointError
 
 ChannelStrategy = Literal["average", "first", "repeat"]
-ENCODER = re.compile(r"(^|[._])(encoder|enc|enc_stages|down|down_blocks|stem|bottleneck|swinvit|vit)[._\d]", re.I)
+ENCODER = re.compile(
+    r"(^|[._])(encoder|enc|enc_stages|down|down_blocks|stem|bottleneck|swinvit|vit)[._\d]", re.I
+)
 
 
 @dataclass
@@ -45,8 +47,10 @@ class TransferReport:
 
     def summary(self) -> str:
         """One line: counts of loaded, reshaped and skipped tensors."""
-        return (f"pretrained weights: {len(self.loaded)} tensors loaded, {len(self.reshaped)} reshaped "
-                f"(input channels), {len(self.skipped)} skipped")
+        return (
+            f"pretrained weights: {len(self.loaded)} tensors loaded, {len(self.reshaped)} reshaped "
+            f"(input channels), {len(self.skipped)} skipped"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (written to the experiment folder as transfer.json)."""
@@ -66,7 +70,9 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
         try:
             state = torch.load(source, map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises many types for bad files
-            raise CheckpointError(f"{source}: not a readable PyTorch state_dict ({type(exc).__name__})") from None
+            raise CheckpointError(
+                f"{source}: not a readable PyTorch state_dict ({type(exc).__name__})"
+            ) from None
     else:
         from safetensors.torch import load_file
 
@@ -79,7 +85,11 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
             state = load_file(str(source))
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
-    tensors = {str(k): v for k, v in state.items() if isinstance(v, torch.Tensor)} if isinstance(state, dict) else {}
+    tensors = (
+        {str(k): v for k, v in state.items() if isinstance(v, torch.Tensor)}
+        if isinstance(state, dict)
+        else {}
+    )
     if not tensors:
         raise CheckpointError(f"{source}: holds no tensors to initialise a network from")
     return {k.removeprefix("module."): v for k, v in tensors.items()}
@@ -96,12 +106,14 @@ def _reshape_input(source: torch.Tensor, target: torch.Tensor, strategy: Channel
     return out * (c_in / c_out)
 
 
-def load_pretrained(network: nn.Module, weights: dict[str, torch.Tensor],
-                    channels: ChannelStrategy = "average") -> TransferReport:
+def load_pretrained(
+    network: nn.Module, weights: dict[str, torch.Tensor], channels: ChannelStrategy = "average"
+) -> TransferReport:
     """Initialise ``network`` from ``weights`` (see the module docstring); returns the report."""
     if channels not in ("average", "first", "repeat"):
-        raise ConfigError(f"training.pretrained_channels = {channels!r} is invalid; valid choices: average, "
-                          "first, repeat")
+        raise ConfigError(
+            f"training.pretrained_channels = {channels!r} is invalid; valid choices: average, first, repeat"
+        )
     report = TransferReport()
     state = network.state_dict()
     new: dict[str, torch.Tensor] = {}
@@ -112,15 +124,22 @@ def load_pretrained(network: nn.Module, weights: dict[str, torch.Tensor],
         elif source.shape == target.shape:
             new[name] = source.to(target.dtype)
             report.loaded.append(name)
-        elif (source.ndim == target.ndim and source.ndim >= 3 and source.shape[0] == target.shape[0]
-              and source.shape[2:] == target.shape[2:] and source.shape[1] != target.shape[1]):
+        elif (
+            source.ndim == target.ndim
+            and source.ndim >= 3
+            and source.shape[0] == target.shape[0]
+            and source.shape[2:] == target.shape[2:]
+            and source.shape[1] != target.shape[1]
+        ):
             new[name] = _reshape_input(source.float(), target.float(), channels).to(target.dtype)
             report.reshaped.append(name)
         else:
             report.skipped[name] = f"shape {list(source.shape)} != {list(target.shape)}"
     if not report.loaded and not report.reshaped:
-        raise CheckpointError("pretrained weights match no layer of this network (different architecture?); "
-                              f"first names: {sorted(weights)[:3]} vs {sorted(state)[:3]}")
+        raise CheckpointError(
+            "pretrained weights match no layer of this network (different architecture?); "
+            f"first names: {sorted(weights)[:3]} vs {sorted(state)[:3]}"
+        )
     network.load_state_dict({**state, **new})
     return report
 

@@ -40,8 +40,11 @@ class ValidationResult:
 
     def row(self) -> dict[str, float]:
         """Values for the metrics table."""
-        out = {"val_score": self.score, "val_loss": self.loss,
-               "val_mean_dice": float(np.mean(list(self.class_dice.values()))) if self.class_dice else 0.0}
+        out = {
+            "val_score": self.score,
+            "val_loss": self.loss,
+            "val_mean_dice": float(np.mean(list(self.class_dice.values()))) if self.class_dice else 0.0,
+        }
         out.update({f"dice_{k}": v for k, v in self.class_dice.items()})
         out.update({f"acc_dice_{k}": v for k, v in self.accumulated_dice.items()})
         return out
@@ -55,7 +58,11 @@ def as_validation_case(item: Any) -> tuple[str, torch.Tensor, torch.Tensor]:
         image = torch.from_numpy(np.array(item.image, dtype=np.float32))
         return str(item.case_id), image, torch.from_numpy(np.array(item.label, dtype=np.int64))
     if isinstance(item, dict):
-        return str(item.get("case_id", "case")), torch.as_tensor(item["image"]), torch.as_tensor(item["label"])
+        return (
+            str(item.get("case_id", "case")),
+            torch.as_tensor(item["image"]),
+            torch.as_tensor(item["label"]),
+        )
     image, label = item[0], item[1]
     case_id = str(item[2]) if len(item) > 2 else "case"
     return case_id, torch.as_tensor(image), torch.as_tensor(label)
@@ -112,8 +119,13 @@ def validate_cases(
     worst_arrays: dict[str, np.ndarray] = {}
     for item in cases:
         case_id, image, label = as_validation_case(item)
-        logits = infer(image[None].to(device), network, list(patch_size), overlap=overlap,
-                       window_batch_size=window_batch_size)
+        logits = infer(
+            image[None].to(device),
+            network,
+            list(patch_size),
+            overlap=overlap,
+            window_batch_size=window_batch_size,
+        )
         label_b = label[None].to(device)
         if criterion is not None:
             losses.append(float(criterion(logits, label_b)))
@@ -124,8 +136,11 @@ def validate_cases(
         results.append(result)
         if worst is None or result.mean < worst.mean:
             worst = result
-            worst_arrays = {"image": image[0].numpy(), "label": _paint(ref_masks, classes),
-                            "prediction": _paint(pred_masks, classes)}
+            worst_arrays = {
+                "image": image[0].numpy(),
+                "label": _paint(ref_masks, classes),
+                "prediction": _paint(pred_masks, classes),
+            }
     names = [class_names[c] for c in classes]
     class_dice = {n: float(np.mean([r.dice[n] for r in results])) for n in names} if results else {}
     accumulated = dict(zip(names, dice_from_counts(totals)))

@@ -24,9 +24,15 @@ def _colour(name: str, class_values: Mapping[str, int] | None, fallback: str) ->
     return rgb01(class_color(value)) if value else fallback
 
 
-def class_box_figure(table: pd.DataFrame, columns: Sequence[str], names: Sequence[str], *,
-                     class_values: Mapping[str, int] | None = None, ylabel: str = "Dice",
-                     title: str = "") -> Figure:
+def class_box_figure(
+    table: pd.DataFrame,
+    columns: Sequence[str],
+    names: Sequence[str],
+    *,
+    class_values: Mapping[str, int] | None = None,
+    ylabel: str = "Dice",
+    title: str = "",
+) -> Figure:
     """One box per column of ``table`` (named ``names``), in the class's colour if ``class_values`` has it."""
     from matplotlib.figure import Figure
 
@@ -69,8 +75,9 @@ def fold_box_figure(long: pd.DataFrame, metric: str) -> Figure:
             excluded += len(values) - len(finite)
             data.append(finite)
         positions = np.arange(len(regions)) + (k - (len(folds) - 1) / 2) * width
-        boxes = ax.boxplot(data, positions=positions, widths=width * 0.9, patch_artist=True,
-                           manage_ticks=False)
+        boxes = ax.boxplot(
+            data, positions=positions, widths=width * 0.9, patch_artist=True, manage_ticks=False
+        )
         for patch in boxes["boxes"]:
             patch.set_facecolor(palette[k])
             patch.set_alpha(0.7)
@@ -79,6 +86,9 @@ def fold_box_figure(long: pd.DataFrame, metric: str) -> Figure:
     note = f"; {excluded} non-finite value(s) left out" if excluded else ""
     ax.set_title(f"per-case {metric} by class and fold{note}", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(handles=[Patch(facecolor=c, alpha=0.7, label=f"fold {f}") for f, c in zip(folds, palette)],
-              fontsize=8, loc="best")
+    ax.legend(
+        handles=[Patch(facecolor=c, alpha=0.7, label=f"fold {f}") for f, c in zip(folds, palette)],
+        fontsize=8,
+        loc="best",
+    )
     return fig

@@ -14,18 +14,18 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 _FIXED: tuple[tuple[int, int, int], ...] = (
-    (230, 25, 35),    # 1 red
-    (40, 190, 60),    # 2 green
-    (40, 100, 240),   # 3 blue
-    (250, 210, 20),   # 4 yellow
-    (0, 210, 220),    # 5 cyan
-    (220, 40, 210),   # 6 magenta
-    (245, 130, 40),   # 7 orange
-    (145, 60, 200),   # 8 purple
+    (230, 25, 35),  # 1 red
+    (40, 190, 60),  # 2 green
+    (40, 100, 240),  # 3 blue
+    (250, 210, 20),  # 4 yellow
+    (0, 210, 220),  # 5 cyan
+    (220, 40, 210),  # 6 magenta
+    (245, 130, 40),  # 7 orange
+    (145, 60, 200),  # 8 purple
     (170, 255, 120),  # 9 lime
     (255, 150, 190),  # 10 pink
-    (150, 100, 40),   # 11 brown
-    (0, 128, 128),    # 12 teal
+    (150, 100, 40),  # 11 brown
+    (0, 128, 128),  # 12 teal
 )
 _GOLDEN = 0.618033988749895
 
@@ -57,8 +57,9 @@ def color_table(max_value: int) -> np.ndarray:
     return table
 
 
-def class_names_of(names: Mapping[int, str] | Mapping[str, int] | None,
-                   values: Iterable[int] = ()) -> dict[int, str]:
+def class_names_of(
+    names: Mapping[int, str] | Mapping[str, int] | None, values: Iterable[int] = ()
+) -> dict[int, str]:
     """``{value: name}`` for the named classes plus ``values`` (unnamed ones become ``class <v>``).
 
     Background (0) is left out; a mapping of ``{name: value}`` (a Plan's ``labels``) is inverted.

@@ -33,8 +33,10 @@ def curves_figure(metrics: pd.DataFrame) -> Figure:
 
     rows = pd.Series(range(len(metrics)), index=metrics.index)
     x = metrics["epoch"] if "epoch" in metrics.columns else rows
-    groups = {name: [c for c in metrics.columns if rule(str(c)) and metrics[c].notna().any()]
-              for name, rule in PANELS.items()}
+    groups = {
+        name: [c for c in metrics.columns if rule(str(c)) and metrics[c].notna().any()]
+        for name, rule in PANELS.items()
+    }
     groups = {name: cols for name, cols in groups.items() if cols}
     if not groups:
         raise ValueError("metrics.csv has no loss, score, Dice or learning-rate column")
@@ -49,6 +51,6 @@ def curves_figure(metrics: pd.DataFrame) -> Figure:
         ax.legend(fontsize=7)
         if name == "learning rate" and bool((metrics["lr"].dropna() > 0).all()):
             ax.set_yscale("log")
-    for ax in axes[len(groups):]:
+    for ax in axes[len(groups) :]:
         ax.set_axis_off()
     return fig

@@ -22,8 +22,9 @@ def evenly_spaced(count: int, cap: int) -> list[int]:
     return sorted({round(float(v)) for v in np.linspace(0, count - 1, cap)})
 
 
-def compose_frame(panels: Sequence[np.ndarray], titles: Sequence[str], caption: str,
-                  legend: Mapping[int, str]) -> np.ndarray:
+def compose_frame(
+    panels: Sequence[np.ndarray], titles: Sequence[str], caption: str, legend: Mapping[int, str]
+) -> np.ndarray:
     """One ``(h, w, 3)`` uint8 frame: ``caption``, then the titled panels in a row, then the legend."""
     from PIL import Image, ImageDraw, ImageFont
 

@@ -21,8 +21,14 @@ import pandas as pd
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-MIME = {".png": "image/png", ".gif": "image/gif", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-        ".svg": "image/svg+xml", ".webp": "image/webp"}
+MIME = {
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+}
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d232a;
@@ -110,8 +116,10 @@ def figure_data_uri(fig: Figure, dpi: int = 90) -> str:
 def image(src: str, caption: str, width: int | None = None) -> str:
     """A captioned ``<figure>`` with an ``<img>`` of ``src`` (a data URI)."""
     style = f' style="max-width:{width}px"' if width else ""
-    return (f'<figure><img src="{src}" alt="{esc(caption)}"{style}>'
-            f"<figcaption>{esc(caption)}</figcaption></figure>")
+    return (
+        f'<figure><img src="{src}" alt="{esc(caption)}"{style}>'
+        f"<figcaption>{esc(caption)}</figcaption></figure>"
+    )
 
 
 def not_available(what: str, reason: str = "") -> str:
@@ -144,8 +152,16 @@ def _cell(value: object, digits: int) -> tuple[str, str | None, bool]:
     return str(value), None, False
 
 
-def table(frame: pd.DataFrame, *, table_id: str = "", sortable: bool = True, digits: int = 4,
-          sorted_by: str | None = None, scroll: bool = False, markup: Sequence[str] = ()) -> str:
+def table(
+    frame: pd.DataFrame,
+    *,
+    table_id: str = "",
+    sortable: bool = True,
+    digits: int = 4,
+    sorted_by: str | None = None,
+    scroll: bool = False,
+    markup: Sequence[str] = (),
+) -> str:
     """``frame`` as an HTML table (index not shown); numeric cells carry their exact value for sorting.
 
     Cells of the ``markup`` columns are HTML already (links) and are inserted as they are.
@@ -171,8 +187,9 @@ def table(frame: pd.DataFrame, *, table_id: str = "", sortable: bool = True, dig
         body.append("<tr>" + "".join(cells) + "</tr>")
     ident = f' id="{esc(table_id)}"' if table_id else ""
     cls = ' class="sortable"' if sortable else ""
-    html_ = (f"<table{ident}{cls}><thead><tr>{''.join(heads)}</tr></thead>"
-             f"<tbody>{''.join(body)}</tbody></table>")
+    html_ = (
+        f"<table{ident}{cls}><thead><tr>{''.join(heads)}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
     return f'<div class="scroll">{html_}</div>' if scroll else html_
 
 
@@ -185,8 +202,10 @@ def page(title: str, subtitle: str, sections: Sequence[tuple[str, str, str]]) ->
     """The whole document: header, a navigation line, then ``(anchor, title, body)`` sections."""
     nav = "".join(link(f"#{anchor}", name) for anchor, name, _ in sections)
     main = "".join(section(anchor, name, body) for anchor, name, body in sections)
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
-            f"<header><h1>{esc(title)}</h1><p>{esc(subtitle)}</p></header><nav>{nav}</nav>"
-            f"<main>{main}</main><script>{SCRIPT}</script></body></html>\n")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
+        f"<header><h1>{esc(title)}</h1><p>{esc(subtitle)}</p></header><nav>{nav}</nav>"
+        f"<main>{main}</main><script>{SCRIPT}</script></body></html>\n"
+    )

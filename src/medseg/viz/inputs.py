@@ -85,8 +85,13 @@ def _spatial_ndim(image: ArrayLike, label: ArrayLike | None, spacing: Sequence[f
     return 2 if arr.ndim == 2 else 3
 
 
-def prepare_case(image: ArrayLike, label: ArrayLike | None = None, prediction: ArrayLike | None = None,
-                 spacing: Sequence[float] | None = None, channel: int | None = None) -> Case:
+def prepare_case(
+    image: ArrayLike,
+    label: ArrayLike | None = None,
+    prediction: ArrayLike | None = None,
+    spacing: Sequence[float] | None = None,
+    channel: int | None = None,
+) -> Case:
     """Pick the channel(s) to show, estimate the window and check that the maps match the image.
 
     ``spacing`` is in array-axis order; by default it comes from the first :class:`Image` given, else 1.

@@ -10,8 +10,9 @@ DEFAULT_PERCENTILES = (0.5, 99.5)
 _SAMPLE = 1_000_000
 
 
-def window_limits(image: np.ndarray,
-                  percentiles: tuple[float, float] = DEFAULT_PERCENTILES) -> tuple[float, float]:
+def window_limits(
+    image: np.ndarray, percentiles: tuple[float, float] = DEFAULT_PERCENTILES
+) -> tuple[float, float]:
     """The ``(low, high)`` intensity percentiles of the finite values (a regular sample when large)."""
     flat = np.asarray(image).ravel()
     if flat.size > _SAMPLE:
@@ -49,8 +50,12 @@ def shown_channels(image: np.ndarray, spatial_ndim: int, channel: int | None = N
     return array[channel or 0]
 
 
-def display_image(image: np.ndarray, spatial_ndim: int, channel: int | None = None,
-                  limits: tuple[float, float] | None = None) -> np.ndarray:
+def display_image(
+    image: np.ndarray,
+    spatial_ndim: int,
+    channel: int | None = None,
+    limits: tuple[float, float] | None = None,
+) -> np.ndarray:
     """The windowed picture of ``image`` (see :func:`shown_channels`), in ``[0, 1]``.
 
     An RGB composite gets one window for all channels, so colours keep their balance.

@@ -31,10 +31,16 @@ def add_class_legend(fig: Figure, entries: Mapping[int, str], **kwargs: Any) -> 
         return None
     from matplotlib.patches import Patch
 
-    handles = [Patch(facecolor=rgb01(class_color(v)), edgecolor="black", linewidth=0.5, label=f"{v}: {n}")
-               for v, n in entries.items()]
-    options: dict[str, Any] = {"loc": "lower center", "ncol": min(len(handles), 6), "fontsize": 8,
-                               "frameon": False}
+    handles = [
+        Patch(facecolor=rgb01(class_color(v)), edgecolor="black", linewidth=0.5, label=f"{v}: {n}")
+        for v, n in entries.items()
+    ]
+    options: dict[str, Any] = {
+        "loc": "lower center",
+        "ncol": min(len(handles), 6),
+        "fontsize": 8,
+        "frameon": False,
+    }
     options.update(kwargs)
     return fig.legend(handles=handles, **options)
 

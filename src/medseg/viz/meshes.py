@@ -61,16 +61,26 @@ def class_mesh(label: np.ndarray, value: int, spacing: Sequence[float], smooth: 
     """The PyVista surface of ``label == value`` (array order ``(z, y, x)``, ``spacing`` likewise)."""
     pv = _pyvista()
     mask = np.pad((label == value).astype(np.float32), 1)
-    grid = pv.ImageData(dimensions=mask.shape[::-1], spacing=tuple(float(s) for s in spacing[::-1]),
-                        origin=tuple(-float(s) for s in spacing[::-1]))
+    grid = pv.ImageData(
+        dimensions=mask.shape[::-1],
+        spacing=tuple(float(s) for s in spacing[::-1]),
+        origin=tuple(-float(s) for s in spacing[::-1]),
+    )
     grid.point_data["mask"] = mask.ravel(order="C")
     surface = grid.contour([0.5], scalars="mask")
     return surface.smooth_taubin(n_iter=smooth) if smooth and surface.n_points else surface
 
 
-def export_meshes(label: np.ndarray | Image, folder: str | os.PathLike[str], *,
-                  spacing: Sequence[float] | None = None, class_names: Mapping[int, str] | None = None,
-                  fmt: str = "vtp", render: bool = True, window_size: int = 600) -> MeshExport:
+def export_meshes(
+    label: np.ndarray | Image,
+    folder: str | os.PathLike[str],
+    *,
+    spacing: Sequence[float] | None = None,
+    class_names: Mapping[int, str] | None = None,
+    fmt: str = "vtp",
+    render: bool = True,
+    window_size: int = 600,
+) -> MeshExport:
     """Write ``folder/<value>_<name>.<fmt>`` per class and ``folder/meshes.png``; see the module docstring."""
     if fmt not in ("vtp", "stl"):
         raise ValueError(f"mesh format must be 'vtp' or 'stl', got {fmt!r}")
@@ -100,9 +110,14 @@ def export_meshes(label: np.ndarray | Image, folder: str | os.PathLike[str], *,
         plotter.set_background("white")
         for value, mesh in meshes.items():
             plotter.add_mesh(mesh, color=rgb01(class_color(value)), smooth_shading=True)
-        plotter.add_legend([(f"{v}: {names[v]}", rgb01(class_color(v))) for v in meshes],
-                           bcolor="white", size=(0.16 if many else 0.4, min(0.06 * len(meshes), 0.95)),
-                           loc="upper left", face="rectangle", background_opacity=0.0)
+        plotter.add_legend(
+            [(f"{v}: {names[v]}", rgb01(class_color(v))) for v in meshes],
+            bcolor="white",
+            size=(0.16 if many else 0.4, min(0.06 * len(meshes), 0.95)),
+            loc="upper left",
+            face="rectangle",
+            background_opacity=0.0,
+        )
         plotter.view_isometric()
         plotter.camera.zoom(1.0 if many else 1.2)
         picture = out / "meshes.png"

@@ -35,9 +35,12 @@ if TYPE_CHECKING:
 _Cell = tuple[str, np.ndarray, "np.ndarray | None", str, tuple[float, ...], "int | None"]
 
 
-def montage_positions(label: np.ndarray | None, prediction: np.ndarray | None = None,
-                      axes: Sequence[int] = (0, 1, 2),
-                      fractions: Sequence[float] = MONTAGE_FRACTIONS) -> dict[int, list[int]]:
+def montage_positions(
+    label: np.ndarray | None,
+    prediction: np.ndarray | None = None,
+    axes: Sequence[int] = (0, 1, 2),
+    fractions: Sequence[float] = MONTAGE_FRACTIONS,
+) -> dict[int, list[int]]:
     """``{axis: [index, ...]}``: the slices at ``fractions`` of the foreground extent along each axis."""
     masks = [m for m in (label, prediction) if m is not None]
     if not masks:
@@ -45,17 +48,25 @@ def montage_positions(label: np.ndarray | None, prediction: np.ndarray | None = 
     return {int(a): fraction_positions(foreground_extent(int(a), *masks), fractions) for a in axes}
 
 
-def montage_figure(image: ArrayLike, label: ArrayLike | None = None, prediction: ArrayLike | None = None, *,
-                   spacing: Sequence[float] | None = None, class_names: Mapping[int, str] | None = None,
-                   axes: Sequence[int] | None = None, channel: int | None = None,
-                   fractions: Sequence[float] = MONTAGE_FRACTIONS, title: str = "") -> Figure:
+def montage_figure(
+    image: ArrayLike,
+    label: ArrayLike | None = None,
+    prediction: ArrayLike | None = None,
+    *,
+    spacing: Sequence[float] | None = None,
+    class_names: Mapping[int, str] | None = None,
+    axes: Sequence[int] | None = None,
+    channel: int | None = None,
+    fractions: Sequence[float] = MONTAGE_FRACTIONS,
+    title: str = "",
+) -> Figure:
     """The montage as a matplotlib Figure (not saved); see the module docstring."""
     from matplotlib.figure import Figure
 
     case = prepare_case(image, label, prediction, spacing, channel)
-    maps: list[tuple[str, np.ndarray | None]] = [(n, m) for n, m in (("label", case.label),
-                                                                      ("prediction", case.prediction))
-                                                  if m is not None] or [("image", None)]
+    maps: list[tuple[str, np.ndarray | None]] = [
+        (n, m) for n, m in (("label", case.label), ("prediction", case.prediction)) if m is not None
+    ] or [("image", None)]
     cells: list[list[_Cell]]
     if case.ndim == 2:
         cells = [[(name, case.picture_plane(None), m, "", case.spacing, None) for name, m in maps]]
@@ -71,8 +82,16 @@ def montage_figure(image: ArrayLike, label: ArrayLike | None = None, prediction:
                 row: list[_Cell] = []
                 for f, index in zip(fractions, positions[a]):
                     head = f"{plane_title(a, index)} ({round(100 * f)}%)"
-                    row.append((name, case.picture_plane(a, index), None if m is None else plane(m, a, index),
-                                head, case.spacing, a))
+                    row.append(
+                        (
+                            name,
+                            case.picture_plane(a, index),
+                            None if m is None else plane(m, a, index),
+                            head,
+                            case.spacing,
+                            a,
+                        )
+                    )
                 cells.append(row)
     n_rows, n_cols = len(cells), max(len(r) for r in cells)
     width = 2.8 if case.ndim == 3 else 5.0
@@ -80,8 +99,10 @@ def montage_figure(image: ArrayLike, label: ArrayLike | None = None, prediction:
     names = class_names_of(class_names, present_values(*case.masks()))
     entries = legend_entries(names, present_values(*case.masks()))
     legend_height = 0.25 * -(-len(entries) // 6) + 0.2
-    fig = Figure(figsize=(width * n_cols + 0.4, sum(width * r + 0.35 for r in ratios) + legend_height + 0.4),
-                 layout="constrained")
+    fig = Figure(
+        figsize=(width * n_cols + 0.4, sum(width * r + 0.35 for r in ratios) + legend_height + 0.4),
+        layout="constrained",
+    )
     grid = fig.subplots(n_rows, n_cols, squeeze=False, gridspec_kw={"height_ratios": ratios})
     for r, row in enumerate(cells):
         for c in range(n_cols):
@@ -100,11 +121,28 @@ def montage_figure(image: ArrayLike, label: ArrayLike | None = None, prediction:
     return fig
 
 
-def save_montage(image: ArrayLike, label: ArrayLike | None, path: str | os.PathLike[str],
-                 prediction: ArrayLike | None = None, *, spacing: Sequence[float] | None = None,
-                 class_names: Mapping[int, str] | None = None, axes: Sequence[int] | None = None,
-                 channel: int | None = None, title: str = "", dpi: int = 90) -> Path:
+def save_montage(
+    image: ArrayLike,
+    label: ArrayLike | None,
+    path: str | os.PathLike[str],
+    prediction: ArrayLike | None = None,
+    *,
+    spacing: Sequence[float] | None = None,
+    class_names: Mapping[int, str] | None = None,
+    axes: Sequence[int] | None = None,
+    channel: int | None = None,
+    title: str = "",
+    dpi: int = 90,
+) -> Path:
     """Write the montage of one case as a PNG; returns its path."""
-    fig = montage_figure(image, label, prediction, spacing=spacing, class_names=class_names, axes=axes,
-                         channel=channel, title=title)
+    fig = montage_figure(
+        image,
+        label,
+        prediction,
+        spacing=spacing,
+        class_names=class_names,
+        axes=axes,
+        channel=channel,
+        title=title,
+    )
     return save_figure(fig, path, dpi=dpi)

@@ -44,8 +44,15 @@ def save_gif(frames: Sequence[np.ndarray], path: str | os.PathLike[str], fps: fl
     images = [i.quantize(palette=palette, dither=Image.Dither.NONE) for i in rgb]
     duration = max(20, round(1000.0 / fps))
     with atomic_open(path, "wb") as handle:
-        images[0].save(handle, format="GIF", save_all=True, append_images=images[1:], duration=duration,
-                       loop=0, optimize=False)
+        images[0].save(
+            handle,
+            format="GIF",
+            save_all=True,
+            append_images=images[1:],
+            duration=duration,
+            loop=0,
+            optimize=False,
+        )
     return readable(Path(path))
 
 
@@ -59,8 +66,9 @@ def resize_rgb(rgb: np.ndarray, height: int, width: int, nearest: bool = False) 
     return np.asarray(Image.fromarray(rgb, "RGB").resize((width, height), resample), dtype=np.uint8)
 
 
-def display_size(shape: tuple[int, int], pixel: tuple[float, float], max_side: int,
-                 min_side: int = 0) -> tuple[int, int]:
+def display_size(
+    shape: tuple[int, int], pixel: tuple[float, float], max_side: int, min_side: int = 0
+) -> tuple[int, int]:
     """(height, width) in screen pixels of a ``shape`` plane with ``pixel`` (row, col) spacing.
 
     Square screen pixels (the finer spacing sets the scale), then shrunk so that neither side

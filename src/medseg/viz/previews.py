@@ -37,9 +37,16 @@ def foreground_centre(*masks: np.ndarray) -> tuple[int, ...]:
     return tuple(s // 2 for s in masks[0].shape)
 
 
-def preview_figure(image: ArrayLike, label: ArrayLike, prediction: ArrayLike, *, title: str = "",
-                   class_names: Mapping[int, str] | None = None, spacing: Sequence[float] | None = None,
-                   channel: int | None = None) -> Figure:
+def preview_figure(
+    image: ArrayLike,
+    label: ArrayLike,
+    prediction: ArrayLike,
+    *,
+    title: str = "",
+    class_names: Mapping[int, str] | None = None,
+    spacing: Sequence[float] | None = None,
+    channel: int | None = None,
+) -> Figure:
     """The preview of one case as a Figure (not saved); see the module docstring."""
     from matplotlib.figure import Figure
 
@@ -48,8 +55,16 @@ def preview_figure(image: ArrayLike, label: ArrayLike, prediction: ArrayLike, *,
     rows: list[tuple[np.ndarray, np.ndarray, np.ndarray, str, int | None]]
     if case.ndim == 3:
         centre = foreground_centre(case.label, case.prediction)
-        rows = [(case.picture_plane(a, centre[a]), plane(case.label, a, centre[a]),
-                 plane(case.prediction, a, centre[a]), plane_title(a, centre[a]), a) for a in range(3)]
+        rows = [
+            (
+                case.picture_plane(a, centre[a]),
+                plane(case.label, a, centre[a]),
+                plane(case.prediction, a, centre[a]),
+                plane_title(a, centre[a]),
+                a,
+            )
+            for a in range(3)
+        ]
     else:
         rows = [(case.picture_plane(None), case.label, case.prediction, "", None)]
     present = present_values(case.label, case.prediction)
@@ -58,8 +73,13 @@ def preview_figure(image: ArrayLike, label: ArrayLike, prediction: ArrayLike, *,
     axes = fig.subplots(len(rows), len(HEADERS), squeeze=False)
     for r, (pic, lab, pred, name, axis) in enumerate(rows):
         aspect = plane_aspect(case.spacing, axis)
-        panels = [overlay(pic, None), label_rgba(lab), label_rgba(pred), overlay(pic, lab),
-                  overlay(pic, pred)]
+        panels = [
+            overlay(pic, None),
+            label_rgba(lab),
+            label_rgba(pred),
+            overlay(pic, lab),
+            overlay(pic, pred),
+        ]
         for c, panel in enumerate(panels):
             ax = axes[r][c]
             ax.set_facecolor("black")
@@ -76,9 +96,20 @@ def preview_figure(image: ArrayLike, label: ArrayLike, prediction: ArrayLike, *,
     return fig
 
 
-def save_case_preview(image: ArrayLike, label: ArrayLike, prediction: ArrayLike, path: str | os.PathLike[str],
-                      title: str = "", *, class_names: Mapping[int, str] | None = None,
-                      spacing: Sequence[float] | None = None, dpi: int = 80) -> Path:
+def save_case_preview(
+    image: ArrayLike,
+    label: ArrayLike,
+    prediction: ArrayLike,
+    path: str | os.PathLike[str],
+    title: str = "",
+    *,
+    class_names: Mapping[int, str] | None = None,
+    spacing: Sequence[float] | None = None,
+    dpi: int = 80,
+) -> Path:
     """Write a preview PNG of one case (spatial label maps; the image may be ``(C, ...)``)."""
-    return save_figure(preview_figure(image, label, prediction, title=title, class_names=class_names,
-                                      spacing=spacing), path, dpi=dpi)
+    return save_figure(
+        preview_figure(image, label, prediction, title=title, class_names=class_names, spacing=spacing),
+        path,
+        dpi=dpi,
+    )

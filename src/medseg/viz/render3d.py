@@ -67,8 +67,10 @@ def _resample(label: np.ndarray, spacing: Sequence[float], max_voxels: int) -> n
     shape = [max(1, round(e / pitch)) for e in extent]
     classes = [int(v) for v in np.unique(label) if v != 0]
     if all(o <= n for o, n in zip(shape, label.shape)) or len(classes) > MAX_SMOOTH_CLASSES:
-        index = [np.minimum(((np.arange(o) + 0.5) * pitch / s).astype(np.int64), n - 1)
-                 for o, s, n in zip(shape, spacing, label.shape)]
+        index = [
+            np.minimum(((np.arange(o) + 0.5) * pitch / s).astype(np.int64), n - 1)
+            for o, s, n in zip(shape, spacing, label.shape)
+        ]
         return label[np.ix_(*index)]
     from scipy.ndimage import zoom
 
@@ -82,8 +84,9 @@ def _resample(label: np.ndarray, spacing: Sequence[float], max_voxels: int) -> n
     return out
 
 
-def surface_points(label: np.ndarray, box: tuple[slice, ...], spacing: Sequence[float],
-                   max_voxels: int = MAX_VOXELS) -> SurfacePoints:
+def surface_points(
+    label: np.ndarray, box: tuple[slice, ...], spacing: Sequence[float], max_voxels: int = MAX_VOXELS
+) -> SurfacePoints:
     """The surface voxels of ``label[box]`` after isotropic resampling (see the module docstring)."""
     crop = _resample(label[box].astype(np.int64), spacing, max_voxels)
     padded = np.pad(crop, 1)
@@ -151,10 +154,17 @@ def shade(values: np.ndarray, depth: np.ndarray) -> np.ndarray:
     return out
 
 
-def rotation_frames(label: np.ndarray | Image, prediction: np.ndarray | Image | None = None, *,
-                    spacing: Sequence[float] | None = None, class_names: Mapping[int, str] | None = None,
-                    n_frames: int = N_FRAMES, elevation: float = 20.0, max_voxels: int = MAX_VOXELS,
-                    view_size: int = VIEW_SIZE) -> list[np.ndarray]:
+def rotation_frames(
+    label: np.ndarray | Image,
+    prediction: np.ndarray | Image | None = None,
+    *,
+    spacing: Sequence[float] | None = None,
+    class_names: Mapping[int, str] | None = None,
+    n_frames: int = N_FRAMES,
+    elevation: float = 20.0,
+    max_voxels: int = MAX_VOXELS,
+    view_size: int = VIEW_SIZE,
+) -> list[np.ndarray]:
     """The frames of :func:`save_rotation_gif` as ``(h, w, 3)`` uint8 arrays."""
     lab, lab_spacing = _as_label(label)
     maps = [("label", lab)]
@@ -166,8 +176,11 @@ def rotation_frames(label: np.ndarray | Image, prediction: np.ndarray | Image | 
     sp = tuple(spacing or lab_spacing or (1.0, 1.0, 1.0))
     union = np.any(np.stack([m != 0 for _, m in maps]), axis=0)
     hits = np.argwhere(union)
-    box = tuple(slice(int(lo), int(hi) + 1) for lo, hi in zip(hits.min(0), hits.max(0))) if len(hits) else (
-        tuple(slice(0, n) for n in lab.shape))
+    box = (
+        tuple(slice(int(lo), int(hi) + 1) for lo, hi in zip(hits.min(0), hits.max(0)))
+        if len(hits)
+        else (tuple(slice(0, n) for n in lab.shape))
+    )
     clouds = [surface_points(m, box, sp, max_voxels) for _, m in maps]
     present = present_values(*[m for _, m in maps])
     legend = legend_entries(class_names_of(class_names, present), present)
@@ -195,11 +208,19 @@ def _common_box(values: Sequence[np.ndarray], margin: int = 3) -> tuple[slice, s
     return slice(int(lo[0]), int(hi[0])), slice(int(lo[1]), int(hi[1]))
 
 
-def save_rotation_gif(label: np.ndarray | Image, path: str | os.PathLike[str],
-                      prediction: np.ndarray | Image | None = None, *, spacing: Sequence[float] | None = None,
-                      class_names: Mapping[int, str] | None = None, n_frames: int = N_FRAMES,
-                      elevation: float = 20.0, fps: float = 12.0) -> Path:
+def save_rotation_gif(
+    label: np.ndarray | Image,
+    path: str | os.PathLike[str],
+    prediction: np.ndarray | Image | None = None,
+    *,
+    spacing: Sequence[float] | None = None,
+    class_names: Mapping[int, str] | None = None,
+    n_frames: int = N_FRAMES,
+    elevation: float = 20.0,
+    fps: float = 12.0,
+) -> Path:
     """Write a GIF of the label (and prediction) surfaces turning once about the vertical axis."""
-    frames = rotation_frames(label, prediction, spacing=spacing, class_names=class_names, n_frames=n_frames,
-                             elevation=elevation)
+    frames = rotation_frames(
+        label, prediction, spacing=spacing, class_names=class_names, n_frames=n_frames, elevation=elevation
+    )
     return save_gif(frames, path, fps=fps)

@@ -42,8 +42,11 @@ def _stamp() -> str:
 
 def write_experiment_report(folder: Path) -> Path:
     """Write ``folder/report.html`` for an experiment folder."""
-    html = page(f"Experiment {folder.parent.name}/{folder.name}", f"{folder} · written {_stamp()}",
-                experiment_sections(folder))
+    html = page(
+        f"Experiment {folder.parent.name}/{folder.name}",
+        f"{folder} · written {_stamp()}",
+        experiment_sections(folder),
+    )
     return readable(write_text_atomic(folder / REPORT_NAME, html))
 
 

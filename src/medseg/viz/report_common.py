@@ -84,6 +84,7 @@ def file_links(root: Path, patterns: Sequence[str]) -> str:
         found.extend(p for p in sorted(root.glob(pattern)) if p.is_file() and p not in found)
     if not found:
         return not_available("files")
-    items = "".join(f"<li>{link(href(p, root), href(p, root))} <small>({_size(p)})</small></li>"
-                    for p in found)
+    items = "".join(
+        f"<li>{link(href(p, root), href(p, root))} <small>({_size(p)})</small></li>" for p in found
+    )
     return f"<ul>{items}</ul>"

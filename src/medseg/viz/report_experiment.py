@@ -17,8 +17,16 @@ from medseg.viz.tables import read_case_table, read_json, read_metrics
 #: plots shown first, in this order; any other ``plots/*.png`` follows
 PLOT_ORDER = ("progress", "losses", "dice", "lr", "epoch_time")
 CASES_CSV = Path("validation") / "cases.csv"
-FILES = ("checkpoints/*.safetensors", "metrics.csv", "training.log", "plan.json", "config.json",
-         "validation/*.csv", "plots/*", "previews/*")
+FILES = (
+    "checkpoints/*.safetensors",
+    "metrics.csv",
+    "training.log",
+    "plan.json",
+    "config.json",
+    "validation/*.csv",
+    "plots/*",
+    "previews/*",
+)
 
 
 def _plan(folder: Path) -> dict[str, Any]:
@@ -35,15 +43,25 @@ def plan_section(folder: Path) -> str:
         return not_available("plan", "no plan.json or config.json")
     network = plan.get("network") or {}
     norm = [n.get("scheme", n) if isinstance(n, dict) else n for n in plan.get("normalization") or []]
-    facts = facts_table([
-        ("network", network.get("name")), ("network params", network.get("params")),
-        ("spatial dims", plan.get("spatial_dims")), ("patch size", plan.get("patch_size")),
-        ("batch size", plan.get("batch_size")), ("target spacing", plan.get("target_spacing")),
-        ("labels", plan.get("labels")), ("channels", plan.get("channel_names")),
-        ("normalization", norm or None),
-        ("foreground oversampling", plan.get("foreground_oversampling")),
-        ("planned steps", (plan.get("training") or {}).get("steps")),
-    ]) if plan else not_available("plan.json")
+    facts = (
+        facts_table(
+            [
+                ("network", network.get("name")),
+                ("network params", network.get("params")),
+                ("spatial dims", plan.get("spatial_dims")),
+                ("patch size", plan.get("patch_size")),
+                ("batch size", plan.get("batch_size")),
+                ("target spacing", plan.get("target_spacing")),
+                ("labels", plan.get("labels")),
+                ("channels", plan.get("channel_names")),
+                ("normalization", norm or None),
+                ("foreground oversampling", plan.get("foreground_oversampling")),
+                ("planned steps", (plan.get("training") or {}).get("steps")),
+            ]
+        )
+        if plan
+        else not_available("plan.json")
+    )
     reasons = plan.get("reasons") or config.get("notes") or []
     return f"{facts}<h3>Why (the planner's reasons)</h3>{reasons_list(reasons, 'reasons')}"
 
@@ -57,8 +75,11 @@ def _last_and_best(metrics: pd.DataFrame) -> str:
         rows.append(("best validation score", f"{score.iloc[at]:.4f} at epoch {epoch:.0f}"))
     rows.append(("epochs run", str(len(metrics))))
     last = metrics.iloc[-1]
-    rows.extend((f"last {c}", f"{last[c]:.4g}") for c in metrics.columns
-                if c != "epoch" and pd.notna(last[c]) and np.isfinite(last[c]))
+    rows.extend(
+        (f"last {c}", f"{last[c]:.4g}")
+        for c in metrics.columns
+        if c != "epoch" and pd.notna(last[c]) and np.isfinite(last[c])
+    )
     return table(pd.DataFrame(rows, columns=["", "value"]), sortable=False)
 
 
@@ -88,15 +109,16 @@ def cases_section(folder: Path) -> str:
         return not_available("per-case table", f"no {CASES_CSV.as_posix()}")
     frame = read_case_table(path)
     dice = [c for c in frame.columns if str(c).startswith("dice_")]
-    names = [str(c)[len("dice_"):] for c in dice]
+    names = [str(c)[len("dice_") :] for c in dice]
     labels = {str(k): int(v) for k, v in (_plan(folder).get("labels") or {}).items()}
     if dice:
         figure = class_box_figure(frame, dice, names, class_values=labels)
         boxes = image(figure_data_uri(figure), "Dice per class")
     else:
         boxes = not_available("box plots", "no dice_<class> columns")
-    note = (f"<p>{len(frame)} validation cases, worst first (mean Dice over classes). "
-            "Click a header to sort.</p>")
+    note = (
+        f"<p>{len(frame)} validation cases, worst first (mean Dice over classes). Click a header to sort.</p>"
+    )
     return note + table(frame, table_id="case-table", sorted_by="mean" if dice else None, scroll=True) + boxes
 
 
@@ -106,7 +128,10 @@ def experiment_sections(folder: Path) -> list[Section]:
         ("plan", "Plan", guarded("plan", lambda: plan_section(folder))),
         ("curves", "Training curves", guarded("training curves", lambda: curves_section(folder))),
         ("cases", "Validation cases", guarded("per-case table", lambda: cases_section(folder))),
-        ("previews", "Worst-case previews",
-         guarded("previews", lambda: gallery(sorted((folder / "previews").glob("*")), folder, "previews"))),
+        (
+            "previews",
+            "Worst-case previews",
+            guarded("previews", lambda: gallery(sorted((folder / "previews").glob("*")), folder, "previews")),
+        ),
         ("files", "Files", guarded("files", lambda: file_links(folder, FILES))),
     ]

@@ -41,10 +41,24 @@ def config_section(work: Path) -> str:
             value = value.get(part) if isinstance(value, dict) else None
         return value
 
-    keys = ["dataset_info.name", "dataset_info.source", "dataset_info.labels", "spatial_config.spatial_dims",
-            "spatial_config.patch_size", "spatial_config.target_spacing", "model.name", "model.params",
-            "training.batch_size", "training.epochs", "training.steps_per_epoch", "training.loss",
-            "training.optimizer", "training.n_folds", "training.folds", "evaluation.metrics"]
+    keys = [
+        "dataset_info.name",
+        "dataset_info.source",
+        "dataset_info.labels",
+        "spatial_config.spatial_dims",
+        "spatial_config.patch_size",
+        "spatial_config.target_spacing",
+        "model.name",
+        "model.params",
+        "training.batch_size",
+        "training.epochs",
+        "training.steps_per_epoch",
+        "training.loss",
+        "training.optimizer",
+        "training.n_folds",
+        "training.folds",
+        "evaluation.metrics",
+    ]
     facts = facts_table((k, get(k)) for k in keys)
     return f"{facts}<h3>Why (the planner's notes)</h3>{reasons_list(config.get('notes') or [], 'notes')}"
 
@@ -66,15 +80,18 @@ def boxes_section(work: Path) -> str:
     """One figure per metric: boxes per class, one per fold."""
     long = _long(work)
     metrics = list(dict.fromkeys(long["metric"].astype(str)))
-    return "".join(image(figure_data_uri(fold_box_figure(long, m)), f"{m} per class and fold")
-                   for m in metrics)
+    return "".join(
+        image(figure_data_uri(fold_box_figure(long, m)), f"{m} per class and fold") for m in metrics
+    )
 
 
 def cases_section(work: Path) -> str:
     """Every case of every fold, worst first (mean Dice), sortable."""
     wide = cases_across_folds(_long(work))
-    note = (f"<p>{len(wide)} cases over {wide['fold'].nunique()} fold(s), worst first. "
-            "Click a header to sort.</p>")
+    note = (
+        f"<p>{len(wide)} cases over {wide['fold'].nunique()} fold(s), worst first. "
+        "Click a header to sort.</p>"
+    )
     sorted_by = "mean" if "mean" in wide.columns else None
     return note + table(wide, table_id="case-table", sorted_by=sorted_by, scroll=True)
 
@@ -107,9 +124,15 @@ def experiments_section(work: Path, reports: dict[Path, Path]) -> str:
             best = _best(folder)
         except Exception as exc:
             best = f"unreadable metrics.csv ({type(exc).__name__})"
-        rows.append({"fold": match.group(1) if match else "", "trainer": folder.parent.name,
-                     "run": folder.name, "best val score": best,
-                     "report": link(href(report, work), "open report")})
+        rows.append(
+            {
+                "fold": match.group(1) if match else "",
+                "trainer": folder.parent.name,
+                "run": folder.name,
+                "best val score": best,
+                "report": link(href(report, work), "open report"),
+            }
+        )
     return table(pd.DataFrame(rows), sortable=False, markup=["report"])
 
 

@@ -28,27 +28,42 @@ MAX_SIDE = 320
 MIN_SIDE = 192
 
 
-def scroll_frames(image: ArrayLike, label: ArrayLike | None = None, prediction: ArrayLike | None = None, *,
-                  axis: int = 0, spacing: Sequence[float] | None = None,
-                  class_names: Mapping[int, str] | None = None, channel: int | None = None,
-                  max_frames: int = MAX_FRAMES, max_side: int = MAX_SIDE, min_side: int = MIN_SIDE,
-                  ) -> list[np.ndarray]:
+def scroll_frames(
+    image: ArrayLike,
+    label: ArrayLike | None = None,
+    prediction: ArrayLike | None = None,
+    *,
+    axis: int = 0,
+    spacing: Sequence[float] | None = None,
+    class_names: Mapping[int, str] | None = None,
+    channel: int | None = None,
+    max_frames: int = MAX_FRAMES,
+    max_side: int = MAX_SIDE,
+    min_side: int = MIN_SIDE,
+) -> list[np.ndarray]:
     """The frames of :func:`save_scroll_gif` as ``(h, w, 3)`` uint8 arrays."""
     case = prepare_case(image, label, prediction, spacing, channel)
     maps: list[tuple[str, np.ndarray | None]] = [
-        (n, m) for n, m in (("label", case.label), ("prediction", case.prediction)) if m is not None]
+        (n, m) for n, m in (("label", case.label), ("prediction", case.prediction)) if m is not None
+    ]
     maps = maps or [("image", None)]
     present = present_values(*case.masks())
     legend = legend_entries(class_names_of(class_names, present), present)
     if case.ndim == 2:
         slices: list[tuple[str, np.ndarray, list[np.ndarray | None]]] = [
-            ("", case.picture_plane(None), [m for _, m in maps])]
+            ("", case.picture_plane(None), [m for _, m in maps])
+        ]
         pixel = plane_spacing(case.spacing, None)
     else:
         depth = case.shape[axis]
-        slices = [(f"{PLANE_NAMES[axis]} {AXIS_LETTERS[axis]}={i}/{depth - 1}", case.picture_plane(axis, i),
-                   [None if m is None else plane(m, axis, i) for _, m in maps])
-                  for i in evenly_spaced(depth, max_frames)]
+        slices = [
+            (
+                f"{PLANE_NAMES[axis]} {AXIS_LETTERS[axis]}={i}/{depth - 1}",
+                case.picture_plane(axis, i),
+                [None if m is None else plane(m, axis, i) for _, m in maps],
+            )
+            for i in evenly_spaced(depth, max_frames)
+        ]
         pixel = plane_spacing(case.spacing, axis)
     frames = []
     for caption, picture, masks in slices:
@@ -59,12 +74,30 @@ def scroll_frames(image: ArrayLike, label: ArrayLike | None = None, prediction: 
     return frames
 
 
-def save_scroll_gif(image: ArrayLike, label: ArrayLike | None, path: str | os.PathLike[str],
-                    prediction: ArrayLike | None = None, *, axis: int = 0,
-                    spacing: Sequence[float] | None = None,
-                    class_names: Mapping[int, str] | None = None, channel: int | None = None,
-                    max_frames: int = MAX_FRAMES, max_side: int = MAX_SIDE, fps: float = 8.0) -> Path:
+def save_scroll_gif(
+    image: ArrayLike,
+    label: ArrayLike | None,
+    path: str | os.PathLike[str],
+    prediction: ArrayLike | None = None,
+    *,
+    axis: int = 0,
+    spacing: Sequence[float] | None = None,
+    class_names: Mapping[int, str] | None = None,
+    channel: int | None = None,
+    max_frames: int = MAX_FRAMES,
+    max_side: int = MAX_SIDE,
+    fps: float = 8.0,
+) -> Path:
     """Write a GIF scrolling through ``image`` along ``axis`` with the label (and prediction) overlaid."""
-    frames = scroll_frames(image, label, prediction, axis=axis, spacing=spacing, class_names=class_names,
-                           channel=channel, max_frames=max_frames, max_side=max_side)
+    frames = scroll_frames(
+        image,
+        label,
+        prediction,
+        axis=axis,
+        spacing=spacing,
+        class_names=class_names,
+        channel=channel,
+        max_frames=max_frames,
+        max_side=max_side,
+    )
     return save_gif(frames, path, fps=fps)

@@ -68,8 +68,9 @@ def _long_from_fold_csv(path: Path) -> pd.DataFrame:
         if split.shape[1] == 1:
             split[1] = split[0]
             split[0] = "all"
-        long = pd.DataFrame({"case_id": long["case_id"], "region": split[0], "metric": split[1],
-                             "value": long["value"]})
+        long = pd.DataFrame(
+            {"case_id": long["case_id"], "region": split[0], "metric": split[1], "value": long["value"]}
+        )
     long = long.assign(value=pd.to_numeric(long["value"], errors="coerce"))
     return long.reset_index(drop=True)
 
@@ -77,6 +78,7 @@ def _long_from_fold_csv(path: Path) -> pd.DataFrame:
 def fold_csvs(evaluation: Path) -> dict[str, Path]:
     """``{fold: path}`` of the ``fold_<k>.csv`` files in ``evaluation`` (numeric folds in order)."""
     found = {m.group(1): p for p in evaluation.glob("fold_*.csv") if (m := _FOLD_CSV.search(p.name))}
+
     def order(item: tuple[str, Path]) -> tuple[bool, int, str]:
         fold = item[0]
         return not fold.isdigit(), int(fold) if fold.isdigit() else 0, fold
@@ -96,7 +98,8 @@ def read_fold_tables(evaluation: Path) -> pd.DataFrame:
 def cases_across_folds(long: pd.DataFrame) -> pd.DataFrame:
     """One row per (fold, case), one ``<region>/<metric>`` column each, worst first."""
     wide = long.assign(column=long["region"].astype(str) + "/" + long["metric"].astype(str)).pivot_table(
-        index=["fold", "case_id"], columns="column", values="value", sort=False, aggfunc="first")
+        index=["fold", "case_id"], columns="column", values="value", sort=False, aggfunc="first"
+    )
     wide = wide.reset_index()
     wide.columns.name = None
     metrics = list(dict.fromkeys(long["metric"].astype(str)))
@@ -109,8 +112,9 @@ def _flat_means(entry: Any) -> dict[str, float]:
         entry = entry["mean"]
     if not isinstance(entry, dict):
         return {}
-    return {str(k): float(v) for k, v in entry.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)}
+    return {
+        str(k): float(v) for k, v in entry.items() if isinstance(v, int | float) and not isinstance(v, bool)
+    }
 
 
 def cv_summary_table(summary: dict[str, Any]) -> pd.DataFrame:
@@ -131,8 +135,9 @@ def cv_summary_from_folds(long: pd.DataFrame) -> pd.DataFrame:
     """The summary table computed from the per-case rows (finite values only) when no JSON exists."""
     finite = long[np.isfinite(long["value"].astype(float))]
     column = finite["region"].astype(str) + "/" + finite["metric"].astype(str)
-    means = finite.assign(column=column).pivot_table(index="fold", columns="column", values="value",
-                                                     aggfunc="mean", sort=False)
+    means = finite.assign(column=column).pivot_table(
+        index="fold", columns="column", values="value", aggfunc="mean", sort=False
+    )
     rows = {f"fold {f}": means.loc[f].to_dict() for f in means.index}
     rows["mean"] = means.mean(axis=0).to_dict()
     frame = pd.DataFrame.from_dict(rows, orient="index")

@@ -186,8 +186,9 @@ class CaseDataset(Dataset[Case], ABC):
         if problems:
             shown = " | ".join(problems[:max_listed])
             more = f" | ... and {len(problems) - max_listed} more" if len(problems) > max_listed else ""
-            raise DatasetError(f"{self.name}: {len(problems)} of {len(self)} cases are invalid: {shown}{more}")
-
+            raise DatasetError(
+                f"{self.name}: {len(problems)} of {len(self)} cases are invalid: {shown}{more}"
+            )
 
 
 class SubsetCaseDataset(CaseDataset):

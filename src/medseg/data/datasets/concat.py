@@ -28,7 +28,9 @@ class ConcatCaseDataset(CaseDataset):
         counts = Counter(cid for d in self.datasets for cid in d.case_ids)
         clashes = sorted(cid for cid, n in counts.items() if n > 1)
         if clashes:
-            raise DatasetError(f"{self.name}: case id(s) appear in more than one dataset: {', '.join(clashes[:5])}")
+            raise DatasetError(
+                f"{self.name}: case id(s) appear in more than one dataset: {', '.join(clashes[:5])}"
+            )
         counts_known = {len(d.channel_names) for d in self.datasets if d.channel_names is not None}
         if len(counts_known) > 1:
             raise DatasetError(f"{self.name}: datasets have different channel counts {sorted(counts_known)}")

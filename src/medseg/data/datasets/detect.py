@@ -20,8 +20,20 @@ from medseg.data.datasets.paths import load_json_object
 IMAGE_FOLDERS = ("images", "image", "imgs", "img")
 #: label folder names, most specific first; "mask"/"masks" are labels unless another label folder
 #: exists, in which case they are region-of-interest masks (DRIVE's field-of-view masks)
-LABEL_FOLDERS = ("labels", "label", "1st_manual", "manual", "gt", "groundtruth", "ground_truth", "annotations",
-                 "segmentations", "segmentation", "masks", "mask")
+LABEL_FOLDERS = (
+    "labels",
+    "label",
+    "1st_manual",
+    "manual",
+    "gt",
+    "groundtruth",
+    "ground_truth",
+    "annotations",
+    "segmentations",
+    "segmentation",
+    "masks",
+    "mask",
+)
 ROI_FOLDERS = ("mask", "masks", "roi", "fov")
 TRAINING_FOLDERS = ("training", "train")
 
@@ -70,7 +82,9 @@ def open_dataset(source: str | os.PathLike[str]) -> CaseDataset:
             return NNUNetDataset(path)
         if "training" in meta:
             return MSDDataset(path)
-        raise DatasetError(f"{description}: neither an MSD ('training' list) nor an nnU-Net ('channel_names') description")
+        raise DatasetError(
+            f"{description}: neither an MSD ('training' list) nor an nnU-Net ('channel_names') description"
+        )
     if path.is_dir():
         paired = folder_pair(path)
         if paired is not None:
@@ -78,6 +92,8 @@ def open_dataset(source: str | os.PathLike[str]) -> CaseDataset:
         subfolders = [p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")]
         if len(subfolders) == 1 and subfolders[0].name.lower() in TRAINING_FOLDERS:
             return open_dataset(subfolders[0])
-    raise DatasetError(f"{path}: not a recognised dataset (expected a folder with dataset.json, an image folder "
-                       f"beside a label folder ({'/'.join(IMAGE_FOLDERS)} + {'/'.join(LABEL_FOLDERS[:4])}/...), "
-                       "or a .csv table)")
+    raise DatasetError(
+        f"{path}: not a recognised dataset (expected a folder with dataset.json, an image folder "
+        f"beside a label folder ({'/'.join(IMAGE_FOLDERS)} + {'/'.join(LABEL_FOLDERS[:4])}/...), "
+        "or a .csv table)"
+    )

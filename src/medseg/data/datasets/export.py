@@ -51,19 +51,25 @@ def write_nnunet_raw(dataset: CaseDataset, out_dir: str | os.PathLike[str], prog
         (staging / "imagesTr").mkdir()
         (staging / "labelsTr").mkdir()
         count = 0
-        for index in track(range(len(dataset)), description="converting", disable=not progress or len(dataset) == 0):
+        for index in track(
+            range(len(dataset)), description="converting", disable=not progress or len(dataset) == 0
+        ):
             case = dataset[index]
             if not channels:
                 channels = [f"channel_{c}" for c in range(case.image.array.shape[0])]
             for c in range(case.image.array.shape[0]):
-                channel = Image(case.image.array[c:c + 1], case.image.geometry, {})
+                channel = Image(case.image.array[c : c + 1], case.image.geometry, {})
                 write_image(channel, staging / "imagesTr" / f"{case.case_id}_{c:04d}.nii.gz")
             if case.label is not None:
                 write_image(case.label, staging / "labelsTr" / f"{case.case_id}.nii.gz")
             count += 1
         names = {**{"background": 0}, **{name: value for value, name in sorted(labels.items()) if value != 0}}
-        meta = {"channel_names": {str(i): n for i, n in enumerate(channels)}, "labels": names,
-                "numTraining": count, "file_ending": ".nii.gz"}
+        meta = {
+            "channel_names": {str(i): n for i, n in enumerate(channels)},
+            "labels": names,
+            "numTraining": count,
+            "file_ending": ".nii.gz",
+        }
         write_text_atomic(staging / "dataset.json", json.dumps(meta, indent=2))
         if out.is_dir():
             out.rmdir()  # empty (checked above)

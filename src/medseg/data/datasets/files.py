@@ -140,7 +140,9 @@ class FileCaseDataset(CaseDataset):
 
 def _onto(label: Image | None, image: Image) -> Image | None:
     """``label`` on the image's grid when it stores the same voxels in another axis order (else as is)."""
-    if label is None or (label.geometry.is_close(image.geometry) and label.spatial_shape == image.spatial_shape):
+    if label is None or (
+        label.geometry.is_close(image.geometry) and label.spatial_shape == image.spatial_shape
+    ):
         return label
     mapping = axis_map(label.geometry, label.spatial_shape, image.geometry, image.spatial_shape)
     if mapping is None:

@@ -42,7 +42,9 @@ class FolderPairDataset(FileCaseDataset):
         for others in (labels, masks):
             orphans = sorted(set(others or {}) - set(images), key=natural_key)
             if others and orphans:
-                raise DatasetError(f"{others[orphans[0]]}: no image in {images_dir} has the key '{orphans[0]}'")
+                raise DatasetError(
+                    f"{others[orphans[0]]}: no image in {images_dir} has the key '{orphans[0]}'"
+                )
         super().__init__(cases, name=str(images_dir))
 
 

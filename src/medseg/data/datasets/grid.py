@@ -89,7 +89,9 @@ def check_case_grids(
     total = sum(g.channels for g in channels)
     if expected_channels is not None and total != expected_channels:
         names = ", ".join(str(g.path) for g in channels)
-        raise DatasetError(f"case {case_id}: {names} hold {total} channel(s) but {expected_channels} are expected")
+        raise DatasetError(
+            f"case {case_id}: {names} hold {total} channel(s) but {expected_channels} are expected"
+        )
     for role, grid in (("label", label), ("mask", mask)):
         if grid is None:
             continue

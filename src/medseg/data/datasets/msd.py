@@ -40,7 +40,9 @@ class MSDDataset(FileCaseDataset):
             label = entry.get("label")
             if label is not None and not isinstance(label, str):
                 raise DatasetError(f"{source}: training[{n}].label must be a path, got {label!r}")
-            cases.append(CaseFiles(strip_suffix(image.name), (image,), _resolve(root, label) if label else None))
+            cases.append(
+                CaseFiles(strip_suffix(image.name), (image,), _resolve(root, label) if label else None)
+            )
         missing = missing_files(cases)
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
@@ -61,8 +63,10 @@ def _resolve(root: Path, listed: str) -> Path:
 def _label_values(meta: dict[str, object], source: Path) -> list[int]:
     labels = meta.get("labels")
     if not isinstance(labels, dict) or not labels:
-        raise DatasetError(f"{source}: key 'labels' must be a non-empty object like {{\"0\": \"background\"}}")
+        raise DatasetError(f'{source}: key \'labels\' must be a non-empty object like {{"0": "background"}}')
     try:
         return [int(k) for k in labels]
     except ValueError:
-        raise DatasetError(f"{source}: keys of 'labels' must be integer label values, got {list(labels)}") from None
+        raise DatasetError(
+            f"{source}: keys of 'labels' must be integer label values, got {list(labels)}"
+        ) from None

@@ -37,11 +37,15 @@ class NNUNetDataset(FileCaseDataset):
         ending = require_key(meta, "file_ending", str, source)
         raw_labels = require_key(meta, "labels", dict, source)
         self._regions = _regions(raw_labels, meta.get("regions_class_order"), source)
-        labels = {int(v): str(k) for k, v in raw_labels.items() if isinstance(v, int) and not isinstance(v, bool)}
+        labels = {
+            int(v): str(k) for k, v in raw_labels.items() if isinstance(v, int) and not isinstance(v, bool)
+        }
         cases = _scan(root, ending, len(channels))
         expected = meta.get("numTraining")
         if isinstance(expected, int) and expected != len(cases):
-            raise DatasetError(f"{source}: numTraining is {expected} but {root / 'imagesTr'} holds {len(cases)} cases")
+            raise DatasetError(
+                f"{source}: numTraining is {expected} but {root / 'imagesTr'} holds {len(cases)} cases"
+            )
         self.description = meta
         super().__init__(cases, name=str(root), channel_names=channels, labels=labels)
 
@@ -60,13 +64,21 @@ def _regions(raw: dict[str, object], order: object, source: Path) -> list[Region
         items: list[object] = list(value) if isinstance(value, list) else [value]
         values = [v for v in items if isinstance(v, int) and not isinstance(v, bool)]
         if len(values) != len(items) or not values:
-            raise DatasetError(f"{source}: labels['{name}'] must be an integer or a list of integers, got {value!r}")
+            raise DatasetError(
+                f"{source}: labels['{name}'] must be an integer or a list of integers, got {value!r}"
+            )
         if values == [0]:
             continue
         regions.append(RegionSpec(name=str(name), labels=values))
     if order is not None:
-        if not isinstance(order, list) or len(order) != len(regions) or not all(isinstance(v, int) for v in order):
-            raise DatasetError(f"{source}: regions_class_order must list one integer per region ({len(regions)})")
+        if (
+            not isinstance(order, list)
+            or len(order) != len(regions)
+            or not all(isinstance(v, int) for v in order)
+        ):
+            raise DatasetError(
+                f"{source}: regions_class_order must list one integer per region ({len(regions)})"
+            )
         regions = [r.model_copy(update={"paint": int(v)}) for r, v in zip(regions, order)]
     return regions
 
@@ -88,10 +100,14 @@ def _scan(root: Path, ending: str, n_channels: int) -> list[CaseFiles]:
         found = by_case[case_id]
         for c in range(n_channels):
             if c not in found:
-                raise DatasetError(f"{images_dir / f'{case_id}_{c:04d}{ending}'}: channel file of case {case_id} is missing")
+                raise DatasetError(
+                    f"{images_dir / f'{case_id}_{c:04d}{ending}'}: channel file of case {case_id} is missing"
+                )
         extra = sorted(set(found) - set(range(n_channels)))
         if extra:
-            raise DatasetError(f"{found[extra[0]]}: channel {extra[0]} is not in dataset.json's channel_names")
+            raise DatasetError(
+                f"{found[extra[0]]}: channel {extra[0]} is not in dataset.json's channel_names"
+            )
         label = labels_dir / f"{case_id}{ending}"
         if not label.is_file():
             raise DatasetError(f"{label}: label file of case {case_id} does not exist")

@@ -18,7 +18,9 @@ def load_json_object(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        raise DatasetError(
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
     except UnicodeDecodeError:
         raise DatasetError(f"{path}: not a UTF-8 text file") from None
     if not isinstance(data, dict):
@@ -39,13 +41,15 @@ def require_key(data: dict[str, Any], key: str, kind: type, source: Path) -> Any
 def indexed_names(mapping: Any, key: str, source: Path) -> list[str]:
     """``{"0": "T2", "1": "ADC"}`` -> ``["T2", "ADC"]``; keys must be the integers 0..n-1."""
     if not isinstance(mapping, dict) or not mapping:
-        raise DatasetError(f"{source}: key '{key}' must be a non-empty object like {{\"0\": \"CT\"}}")
+        raise DatasetError(f'{source}: key \'{key}\' must be a non-empty object like {{"0": "CT"}}')
     try:
         items = sorted((int(k), str(v)) for k, v in mapping.items())
     except ValueError:
         raise DatasetError(f"{source}: keys of '{key}' must be integers, got {sorted(mapping)}") from None
     if [i for i, _ in items] != list(range(len(items))):
-        raise DatasetError(f"{source}: keys of '{key}' must be 0..{len(items) - 1}, got {[i for i, _ in items]}")
+        raise DatasetError(
+            f"{source}: keys of '{key}' must be 0..{len(items) - 1}, got {[i for i, _ in items]}"
+        )
     return [name for _, name in items]
 
 

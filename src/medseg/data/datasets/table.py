@@ -48,11 +48,15 @@ class TableDataset(FileCaseDataset):
             except pd.errors.EmptyDataError:
                 raise DatasetError(f"{path}: empty table (no header row, no cases)") from None
             except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-                raise DatasetError(f"{path}: cannot be parsed as CSV ({' '.join(str(exc).split())})") from None
+                raise DatasetError(
+                    f"{path}: cannot be parsed as CSV ({' '.join(str(exc).split())})"
+                ) from None
             source, base = str(path), Path(root) if root is not None else path.parent
-        columns = list(image_columns) if image_columns is not None else [
-            str(c) for c in frame.columns if str(c).lower().startswith("image")
-        ]
+        columns = (
+            list(image_columns)
+            if image_columns is not None
+            else [str(c) for c in frame.columns if str(c).lower().startswith("image")]
+        )
         if not columns:
             raise DatasetError(f"{source}: no image columns (pass image_columns or name them 'image...')")
         wanted = [*columns, *(c for c in (label_column, id_column, mask_column) if c is not None)]
@@ -76,7 +80,7 @@ class TableDataset(FileCaseDataset):
 def _channel_names(columns: Sequence[str]) -> list[str] | None:
     """Channel names from the image columns: ``image_ct`` -> ``ct`` (so CT is normalised as CT), ``image_t2``
     -> ``t2``; ``None`` when a column gives no name (``image``, ``image0``)."""
-    names = [c[len("image"):].lstrip("_- ") if c.lower().startswith("image") else c for c in columns]
+    names = [c[len("image") :].lstrip("_- ") if c.lower().startswith("image") else c for c in columns]
     if any(not n or n.isdigit() for n in names):
         return None
     return names

@@ -85,7 +85,9 @@ def inspect_case(
             assert case.label is not None
             source = case.label.meta.get("source")
             where = f"{source}: label of case {case.case_id}" if source else f"case {case.case_id}: label"
-            raise DatasetError(f"{where} has negative values (down to {int(label.min())}); labels are class values >= 0")
+            raise DatasetError(
+                f"{where} has negative values (down to {int(label.min())}); labels are class values >= 0"
+            )
         label_int = label.astype(np.int64, copy=False)
         counts = {v: int(n) for v, n in enumerate(np.bincount(label_int.ravel())) if n > 0}
         for value, slices in enumerate(ndimage.find_objects(label_int), start=1):

@@ -191,5 +191,3 @@ class Fingerprint(BaseModel):
 def samples_path(json_path: Path) -> Path:
     """Where the samples of the fingerprint at ``json_path`` are stored."""
     return json_path.with_suffix(".safetensors")
-
-

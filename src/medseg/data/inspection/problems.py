@@ -65,37 +65,50 @@ def _case_warnings(fingerprint: Fingerprint, factor: float) -> list[str]:
     channels = max(1, len(fingerprint.channel_names))
     median_spacing = np.median(spacings, axis=0)
     median_voxels, median_resampled = float(np.median(voxels)), float(np.median(resampled))
-    axes = "zyx"[-spacings.shape[1]:] if spacings.shape[1] <= 3 else [str(i) for i in range(spacings.shape[1])]
+    axes = (
+        "zyx"[-spacings.shape[1] :] if spacings.shape[1] <= 3 else [str(i) for i in range(spacings.shape[1])]
+    )
     out = []
     for i, case in enumerate(cases):
         reasons = []
         for axis, value, median in zip(axes, spacings[i], median_spacing):
             if _outside(value, median, factor):
-                reasons.append(f"spacing {value:g} mm on axis {axis} is {_ratio_text(value, median)} the median "
-                               f"{median:g} mm")
+                reasons.append(
+                    f"spacing {value:g} mm on axis {axis} is {_ratio_text(value, median)} the median "
+                    f"{median:g} mm"
+                )
         if _outside(voxels[i], median_voxels, factor):
-            reasons.append(f"shape {'x'.join(str(s) for s in case.shape)} has {_ratio_text(voxels[i], median_voxels)} "
-                           "the median voxel count")
+            reasons.append(
+                f"shape {'x'.join(str(s) for s in case.shape)} has {_ratio_text(voxels[i], median_voxels)} "
+                "the median voxel count"
+            )
         if resampled[i] > factor * median_resampled:
             megabytes = resampled[i] * channels * 4 / 1e6
-            reasons.append(f"resampled to {'x'.join(f'{s:g}' for s in target)} mm it fills about {megabytes:.0f} MB "
-                           f"of the cache ({_ratio_text(resampled[i], median_resampled)} the median case)")
+            reasons.append(
+                f"resampled to {'x'.join(f'{s:g}' for s in target)} mm it fills about {megabytes:.0f} MB "
+                f"of the cache ({_ratio_text(resampled[i], median_resampled)} the median case)"
+            )
         if reasons:
             out.append(f"case {case.case_id}: {'; '.join(reasons)}; check its header or leave it out")
     return out
 
 
-def dataset_problems(fingerprint: Fingerprint, name: str = "dataset",
-                     outlier_factor: float = OUTLIER_FACTOR) -> DatasetProblems:
+def dataset_problems(
+    fingerprint: Fingerprint, name: str = "dataset", outlier_factor: float = OUTLIER_FACTOR
+) -> DatasetProblems:
     """Errors and warnings about a training dataset's fingerprint (see the module docstring)."""
     problems = DatasetProblems()
     unlabelled = [c.case_id for c in fingerprint.cases if not c.class_voxels]
     if unlabelled:
-        problems.errors.append(f"{name}: training case {_listed(unlabelled)} has no label; every training case "
-                               "needs one (remove the case or add its label)")
+        problems.errors.append(
+            f"{name}: training case {_listed(unlabelled)} has no label; every training case "
+            "needs one (remove the case or add its label)"
+        )
     labelled = [c for c in fingerprint.cases if c.class_voxels]
     if labelled and not any(v > 0 and n > 0 for c in labelled for v, n in c.class_voxels.items()):
-        problems.errors.append(f"{name}: every label is empty (no foreground voxel in any of the {len(labelled)} "
-                               "labelled cases); there is nothing to learn")
+        problems.errors.append(
+            f"{name}: every label is empty (no foreground voxel in any of the {len(labelled)} "
+            "labelled cases); there is nothing to learn"
+        )
     problems.warnings += _case_warnings(fingerprint, outlier_factor)
     return problems

@@ -46,11 +46,14 @@ def field_reaches(candidate: Candidate, data: DataShape) -> bool:
     field = candidate.receptive_field()
     if candidate.slices:
         field = [float("inf"), *field]
-    return all(f * s >= MIN_FIELD_FRACTION * o for f, s, o in zip(field, data.spacing, data.object_mm, strict=True))
+    return all(
+        f * s >= MIN_FIELD_FRACTION * o for f, s, o in zip(field, data.spacing, data.object_mm, strict=True)
+    )
 
 
-def _filter(candidates: list[Candidate], rule: Callable[[Candidate], bool], what: str,
-            reasons: list[str]) -> list[Candidate]:
+def _filter(
+    candidates: list[Candidate], rule: Callable[[Candidate], bool], what: str, reasons: list[str]
+) -> list[Candidate]:
     kept = [c for c in candidates if rule(c)]
     if not kept:
         reasons.append(f"budget: no candidate {what}; the rule is not applied")
@@ -60,14 +63,24 @@ def _filter(candidates: list[Candidate], rule: Callable[[Candidate], bool], what
     return kept
 
 
-def choose_candidate(candidates: Sequence[Candidate], budget_s: float, timer: StepTimer,
-                     data_for: Callable[[Candidate], DataShape], reasons: list[str],
-                     model: QualityModel = DEFAULT_MODEL) -> Choice:
+def choose_candidate(
+    candidates: Sequence[Candidate],
+    budget_s: float,
+    timer: StepTimer,
+    data_for: Callable[[Candidate], DataShape],
+    reasons: list[str],
+    model: QualityModel = DEFAULT_MODEL,
+) -> Choice:
     """The candidate with the best expected Dice in ``budget_s`` seconds (see the module docstring)."""
-    pool = _filter(list(candidates), lambda c: sees_object(c, data_for(c)), "see the median foreground object",
-                   reasons)
-    pool = _filter(pool, lambda c: field_reaches(c, data_for(c)),
-                   f"reach {MIN_FIELD_FRACTION:.0%} of the object with their receptive field", reasons)
+    pool = _filter(
+        list(candidates), lambda c: sees_object(c, data_for(c)), "see the median foreground object", reasons
+    )
+    pool = _filter(
+        pool,
+        lambda c: field_reaches(c, data_for(c)),
+        f"reach {MIN_FIELD_FRACTION:.0%} of the object with their receptive field",
+        reasons,
+    )
     times = StepTimeModel(timer, limit_s=MEASURE_FRACTION * budget_s)
     times.fit(probe_set(pool))
 
@@ -79,7 +92,9 @@ def choose_candidate(candidates: Sequence[Candidate], budget_s: float, timer: St
     ranked = sorted(pool, key=lambda c: -evaluate(c)[0])
     for cand in ranked[:FINALISTS]:
         if times.exhausted:
-            reasons.append(f"budget: stopped confirming after {times.spent:.1f} s ({MEASURE_FRACTION:.0%} of the budget)")
+            reasons.append(
+                f"budget: stopped confirming after {times.spent:.1f} s ({MEASURE_FRACTION:.0%} of the budget)"
+            )
             break
         times.confirm(cand)
     scored = [(evaluate(c), c) for c in pool]
@@ -89,11 +104,16 @@ def choose_candidate(candidates: Sequence[Candidate], budget_s: float, timer: St
     expected, steps = evaluate(chosen)
     reasons.append(
         f"budget: {len(pool)} candidates, {sum(len(v) for v in times.measured.values())} timings "
-        f"({times.spent:.1f} s), step time ~ {2.718281828 ** times.intercept:.3g} * cost^{times.slope:.2f}")
+        f"({times.spent:.1f} s), step time ~ {2.718281828**times.intercept:.3g} * cost^{times.slope:.2f}"
+    )
     runners = sorted(scored, key=lambda item: -item[0][0])[:3]
     for (score, run_steps), cand in runners:
-        reasons.append(f"budget: candidate {cand.label()}: {times.seconds(cand):.3f} s/step, {run_steps} steps, "
-                       f"expected Dice {score:.3f}")
-    reasons.append(f"budget: chose {chosen.label()} (expected Dice {expected:.3f} in {steps} steps; "
-                   f"ties within {TIE} go to the cheapest)")
+        reasons.append(
+            f"budget: candidate {cand.label()}: {times.seconds(cand):.3f} s/step, {run_steps} steps, "
+            f"expected Dice {score:.3f}"
+        )
+    reasons.append(
+        f"budget: chose {chosen.label()} (expected Dice {expected:.3f} in {steps} steps; "
+        f"ties within {TIE} go to the cheapest)"
+    )
     return Choice(chosen, times.seconds(chosen), steps, expected)

@@ -22,8 +22,17 @@ FEATURES_BASE_CHOICES = (8, 16, 24, 32)
 #: patch volumes tried, as fractions of the memory-planned patch
 PATCH_VOLUME_FRACTIONS = (1.0, 0.5, 0.25, 0.125)
 #: networks whose attention sees the whole patch (their receptive field is the patch)
-GLOBAL_CONTEXT = frozenset({"unetr", "swinunetr", "swinunetr-small", "swinunetr-base", "swinunetr-large",
-                            "transunet", "swintransunet"})
+GLOBAL_CONTEXT = frozenset(
+    {
+        "unetr",
+        "swinunetr",
+        "swinunetr-small",
+        "swinunetr-base",
+        "swinunetr-large",
+        "transunet",
+        "swintransunet",
+    }
+)
 
 
 class Candidate(BaseModel):
@@ -42,15 +51,31 @@ class Candidate(BaseModel):
     slices: bool = False
 
     @classmethod
-    def build(cls, entry: NetworkEntry, features_base: int, patch_size: Sequence[int], batch_size: int,
-              spacing: Sequence[float], max_poolings: int | None = None, slices: bool = False) -> Candidate:
+    def build(
+        cls,
+        entry: NetworkEntry,
+        features_base: int,
+        patch_size: Sequence[int],
+        batch_size: int,
+        spacing: Sequence[float],
+        max_poolings: int | None = None,
+        slices: bool = False,
+    ) -> Candidate:
         """A candidate with a patch the network accepts and the registry's planned parameters."""
         patch = fit_patch(entry.name, patch_size, spacing)
         width = entry.width(features_base) if entry.has_width else features_base
         params = entry.planned_params(patch, spacing, width, max_poolings)
-        return cls(network=entry.name, spatial_dims=len(patch), features_base=width, patch_size=patch,
-                   batch_size=batch_size, max_poolings=max_poolings, params=params,
-                   spacing=[float(s) for s in spacing], slices=slices)
+        return cls(
+            network=entry.name,
+            spatial_dims=len(patch),
+            features_base=width,
+            patch_size=patch,
+            batch_size=batch_size,
+            max_poolings=max_poolings,
+            params=params,
+            spacing=[float(s) for s in spacing],
+            slices=slices,
+        )
 
     def _topology(self) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
         strides = self.params.get("pool_strides")
@@ -100,11 +125,15 @@ class Candidate(BaseModel):
     def label(self) -> str:
         """A short human-readable description."""
         slicing = " (2D slices of 3D data)" if self.slices else ""
-        return (f"{self.network} features {self.features_base}, {self.num_stages} stages, patch {self.patch_size}, "
-                f"batch {self.batch_size}{slicing}")
+        return (
+            f"{self.network} features {self.features_base}, {self.num_stages} stages, patch {self.patch_size}, "
+            f"batch {self.batch_size}{slicing}"
+        )
 
 
-def scaled_patches(base_patch: Sequence[int], entry: NetworkEntry, spacing: Sequence[float]) -> list[list[int]]:
+def scaled_patches(
+    base_patch: Sequence[int], entry: NetworkEntry, spacing: Sequence[float]
+) -> list[list[int]]:
     """The memory-planned patch and smaller ones (``PATCH_VOLUME_FRACTIONS``), each valid for the network."""
     dims = len(base_patch)
     out: list[list[int]] = []
@@ -116,9 +145,14 @@ def scaled_patches(base_patch: Sequence[int], entry: NetworkEntry, spacing: Sequ
     return out
 
 
-def enumerate_candidates(entry: NetworkEntry, base_patch: Sequence[int], spacing: Sequence[float],
-                         batch_sizes: Sequence[int], widths: Sequence[int] = FEATURES_BASE_CHOICES,
-                         slices: bool = False) -> list[Candidate]:
+def enumerate_candidates(
+    entry: NetworkEntry,
+    base_patch: Sequence[int],
+    spacing: Sequence[float],
+    batch_sizes: Sequence[int],
+    widths: Sequence[int] = FEATURES_BASE_CHOICES,
+    slices: bool = False,
+) -> list[Candidate]:
     """Width x patch x depth (adaptive nets: full and one pooling less) x batch size, without repeats."""
     out: list[Candidate] = []
     for patch in scaled_patches(base_patch, entry, spacing):

@@ -46,9 +46,13 @@ def plan_labels(fingerprint: Fingerprint, overrides: Mapping[str, Any], reasons:
         if declared_only:
             reasons.append(f"labels: values {declared_only} are declared but occur in no case")
         if labels and sorted(labels.values()) != list(range(len(labels))):
-            reasons.append(f"labels: values {sorted(labels.values())} are trained as classes 0..{len(labels) - 1} "
-                           "and written back with their own values")
-    unlisted_choice = _validated(overrides, "unlisted_labels", Literal["error", "background"], "'error', 'background'")
+            reasons.append(
+                f"labels: values {sorted(labels.values())} are trained as classes 0..{len(labels) - 1} "
+                "and written back with their own values"
+            )
+    unlisted_choice = _validated(
+        overrides, "unlisted_labels", Literal["error", "background"], "'error', 'background'"
+    )
     unlisted = sorted(set(found) - set(labels.values()))
     if unlisted_choice is None:
         unlisted_choice = "background" if unlisted else "error"
@@ -57,14 +61,27 @@ def plan_labels(fingerprint: Fingerprint, overrides: Mapping[str, Any], reasons:
     regions = fingerprint.regions
     if "regions" in overrides:
         given = overrides["regions"]
-        regions = None if given in (None, []) else _validated(overrides, "regions", list[RegionSpec],
-                                                              "a list of {name, labels, paint}")
-    activation = _validated(overrides, "network.activation", Literal["softmax", "sigmoid"], "'softmax', 'sigmoid'")
+        regions = (
+            None
+            if given in (None, [])
+            else _validated(overrides, "regions", list[RegionSpec], "a list of {name, labels, paint}")
+        )
+    activation = _validated(
+        overrides, "network.activation", Literal["softmax", "sigmoid"], "'softmax', 'sigmoid'"
+    )
     if regions:
-        reasons.append("regions: " + ", ".join(f"{r.name}={r.labels}" for r in regions)
-                       + "; one sigmoid output per region (region-based training)")
+        reasons.append(
+            "regions: "
+            + ", ".join(f"{r.name}={r.labels}" for r in regions)
+            + "; one sigmoid output per region (region-based training)"
+        )
         activation = "sigmoid"
     else:
         regions = None
         activation = activation or "softmax"
-    return {"labels": labels, "unlisted_labels": unlisted_choice, "regions": regions, "activation": activation}
+    return {
+        "labels": labels,
+        "unlisted_labels": unlisted_choice,
+        "regions": regions,
+        "activation": activation,
+    }

@@ -36,8 +36,14 @@ THIN_AXIS_VOXELS = 20
 ANISOTROPY_FOR_2D = 3.0
 PatchRule = Literal["nnunet", "mist"]
 #: override keys the planner itself consumes (validated as it reads them)
-_CONSUMED = ("labels", "unlisted_labels", "regions", "network.activation", "network.name",
-             "network.deep_supervision")
+_CONSUMED = (
+    "labels",
+    "unlisted_labels",
+    "regions",
+    "network.activation",
+    "network.name",
+    "network.deep_supervision",
+)
 
 
 def _early(overrides: Mapping[str, Any], key: str, kind: Any, choices: str, length: int | None = None) -> Any:
@@ -64,24 +70,28 @@ def _object_mm(fingerprint: Fingerprint, spacing: list[float], shapes: np.ndarra
 def _deep_supervision(entry: NetworkEntry, overrides: Mapping[str, Any], reasons: list[str]) -> bool:
     wanted = _early(overrides, "network.deep_supervision", bool, "true, false")
     if wanted and not entry.deep_supervision:
-        raise override_error("network.deep_supervision", True, f"network '{entry.name}' has no deep supervision",
-                             "false")
+        raise override_error(
+            "network.deep_supervision", True, f"network '{entry.name}' has no deep supervision", "false"
+        )
     if wanted is None:
         wanted = entry.deep_supervision
-        reasons.append(f"deep_supervision: {'on' if wanted else 'off'} "
-                       f"({entry.name} {'has' if wanted else 'has no'} deep-supervision heads)")
+        reasons.append(
+            f"deep_supervision: {'on' if wanted else 'off'} "
+            f"({entry.name} {'has' if wanted else 'has no'} deep-supervision heads)"
+        )
     return bool(wanted)
 
 
 def _user_params(overrides: Mapping[str, Any], entry: NetworkEntry) -> dict[str, Any]:
     prefix = "network.params."
-    params = {k[len(prefix):]: v for k, v in overrides.items() if k.startswith(prefix)}
+    params = {k[len(prefix) :]: v for k, v in overrides.items() if k.startswith(prefix)}
     check_params(entry.name, params)
     return params
 
 
-def _patch_override(overrides: Mapping[str, Any], entry: NetworkEntry, dims: int, spacing: list[float],
-                    params: dict[str, Any]) -> list[int] | None:
+def _patch_override(
+    overrides: Mapping[str, Any], entry: NetworkEntry, dims: int, spacing: list[float], params: dict[str, Any]
+) -> list[int] | None:
     patch = _early(overrides, "patch_size", list[PositiveInt], f"{dims} positive integers", dims)
     if patch is None:
         return None
@@ -89,8 +99,12 @@ def _patch_override(overrides: Mapping[str, Any], entry: NetworkEntry, dims: int
         check_patch(entry.name, patch, spacing, **params)
     except ConfigError as exc:
         near = fit_patch(entry.name, patch, spacing, round_up=True, **params)
-        raise override_error("patch_size", overrides["patch_size"], str(exc).split(": ", 1)[-1],
-                             f"e.g. {near} for network '{entry.name}'") from None
+        raise override_error(
+            "patch_size",
+            overrides["patch_size"],
+            str(exc).split(": ", 1)[-1],
+            f"e.g. {near} for network '{entry.name}'",
+        ) from None
     return list(patch)
 
 
@@ -122,7 +136,9 @@ def plan(
     separate = spacing_rules.separate_z_axis(fingerprint.summary.spacing.median, reasons)
     slicing = forced_dims == 2 and fingerprint.spatial_dims == 3
     dims: Literal[2, 3] = 2 if fingerprint.spatial_dims == 2 or slicing else 3
-    wanted_spacing = _early(overrides, "target_spacing", list[PositiveFloat], f"{dims} positive numbers", dims)
+    wanted_spacing = _early(
+        overrides, "target_spacing", list[PositiveFloat], f"{dims} positive numbers", dims
+    )
     if wanted_spacing is not None:
         full_spacing = [full_spacing[0], *wanted_spacing] if slicing else list(wanted_spacing)
         reasons.append(f"target_spacing: {list(wanted_spacing)} (override)")
@@ -149,33 +165,56 @@ def plan(
         if patch_rule == "mist":
             gb = budget.memory_bytes / 1024**3
             raw = mist_patch_size(median_shape, spacing, gb, 2, None)
-            reasons.append(f"patch_size: {raw} by MIST's voxel budget for {gb:.1f} GB, median shape "
-                           f"{median_shape.tolist()}")
+            reasons.append(
+                f"patch_size: {raw} by MIST's voxel budget for {gb:.1f} GB, median shape "
+                f"{median_shape.tolist()}"
+            )
         else:
-            raw = nnunet_patch_size(median_shape, spacing, budget.memory_bytes, features, budget.bytes_per_value)
-            reasons.append(f"patch_size: {raw} by nnU-Net's rule (median shape {median_shape.tolist()}, "
-                           f"{budget.memory_bytes / 1024**3:.1f} GB for activations)")
+            raw = nnunet_patch_size(
+                median_shape, spacing, budget.memory_bytes, features, budget.bytes_per_value
+            )
+            reasons.append(
+                f"patch_size: {raw} by nnU-Net's rule (median shape {median_shape.tolist()}, "
+                f"{budget.memory_bytes / 1024**3:.1f} GB for activations)"
+            )
         patch = fit_patch(name, raw, spacing, round_up=True, **user_params)
         if patch != raw:
             reasons.append(f"patch_size: {patch} (rounded to what {name} accepts)")
     batch = _early(overrides, "batch_size", PositiveInt, "a positive integer") or batch_size_for(
-        patch, spacing, budget.memory_bytes, features, budget.bytes_per_value, dataset_voxels, None)
+        patch, spacing, budget.memory_bytes, features, budget.bytes_per_value, dataset_voxels, None
+    )
     chosen = Candidate.build(entry, features, patch, batch, spacing, slices=slicing)
     training = TrainingSpec()
     if budget.time_budget_s is not None:
-        chosen, training = _budgeted(fingerprint, budget, step_timer, entry, chosen, overrides, user_params,
-                                     full_spacing, full_shapes, object_mm, slicing, reasons)
+        chosen, training = _budgeted(
+            fingerprint,
+            budget,
+            step_timer,
+            entry,
+            chosen,
+            overrides,
+            user_params,
+            full_spacing,
+            full_shapes,
+            object_mm,
+            slicing,
+            reasons,
+        )
         if chosen.slices and not slicing:
             dims, spacing, separate = 2, chosen.spacing, None
             reasons.append("spatial_dims: 2 (slice-wise candidate chosen for thin/anisotropic data)")
     else:
         reasons.append(f"batch_size: {batch} (memory, at most 5% of the dataset's voxels per step, >= 2)")
         if budget.device == "cpu":
-            reasons.append("budget: CPU without time_budget_s; the network is not sized for compute and may be slow")
+            reasons.append(
+                "budget: CPU without time_budget_s; the network is not sized for compute and may be slow"
+            )
     if fingerprint.summary.orientations and len(fingerprint.summary.orientations) > 1:
         reasons.append(f"orientation: mixed {fingerprint.summary.orientations}; consider the 'RAS' override")
     params = {**chosen.params, **user_params}
-    remaining = {k: v for k, v in overrides.items() if k not in _CONSUMED and not k.startswith("network.params.")}
+    remaining = {
+        k: v for k, v in overrides.items() if k not in _CONSUMED and not k.startswith("network.params.")
+    }
     base = Plan(
         spatial_dims=dims,
         channel_names=list(fingerprint.channel_names),
@@ -189,8 +228,9 @@ def plan(
         resampling=ResamplingSpec(separate_z_axis=separate),
         patch_size=chosen.patch_size,
         batch_size=chosen.batch_size,
-        network=NetworkSpec(name=name, params=params, deep_supervision=deep_supervision,
-                            activation=label_side["activation"]),
+        network=NetworkSpec(
+            name=name, params=params, deep_supervision=deep_supervision, activation=label_side["activation"]
+        ),
         training=training,
         reasons=reasons,
     )
@@ -199,46 +239,84 @@ def plan(
     return apply_overrides(base.model_copy(update={"reasons": reasons}), remaining)
 
 
-def _budgeted(fingerprint: Fingerprint, budget: Budget, step_timer: StepTimer | None, entry: NetworkEntry,
-              chosen: Candidate, overrides: Mapping[str, Any], user_params: dict[str, Any],
-              full_spacing: list[float], full_shapes: np.ndarray, object_mm: list[float], slicing: bool,
-              reasons: list[str]) -> tuple[Candidate, TrainingSpec]:
+def _budgeted(
+    fingerprint: Fingerprint,
+    budget: Budget,
+    step_timer: StepTimer | None,
+    entry: NetworkEntry,
+    chosen: Candidate,
+    overrides: Mapping[str, Any],
+    user_params: dict[str, Any],
+    full_spacing: list[float],
+    full_shapes: np.ndarray,
+    object_mm: list[float],
+    slicing: bool,
+    reasons: list[str],
+) -> tuple[Candidate, TrainingSpec]:
     """The budget-aware choice among widths, depths, patches, batches (and slice-wise 2D where it fits)."""
     if step_timer is None:
         raise ConfigError("plan: budget.time_budget_s is set but no step_timer was given to measure steps")
     assert budget.time_budget_s is not None
     spacing = chosen.spacing
     widths = [int(user_params["features_base"])] if "features_base" in user_params else None
-    candidates = enumerate_candidates(entry, chosen.patch_size, spacing, [2, chosen.batch_size],
-                                      **({"widths": widths} if widths else {}), slices=slicing)
-    if fingerprint.spatial_dims == 3 and not slicing and "spatial_dims" not in overrides and 2 in entry.spatial_dims:
+    candidates = enumerate_candidates(
+        entry,
+        chosen.patch_size,
+        spacing,
+        [2, chosen.batch_size],
+        **({"widths": widths} if widths else {}),
+        slices=slicing,
+    )
+    if (
+        fingerprint.spatial_dims == 3
+        and not slicing
+        and "spatial_dims" not in overrides
+        and 2 in entry.spatial_dims
+    ):
         median = np.median(full_shapes, axis=0)
         anisotropy = max(full_spacing) / min(full_spacing)
         if median.min() <= THIN_AXIS_VOXELS or anisotropy >= ANISOTROPY_FOR_2D:
             axis0 = full_spacing[0]
             in_plane = full_spacing[1:]
-            slice_patch = nnunet_patch_size(median[1:], in_plane, budget.memory_bytes, DEFAULT_FEATURES_BASE,
-                                            budget.bytes_per_value)
-            extra = enumerate_candidates(entry, fit_patch(entry.name, slice_patch, in_plane, round_up=True),
-                                         in_plane, [2, 8, 16], **({"widths": widths} if widths else {}),
-                                         slices=True)
+            slice_patch = nnunet_patch_size(
+                median[1:], in_plane, budget.memory_bytes, DEFAULT_FEATURES_BASE, budget.bytes_per_value
+            )
+            extra = enumerate_candidates(
+                entry,
+                fit_patch(entry.name, slice_patch, in_plane, round_up=True),
+                in_plane,
+                [2, 8, 16],
+                **({"widths": widths} if widths else {}),
+                slices=True,
+            )
             candidates += extra
-            reasons.append(f"budget: {len(extra)} slice-wise (2D) candidates added: the data are thin "
-                           f"(median shape {median.tolist()}) or anisotropic ({anisotropy:.1f}x, axis 0 "
-                           f"{axis0:g} mm)")
+            reasons.append(
+                f"budget: {len(extra)} slice-wise (2D) candidates added: the data are thin "
+                f"(median shape {median.tolist()}) or anisotropic ({anisotropy:.1f}x, axis 0 "
+                f"{axis0:g} mm)"
+            )
     pinned = {k: overrides[k] for k in ("batch_size", "patch_size") if k in overrides}
-    candidates = [c for c in candidates if c.batch_size == pinned.get("batch_size", c.batch_size)
-                  and c.patch_size == list(pinned.get("patch_size", c.patch_size))] or [chosen]
+    candidates = [
+        c
+        for c in candidates
+        if c.batch_size == pinned.get("batch_size", c.batch_size)
+        and c.patch_size == list(pinned.get("patch_size", c.patch_size))
+    ] or [chosen]
     num_cases = len(fingerprint.cases)
     full_voxels = float(np.median(np.prod(full_shapes, axis=1)))
 
     def data_for(cand: Candidate) -> DataShape:
         if cand.slices or len(cand.spacing) == len(full_spacing):
             return DataShape(num_cases, full_voxels, object_mm, list(full_spacing))
-        return DataShape(num_cases, float(np.median(np.prod(full_shapes[:, 1:], axis=1))), object_mm[1:],
-                         list(full_spacing[1:]))
+        return DataShape(
+            num_cases,
+            float(np.median(np.prod(full_shapes[:, 1:], axis=1))),
+            object_mm[1:],
+            list(full_spacing[1:]),
+        )
 
     choice = choose_candidate(candidates, budget.time_budget_s, step_timer, data_for, reasons)
-    training = TrainingSpec(step_seconds=choice.seconds_per_step, steps=max(1, choice.steps),
-                            time_budget_s=budget.time_budget_s)
+    training = TrainingSpec(
+        step_seconds=choice.seconds_per_step, steps=max(1, choice.steps), time_budget_s=budget.time_budget_s
+    )
     return choice.candidate, training

@@ -78,8 +78,12 @@ class QualityModel:
             seen = [1.0, *seen]
         coverage = min(1.0, math.prod(candidate.patch_size) / max(data.median_case_voxels, 1.0))
         passes = steps * candidate.batch_size * coverage / max(data.num_cases, 1)
-        return (self.d_max * self.capacity(candidate.features_base) * self.context(seen, data)
-                * self.training(steps, passes))
+        return (
+            self.d_max
+            * self.capacity(candidate.features_base)
+            * self.context(seen, data)
+            * self.training(steps, passes)
+        )
 
 
 DEFAULT_MODEL = QualityModel()

@@ -48,8 +48,12 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
     """Intercept and slope of the Theil-Sen line through the points (robust to outliers)."""
     if len(xs) == 1:
         return ys[0], 0.0
-    slopes = [(ys[j] - ys[i]) / (xs[j] - xs[i]) for i in range(len(xs)) for j in range(i + 1, len(xs))
-              if xs[j] != xs[i]]
+    slopes = [
+        (ys[j] - ys[i]) / (xs[j] - xs[i])
+        for i in range(len(xs))
+        for j in range(i + 1, len(xs))
+        if xs[j] != xs[i]
+    ]
     slope = statistics.median(slopes) if slopes else 0.0
     intercept = statistics.median(y - slope * x for x, y in zip(xs, ys, strict=True))
     return intercept, slope
@@ -90,8 +94,10 @@ class StepTimeModel:
                 break
             if _key(cand) not in self.measured:
                 self.measure(cand)
-        points = [(math.log(max(self._by_key[k].cost(), 1.0)), math.log(max(statistics.median(t), 1e-6)))
-                  for k, t in self.measured.items()]
+        points = [
+            (math.log(max(self._by_key[k].cost(), 1.0)), math.log(max(statistics.median(t), 1e-6)))
+            for k, t in self.measured.items()
+        ]
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         _, slope = theil_sen(xs, ys)
         self.slope = min(MAX_SLOPE, max(MIN_SLOPE, slope if len(points) > 1 else 0.6))

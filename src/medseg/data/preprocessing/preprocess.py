@@ -109,8 +109,9 @@ def preprocess(
     with _progress(progress and bool(todo)) as bar:  # nothing to do: no empty 0/0 bar
         task = bar.add_task("cases", total=len(todo))
         init = (dataset, plan.model_dump_json(), str(out))
-        for case_id in parallel_map(_worker_task, todo, workers if len(todo) > 1 else 0,
-                                    initializer=_init_worker, initargs=init):
+        for case_id in parallel_map(
+            _worker_task, todo, workers if len(todo) > 1 else 0, initializer=_init_worker, initargs=init
+        ):
             done.append(case_id)
             bar.advance(task)
     if ids is None:

@@ -92,16 +92,21 @@ def _npy_header(path: str) -> tuple[tuple[int, ...], np.dtype[Any], bool, int]:
             offset = handle.tell()
     except (OSError, ValueError, SyntaxError, TypeError) as exc:
         detail = " ".join(str(exc).split())[:160]
-        raise DatasetError(f"{path}: not a readable .npy cache file ({detail}); delete the preprocessed "
-                           "folder to rebuild it") from None
+        raise DatasetError(
+            f"{path}: not a readable .npy cache file ({detail}); delete the preprocessed folder to rebuild it"
+        ) from None
     if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biuf":
-        raise DatasetError(f"{path}: cache array has dtype {dtype} (object/structured arrays are refused: they "
-                           "need pickle); delete the preprocessed folder to rebuild it")
+        raise DatasetError(
+            f"{path}: cache array has dtype {dtype} (object/structured arrays are refused: they "
+            "need pickle); delete the preprocessed folder to rebuild it"
+        )
     needed = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     size = os.path.getsize(path)
     if size < needed:
-        raise DatasetError(f"{path}: truncated .npy cache file ({size} of {needed} bytes); delete the "
-                           "preprocessed folder to rebuild it")
+        raise DatasetError(
+            f"{path}: truncated .npy cache file ({size} of {needed} bytes); delete the "
+            "preprocessed folder to rebuild it"
+        )
     return tuple(shape), dtype, bool(fortran), offset
 
 

@@ -137,8 +137,16 @@ class RandomROIDataset(Dataset[dict[str, torch.Tensor]]):
         case = int(rng.integers(len(self._shapes)))
         shape, patch = self._shapes[case], self._patch_shape()
         ranges = [start_range(d, p) for d, p in zip(shape, patch, strict=True)]
-        share = self.foreground_oversampling if stage.foreground_oversampling is None else stage.foreground_oversampling
-        rare = self.rare_class_oversampling if stage.rare_class_oversampling is None else stage.rare_class_oversampling
+        share = (
+            self.foreground_oversampling
+            if stage.foreground_oversampling is None
+            else stage.foreground_oversampling
+        )
+        rare = (
+            self.rare_class_oversampling
+            if stage.rare_class_oversampling is None
+            else stage.rare_class_oversampling
+        )
         weights = self._rare_weights if rare else self._weights
         forced = self._forced_class(case, rng, weights) if rng.random() < share else None
         if forced is None:
@@ -159,11 +167,15 @@ class RandomROIDataset(Dataset[dict[str, torch.Tensor]]):
             self._location_paths[key] = self.preprocessed.locations_path(case, value)
         path = self._location_paths[key]
         if path is None:  # counted at preprocessing but not stored: the case's own class counts say it exists
-            raise DatasetError(f"{self.preprocessed.root}: case {self.preprocessed.case_ids[case]!r} has no "
-                               f"stored locations of class {value}")
+            raise DatasetError(
+                f"{self.preprocessed.root}: case {self.preprocessed.case_ids[case]!r} has no "
+                f"stored locations of class {value}"
+            )
         return self._maps.get(path)
 
-    def _forced_class(self, case: int, rng: np.random.Generator, class_weights: dict[int, float]) -> int | None:
+    def _forced_class(
+        self, case: int, rng: np.random.Generator, class_weights: dict[int, float]
+    ) -> int | None:
         present = [k for k in self._counts[case] if class_weights.get(k, 0.0) > 0]
         if not present:
             return None

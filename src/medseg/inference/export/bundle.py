@@ -86,9 +86,16 @@ def _write_weights(path: Path, net: torch.nn.Module, plan_json: str) -> None:
         save_file(tensors, str(tmp), metadata={keys.PLAN_KEY: plan_json, keys.VERSION_KEY: __version__})
 
 
-def export_model(source: str | os.PathLike[str], output: str | os.PathLike[str], *, checkpoint: str = "best",
-                 cases: Sequence[str | os.PathLike[str]] | None = None, tolerance: float = DEFAULT_TOLERANCE,
-                 opset: int = DEFAULT_OPSET, log: Callable[[str], None] | None = None) -> ExportResult:
+def export_model(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    checkpoint: str = "best",
+    cases: Sequence[str | os.PathLike[str]] | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+    opset: int = DEFAULT_OPSET,
+    log: Callable[[str], None] | None = None,
+) -> ExportResult:
     """Export the network of ``source`` (an experiment folder or checkpoint) to ``output``.
 
     ``output`` ends in ``.onnx`` (ONNX, for the lite predictor and any ONNX runtime) or ``.pt``/``.pt2``
@@ -103,8 +110,10 @@ def export_model(source: str | os.PathLike[str], output: str | os.PathLike[str],
     target = Path(output)
     suffix = target.suffix.lower()
     if suffix not in SUFFIXES:
-        raise ExportError(f"{target}: unknown export format '{suffix or target.name}'; valid suffixes: "
-                          f"{', '.join(SUFFIXES)}")
+        raise ExportError(
+            f"{target}: unknown export format '{suffix or target.name}'; valid suffixes: "
+            f"{', '.join(SUFFIXES)}"
+        )
     if suffix == ".onnx":
         _need_onnx()
     predictor = Predictor(source, checkpoint=checkpoint, device="cpu", channels_last=False)
@@ -118,11 +127,13 @@ def export_model(source: str | os.PathLike[str], output: str | os.PathLike[str],
     say(f"exporting {ckpt} ({plan.network.name}, patch {plan.patch_size}) to {target}")
     inputs = parity_inputs(plan, experiment, [Path(c) for c in cases] if cases else None)
     if suffix == ".onnx":
-        graph, dynamic = to_onnx(module, example, divisor=list(divisor) if divisor else None, opset=opset,
-                                 tolerance=tolerance)
+        graph, dynamic = to_onnx(
+            module, example, divisor=list(divisor) if divisor else None, opset=opset, tolerance=tolerance
+        )
         candidate = ort_session(graph)
-        parity = max_abs_differences(_torch_runner(module), lambda x: candidate.run(None, {keys.INPUT_NAME: x})[0],
-                                     inputs)
+        parity = max_abs_differences(
+            _torch_runner(module), lambda x: candidate.run(None, {keys.INPUT_NAME: x})[0], inputs
+        )
     else:
         graph, dynamic = to_program(module, example), False
         parity = max_abs_differences(_torch_runner(module), program_runner(graph), inputs)
@@ -130,21 +141,40 @@ def export_model(source: str | os.PathLike[str], output: str | os.PathLike[str],
         say(f"  parity {name}: max abs logit difference {value:.3g}")
     worst = max(parity.values())
     if not worst <= tolerance:
-        raise ExportError(f"{target}: exported model differs from PyTorch by {worst:.3g} (max abs logit, limit "
-                          f"{tolerance:g}); nothing written")
+        raise ExportError(
+            f"{target}: exported model differs from PyTorch by {worst:.3g} (max abs logit, limit "
+            f"{tolerance:g}); nothing written"
+        )
     if suffix == ".onnx":
-        meta = {keys.PLAN_KEY: plan_json, keys.FORMAT_KEY: keys.FORMAT_VERSION, keys.VERSION_KEY: __version__,
-                keys.DYNAMIC_SPATIAL_KEY: "true" if dynamic else "false", keys.PARITY_KEY: f"{worst:.6g}",
-                keys.SOURCE_KEY: ckpt.name}
-        graph = with_metadata(graph, meta, f"medseg {plan.network.name} segmentation model; see {target.stem}.md")
+        meta = {
+            keys.PLAN_KEY: plan_json,
+            keys.FORMAT_KEY: keys.FORMAT_VERSION,
+            keys.VERSION_KEY: __version__,
+            keys.DYNAMIC_SPATIAL_KEY: "true" if dynamic else "false",
+            keys.PARITY_KEY: f"{worst:.6g}",
+            keys.SOURCE_KEY: ckpt.name,
+        }
+        graph = with_metadata(
+            graph, meta, f"medseg {plan.network.name} segmentation model; see {target.stem}.md"
+        )
     weights, card = target.with_suffix(".safetensors"), target.with_suffix(".md")
     parameters = sum(p.numel() for p in net.parameters())
-    text = model_card(plan, experiment, model_name=target.name, weights_name=weights.name, checkpoint=ckpt,
-                      parity=parity, tolerance=tolerance, dynamic_spatial=dynamic, parameters=parameters,
-                      backend="ONNX" if suffix == ".onnx" else "torch.export")
+    text = model_card(
+        plan,
+        experiment,
+        model_name=target.name,
+        weights_name=weights.name,
+        checkpoint=ckpt,
+        parity=parity,
+        tolerance=tolerance,
+        dynamic_spatial=dynamic,
+        parameters=parameters,
+        backend="ONNX" if suffix == ".onnx" else "torch.export",
+    )
     _write_weights(weights, net, plan_json)
     write_text_atomic(card, text)
     write_bytes_atomic(target, graph)
-    say(f"wrote {target}, {weights.name}, {card.name}; max abs logit difference {worst:.3g} (limit {tolerance:g})")
+    say(
+        f"wrote {target}, {weights.name}, {card.name}; max abs logit difference {worst:.3g} (limit {tolerance:g})"
+    )
     return ExportResult(target, weights, card, parity, dynamic, time.perf_counter() - start)
-

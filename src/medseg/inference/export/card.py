@@ -48,8 +48,10 @@ def _validation_lines(experiment: Path) -> list[str]:
         epoch = int(_number(best.get("epoch")) or 0)
         dice = {k.removeprefix("dice_"): _number(v) for k, v in best.items() if k.startswith("dice_")}
         shown = ", ".join(f"{k} {v:.4f}" for k, v in dice.items() if v is not None)
-        lines.append(f"- best epoch {epoch} (metrics.csv): validation score {_number(best['val_score']):.4f}"
-                     + (f"; Dice per class: {shown}" if shown else ""))
+        lines.append(
+            f"- best epoch {epoch} (metrics.csv): validation score {_number(best['val_score']):.4f}"
+            + (f"; Dice per class: {shown}" if shown else "")
+        )
     cases = _read_csv(experiment / "validation" / "cases.csv")
     if cases:
         last = max(int(_number(r.get("epoch")) or 0) for r in cases)
@@ -61,7 +63,9 @@ def _validation_lines(experiment: Path) -> list[str]:
         for key in (k for k in rows[0] if k not in ("case_id", "epoch")):
             values = [v for v in (_number(r.get(key)) for r in rows) if v is not None]
             if values:
-                lines.append(f"  | {key} | {sum(values) / len(values):.4f} | {min(values):.4f} | {max(values):.4f} |")
+                lines.append(
+                    f"  | {key} | {sum(values) / len(values):.4f} | {min(values):.4f} | {max(values):.4f} |"
+                )
     else:
         lines.append("- validation/cases.csv: not recorded")
     return lines
@@ -76,9 +80,19 @@ def _config(experiment: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def model_card(plan: Plan, experiment: Path, *, model_name: str, weights_name: str, checkpoint: Path,
-               parity: Mapping[str, float], tolerance: float, dynamic_spatial: bool, parameters: int,
-               backend: str) -> str:
+def model_card(
+    plan: Plan,
+    experiment: Path,
+    *,
+    model_name: str,
+    weights_name: str,
+    checkpoint: Path,
+    parity: Mapping[str, float],
+    tolerance: float,
+    dynamic_spatial: bool,
+    parameters: int,
+    backend: str,
+) -> str:
     """The Markdown text of the model card (see the module docstring)."""
     info = _config(experiment).get("dataset_info", {}) or {}
     training = _config(experiment).get("training", {}) or {}
@@ -131,25 +145,36 @@ def model_card(plan: Plan, experiment: Path, *, model_name: str, weights_name: s
         "",
         "## How to predict",
         "",
-        "Without torch (NumPy, SimpleITK, ONNX Runtime; `pip install 'medseg[lite]'`):" if backend == "ONNX" else
-        "With torch and medseg (the checkpoint or experiment folder):",
+        "Without torch (NumPy, SimpleITK, ONNX Runtime; `pip install 'medseg[lite]'`):"
+        if backend == "ONNX"
+        else "With torch and medseg (the checkpoint or experiment folder):",
         "",
         "```bash",
-        f"medseg predict --backend onnxruntime -e {model_name} IMAGES/ -o PREDICTIONS/" if backend == "ONNX" else
-        f"medseg predict -e {checkpoint} IMAGES/ -o PREDICTIONS/",
+        f"medseg predict --backend onnxruntime -e {model_name} IMAGES/ -o PREDICTIONS/"
+        if backend == "ONNX"
+        else f"medseg predict -e {checkpoint} IMAGES/ -o PREDICTIONS/",
         "```",
         "",
         "Inputs: image files or folders (`CASE.nii.gz`, `CASE_0000.nii.gz ...` per channel, PNG, DICOM series); "
         "outputs are label maps in each input's own grid and file format. In Python:",
         "",
         "```python",
-        *(["from medseg.lite import LitePredictor", "",
-           f"predictor = LitePredictor('{model_name}')",
-           "for case_id, label_map in predictor.predict('IMAGES/', output_dir='PREDICTIONS/'):",
-           "    print(case_id, label_map.array.shape)"] if backend == "ONNX" else
-          ["import torch", "",
-           f"program = torch.export.load('{model_name}').module()",
-           f"logits = program(torch.zeros(1, {len(plan.channel_names)}, {', '.join(map(str, plan.patch_size))}))"]),
+        *(
+            [
+                "from medseg.lite import LitePredictor",
+                "",
+                f"predictor = LitePredictor('{model_name}')",
+                "for case_id, label_map in predictor.predict('IMAGES/', output_dir='PREDICTIONS/'):",
+                "    print(case_id, label_map.array.shape)",
+            ]
+            if backend == "ONNX"
+            else [
+                "import torch",
+                "",
+                f"program = torch.export.load('{model_name}').module()",
+                f"logits = program(torch.zeros(1, {len(plan.channel_names)}, {', '.join(map(str, plan.patch_size))}))",
+            ]
+        ),
         "```",
         "",
     ]

@@ -62,10 +62,17 @@ def _onnx_bytes(module: nn.Module, example: torch.Tensor, dynamic_spatial: bool,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation and train-mode norm notices
         # the legacy exporter writes to any file-like object; torch's annotation names paths only
-        torch.onnx.export(module, (example,), buffer, dynamo=False,  # type: ignore[arg-type]
-                          input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                          dynamic_axes={INPUT_NAME: axes, OUTPUT_NAME: axes}, opset_version=opset,
-                          do_constant_folding=True)
+        torch.onnx.export(
+            module,
+            (example,),
+            buffer,  # type: ignore[arg-type]
+            dynamo=False,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_axes={INPUT_NAME: axes, OUTPUT_NAME: axes},
+            opset_version=opset,
+            do_constant_folding=True,
+        )
     module.eval()  # whatever mode the exporter restored, PyTorch references run in eval mode
     return buffer.getvalue()
 
@@ -98,8 +105,14 @@ def _spatial_ok(module: nn.Module, model: bytes, shape: Sequence[int], tolerance
     return got.shape == reference.shape and float(np.abs(got - reference).max()) <= tolerance
 
 
-def to_onnx(module: nn.Module, example: torch.Tensor, *, divisor: Sequence[int] | None = None,
-            opset: int = DEFAULT_OPSET, tolerance: float = 1e-4) -> tuple[bytes, bool]:
+def to_onnx(
+    module: nn.Module,
+    example: torch.Tensor,
+    *,
+    divisor: Sequence[int] | None = None,
+    opset: int = DEFAULT_OPSET,
+    tolerance: float = 1e-4,
+) -> tuple[bytes, bool]:
     """The ONNX model of ``module`` (no metadata yet) and whether its spatial axes are dynamic."""
     model = _onnx_bytes(module, example, dynamic_spatial=True, opset=opset)
     second = other_window(list(example.shape[2:]), divisor)

@@ -36,13 +36,17 @@ def _windows(image: np.ndarray, patch: Sequence[int], rng: np.random.Generator) 
     """The centre window and a random window of a preprocessed ``(C, *spatial)`` image, zero-padded."""
     if image.ndim - 1 == len(patch) + 1:  # a 2D plan on 3D data: the middle slice
         image = image[:, image.shape[1] // 2]
-    pad = [(0, 0)] + [(max(p - s, 0) // 2, max(p - s, 0) - max(p - s, 0) // 2)
-                      for s, p in zip(image.shape[1:], patch, strict=True)]
+    pad = [(0, 0)] + [
+        (max(p - s, 0) // 2, max(p - s, 0) - max(p - s, 0) // 2)
+        for s, p in zip(image.shape[1:], patch, strict=True)
+    ]
     image = np.pad(np.asarray(image, dtype=np.float32), pad)
     centre = [(s - p) // 2 for s, p in zip(image.shape[1:], patch, strict=True)]
     random = [int(rng.integers(0, s - p + 1)) for s, p in zip(image.shape[1:], patch, strict=True)]
-    crops = [image[(slice(None), *(slice(c, c + p) for c, p in zip(corner, patch, strict=True)))]
-             for corner in (centre, random)]
+    crops = [
+        image[(slice(None), *(slice(c, c + p) for c, p in zip(corner, patch, strict=True)))]
+        for corner in (centre, random)
+    ]
     return np.ascontiguousarray(np.stack(crops), dtype=np.float32)
 
 
@@ -55,9 +59,15 @@ def preprocessed_cache(experiment: Path) -> Path | None:
     return None
 
 
-def parity_inputs(plan: Plan, experiment: Path, cases: Sequence[Path] | None = None, *,
-                  max_cases: int = MAX_CASES, random_patches: int = RANDOM_PATCHES,
-                  seed: int = 0) -> list[ParityInput]:
+def parity_inputs(
+    plan: Plan,
+    experiment: Path,
+    cases: Sequence[Path] | None = None,
+    *,
+    max_cases: int = MAX_CASES,
+    random_patches: int = RANDOM_PATCHES,
+    seed: int = 0,
+) -> list[ParityInput]:
     """Window batches to compare on: ``cases`` (image files/folders), else the preprocessed cache; plus random."""
     rng = np.random.default_rng(seed)
     patch = list(plan.patch_size)
@@ -76,14 +86,18 @@ def parity_inputs(plan: Plan, experiment: Path, cases: Sequence[Path] | None = N
         for folder in folders[:max_cases]:
             image = np.load(folder / "image.npy", mmap_mode="r")
             if image.shape[0] == len(plan.channel_names):
-                out.append(ParityInput(f"{folder.name} (preprocessed)", _windows(np.asarray(image), patch, rng)))
+                out.append(
+                    ParityInput(f"{folder.name} (preprocessed)", _windows(np.asarray(image), patch, rng))
+                )
     for i in range(random_patches):
         batch = rng.standard_normal((2, len(plan.channel_names), *patch)).astype(np.float32)
         out.append(ParityInput(f"random patch {i}", batch))
     return out
 
 
-def max_abs_differences(reference: Runner, candidate: Runner, inputs: Sequence[ParityInput]) -> dict[str, float]:
+def max_abs_differences(
+    reference: Runner, candidate: Runner, inputs: Sequence[ParityInput]
+) -> dict[str, float]:
     """The largest absolute output difference per input between two runners (NaN anywhere: inf)."""
     out: dict[str, float] = {}
     for item in inputs:

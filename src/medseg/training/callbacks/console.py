@@ -41,7 +41,7 @@ def prediction_text(metrics: dict[str, float]) -> str | None:
     value = metrics["predicted_final"]
     if "predicted_lower" not in metrics:
         return f"best so far {value:.4f} (the curve is still climbing: too early to predict)"
-    text = (f"{value:.4f}, 80 % band [{metrics['predicted_lower']:.4f}, {metrics['predicted_upper']:.4f}]")
+    text = f"{value:.4f}, 80 % band [{metrics['predicted_lower']:.4f}, {metrics['predicted_upper']:.4f}]"
     if "settle_epoch" in metrics:
         text += f"; inside it from epoch {int(metrics['settle_epoch'])}"
         if "etc_seconds" in metrics:
@@ -65,7 +65,9 @@ class ConsoleCallback(Callback):
     ``step_bar`` None (default): the step bar is shown on interactive terminals only.
     """
 
-    def __init__(self, console: Console | None = None, max_case_rows: int = 12, step_bar: bool | None = None) -> None:
+    def __init__(
+        self, console: Console | None = None, max_case_rows: int = 12, step_bar: bool | None = None
+    ) -> None:
         self.console = console or Console()
         self.max_case_rows = max_case_rows
         self.step_bar = step_bar
@@ -98,12 +100,19 @@ class ConsoleCallback(Callback):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._stop_bar()
-        self._bar = Progress(TextColumn("[bold]epoch {task.fields[epoch]}[/]"), BarColumn(), MofNCompleteColumn(),
-                             TextColumn("{task.description}"), TimeRemainingColumn(), console=self.console,
-                             transient=True)
+        self._bar = Progress(
+            TextColumn("[bold]epoch {task.fields[epoch]}[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+        )
         self._bar.start()
-        self._task = self._bar.add_task("", total=steps_in_epoch(trainer),
-                                        epoch=f"{trainer.epoch_number}/{trainer.num_epochs}")
+        self._task = self._bar.add_task(
+            "", total=steps_in_epoch(trainer), epoch=f"{trainer.epoch_number}/{trainer.num_epochs}"
+        )
 
     @override
     def on_train_batch_end(self, trainer: Trainer, loss: float) -> None:
@@ -137,8 +146,11 @@ class ConsoleCallback(Callback):
         assert trainer.toolbox is not None and trainer.folder is not None
         self._print(trainer, f"[bold]{trainer.name}[/] experiment folder: {trainer.folder.root}")
         if trainer.epoch > 0:
-            best = (f"best score {trainer.best_score:.4f} (epoch {trainer.best_epoch})" if trainer.best_epoch
-                    else "no validation yet")
+            best = (
+                f"best score {trainer.best_score:.4f} (epoch {trainer.best_epoch})"
+                if trainer.best_epoch
+                else "no validation yet"
+            )
             self._print(trainer, f"resumed after epoch {trainer.epoch}/{trainer.num_epochs}, {best}")
             return
         report = cached_sanity_check(trainer.toolbox.network, trainer.input_shape, trainer.device)
@@ -162,11 +174,16 @@ class ConsoleCallback(Callback):
         table.add_column("mean", justify="right")
         for i, case in enumerate(cases[: self.max_case_rows]):
             style = "bold red" if i == 0 else None
-            table.add_row(case.case_id, *[f"{case.dice[n]:.4f}" for n in names], f"{case.mean:.4f}", style=style)
+            table.add_row(
+                case.case_id, *[f"{case.dice[n]:.4f}" for n in names], f"{case.mean:.4f}", style=style
+            )
         if len(cases) > self.max_case_rows:
             table.add_row(f"[dim]... {len(cases) - self.max_case_rows} more[/]", *[""] * (len(names) + 1))
-        table.add_row("[b]mean[/]", *[f"{result.class_dice[n]:.4f}" for n in names],
-                      f"{sum(result.class_dice.values()) / max(1, len(names)):.4f}")
+        table.add_row(
+            "[b]mean[/]",
+            *[f"{result.class_dice[n]:.4f}" for n in names],
+            f"{sum(result.class_dice.values()) / max(1, len(names)):.4f}",
+        )
         self._print(trainer, table)
 
     @override
@@ -177,7 +194,9 @@ class ConsoleCallback(Callback):
         for key, value in metrics.items():
             if key in _HIDDEN or key.startswith("acc_"):
                 continue
-            table.add_row(key, f"{value:.4g}" if isinstance(value, float) and math.isfinite(value) else str(value))
+            table.add_row(
+                key, f"{value:.4g}" if isinstance(value, float) and math.isfinite(value) else str(value)
+            )
         if trainer.best_epoch:
             table.add_row("best score", f"{trainer.best_score:.4f} (epoch {trainer.best_epoch})")
         table.add_row("ETA", fmt_seconds(eta))

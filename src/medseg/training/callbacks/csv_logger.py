@@ -48,5 +48,11 @@ class ValidationCasesCSV(Callback):
             writer = csv.writer(f)
             writer.writerow(columns)
             for case in cases:
-                writer.writerow([case.case_id, *(f"{case.dice[n]:.6f}" for n in names), f"{case.mean:.6f}",
-                                 trainer.epoch_number])
+                writer.writerow(
+                    [
+                        case.case_id,
+                        *(f"{case.dice[n]:.6f}" for n in names),
+                        f"{case.mean:.6f}",
+                        trainer.epoch_number,
+                    ]
+                )

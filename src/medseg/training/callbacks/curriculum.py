@@ -31,12 +31,22 @@ class Curriculum(Callback):
 
     all_ranks = True
 
-    def __init__(self, foreground: float = 0.3, rare_class: float = 0.3, ohem_pool: int = 4, ohem_keep: float = 0.25,
-                 ohem_refresh: int = 5) -> None:
+    def __init__(
+        self,
+        foreground: float = 0.3,
+        rare_class: float = 0.3,
+        ohem_pool: int = 4,
+        ohem_keep: float = 0.25,
+        ohem_refresh: int = 5,
+    ) -> None:
         if foreground < 0 or rare_class < 0 or foreground + rare_class > 1 + 1e-9:
             raise ValueError(f"curriculum shares {foreground} + {rare_class} must be >= 0 and sum to <= 1")
         self.foreground, self.rare_class = float(foreground), float(rare_class)
-        self.ohem_pool, self.ohem_keep, self.ohem_refresh = int(ohem_pool), float(ohem_keep), int(ohem_refresh)
+        self.ohem_pool, self.ohem_keep, self.ohem_refresh = (
+            int(ohem_pool),
+            float(ohem_keep),
+            int(ohem_refresh),
+        )
         self.mined_epoch: int | None = None
         self.draws: list[PatchDraw] = []
 
@@ -57,7 +67,9 @@ class Curriculum(Callback):
         if stage == 1:
             sampler.set_stage(SamplingStage("foreground", foreground_oversampling=1.0))
         elif stage == 2:
-            sampler.set_stage(SamplingStage("rare_class", foreground_oversampling=0.5, rare_class_oversampling=True))
+            sampler.set_stage(
+                SamplingStage("rare_class", foreground_oversampling=0.5, rare_class_oversampling=True)
+            )
         else:
             due = self.mined_epoch is None or trainer.epoch - self.mined_epoch >= self.ohem_refresh
             if due:
@@ -90,16 +102,22 @@ class Curriculum(Callback):
         network.train(was_training)
         keep = max(1, math.ceil(self.ohem_keep * len(pool)))
         order = sorted(range(len(pool)), key=lambda i: (-scores[i], i))[:keep]
-        trainer.logger.info("curriculum: %d hard patches of %d mined at epoch %d", keep, len(pool), trainer.epoch)
+        trainer.logger.info(
+            "curriculum: %d hard patches of %d mined at epoch %d", keep, len(pool), trainer.epoch
+        )
         return [pool[i] for i in sorted(order)]
 
     @override
     def state_dict(self) -> dict[str, Any]:
-        return {"mined_epoch": self.mined_epoch,
-                "draws": [[d.case_index, list(d.start), d.forced_class] for d in self.draws]}
+        return {
+            "mined_epoch": self.mined_epoch,
+            "draws": [[d.case_index, list(d.start), d.forced_class] for d in self.draws],
+        }
 
     @override
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.mined_epoch = state.get("mined_epoch")
-        self.draws = [PatchDraw(int(c), tuple(int(v) for v in s), None if f is None else int(f))
-                      for c, s, f in state.get("draws", [])]
+        self.draws = [
+            PatchDraw(int(c), tuple(int(v) for v in s), None if f is None else int(f))
+            for c, s, f in state.get("draws", [])
+        ]

@@ -30,14 +30,32 @@ def _draw_prediction(ax: Any, history: list[dict[str, float]], num_epochs: int) 
     if not rows:
         return
     last = rows[-1]
-    ax.plot(*_series(history, "predicted_final"), color="tab:orange", linestyle=":", linewidth=1,
-            label="predicted final, per epoch")
+    ax.plot(
+        *_series(history, "predicted_final"),
+        color="tab:orange",
+        linestyle=":",
+        linewidth=1,
+        label="predicted final, per epoch",
+    )
     end = max(float(num_epochs), last["epoch"])
     if "predicted_lower" in last and "predicted_upper" in last:
-        ax.fill_between([last["epoch"], end], last["predicted_lower"], last["predicted_upper"], color="tab:orange",
-                        alpha=0.25, linewidth=0, label="80 % band")
-    ax.hlines(last["predicted_final"], last["epoch"], end, colors="tab:orange", linestyles="--",
-              label=f"predicted final {last['predicted_final']:.4f}")
+        ax.fill_between(
+            [last["epoch"], end],
+            last["predicted_lower"],
+            last["predicted_upper"],
+            color="tab:orange",
+            alpha=0.25,
+            linewidth=0,
+            label="80 % band",
+        )
+    ax.hlines(
+        last["predicted_final"],
+        last["epoch"],
+        end,
+        colors="tab:orange",
+        linestyles="--",
+        label=f"predicted final {last['predicted_final']:.4f}",
+    )
 
 
 class PlotCallback(Callback):

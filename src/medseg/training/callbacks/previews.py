@@ -25,6 +25,11 @@ class PreviewCallback(Callback):
         title = f"epoch {trainer.epoch_number}: worst case {result.worst.case_id} (mean Dice {result.worst.mean:.3f})"
         names: dict[int, str] = dict(getattr(trainer, "class_names", None) or {})
         shift = 1 if 0 in names else 0  # regions are numbered from 0; previews paint them from 1
-        save_case_preview(arrays["image"], arrays["label"], arrays["prediction"],
-                          trainer.folder.previews / "worst_case.png", title=title,
-                          class_names={v + shift: n for v, n in names.items()} or None)
+        save_case_preview(
+            arrays["image"],
+            arrays["label"],
+            arrays["prediction"],
+            trainer.folder.previews / "worst_case.png",
+            title=title,
+            class_names={v + shift: n for v, n in names.items()} or None,
+        )

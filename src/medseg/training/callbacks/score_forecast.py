@@ -38,13 +38,21 @@ class ScoreForecast(Callback):
     def on_epoch_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         if "val_score" not in metrics or trainer.epoch_number < self.warmup:
             return
-        points = [(row["epoch"], row["val_score"]) for row in trainer.history
-                  if "val_score" in row and math.isfinite(row["val_score"])]
+        points = [
+            (row["epoch"], row["val_score"])
+            for row in trainer.history
+            if "val_score" in row and math.isfinite(row["val_score"])
+        ]
         if len(points) < 2:
             return
         times = [row["epoch_time"] for row in trainer.history]
-        self.latest = p = predict_scores([e for e, _ in points], [v for _, v in points], trainer.num_epochs,
-                                         sum(times) / len(times), ceiling=score_ceiling(trainer))
+        self.latest = p = predict_scores(
+            [e for e, _ in points],
+            [v for _, v in points],
+            trainer.num_epochs,
+            sum(times) / len(times),
+            ceiling=score_ceiling(trainer),
+        )
         metrics["predicted_final"] = p.predicted_final
         if p.lower is not None and p.upper is not None:
             metrics["predicted_lower"], metrics["predicted_upper"] = p.lower, p.upper

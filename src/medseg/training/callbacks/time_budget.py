@@ -62,7 +62,9 @@ class TimeBudget(Callback):
                 return
         fitted = max(fitted, trainer.epoch)
         if fitted != trainer.num_epochs:
-            trainer.logger.info("time budget %.0f s: %d -> %d epochs", self.budget_s, trainer.num_epochs, fitted)
+            trainer.logger.info(
+                "time budget %.0f s: %d -> %d epochs", self.budget_s, trainer.num_epochs, fitted
+            )
             trainer.set_num_epochs(fitted)
         if fitted <= trainer.epoch:
             trainer.stop_requested = True

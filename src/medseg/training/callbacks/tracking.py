@@ -61,8 +61,14 @@ class TrackingCallback(Callback):
         plots_every: upload the plots every that many epochs (``None``: about 50 times per run).
     """
 
-    def __init__(self, frontend: Frontend | Sequence[Frontend], config: Mapping[str, Any] | None = None, *,
-                 log_checkpoint: bool = False, plots_every: int | None = None) -> None:
+    def __init__(
+        self,
+        frontend: Frontend | Sequence[Frontend],
+        config: Mapping[str, Any] | None = None,
+        *,
+        log_checkpoint: bool = False,
+        plots_every: int | None = None,
+    ) -> None:
         self.frontends = [GuardedFrontend(f) for f in _members(frontend)]
         self.config = dict(config) if config is not None else None
         self.log_checkpoint = log_checkpoint
@@ -77,8 +83,12 @@ class TrackingCallback(Callback):
 
     def _params(self, trainer: Trainer) -> dict[str, Any]:
         assert trainer.folder is not None
-        params: dict[str, Any] = {"trainer": trainer.name, "folder": str(trainer.folder.root.resolve()), "seed": trainer.seed,
-                                  **trainer.train_kwargs}
+        params: dict[str, Any] = {
+            "trainer": trainer.name,
+            "folder": str(trainer.folder.root.resolve()),
+            "seed": trainer.seed,
+            **trainer.train_kwargs,
+        }
         if self.config is not None and "training" in self.config:
             params["training"] = self.config["training"]
         params["plan"] = trainer.describe() or {}
@@ -98,15 +108,21 @@ class TrackingCallback(Callback):
                 self.run_ids[key] = run_id
         plan = trainer.describe()
         # a resumed run has its Plan already (it cannot change); the config may (e.g. more epochs)
-        documents = [("config.json", self.config)] if resumed else [("plan.json", plan), ("config.json", self.config)]
+        documents = (
+            [("config.json", self.config)] if resumed else [("plan.json", plan), ("config.json", self.config)]
+        )
         for name, document in documents:
             if document:
                 self._each("log_document", name, document)
         self.started_at = self.started_at or _now()
         network = trainer.toolbox.network
-        self.summary = {"trainer": trainer.name, "model": (plan or {}).get("network", {}).get("name"),
-                        "params_m": round(sum(p.numel() for p in network.parameters()) / 1e6, 3),
-                        "started": self.started_at, "folder": str(trainer.folder.root.resolve())}
+        self.summary = {
+            "trainer": trainer.name,
+            "model": (plan or {}).get("network", {}).get("name"),
+            "params_m": round(sum(p.numel() for p in network.parameters()) / 1e6, 3),
+            "started": self.started_at,
+            "folder": str(trainer.folder.root.resolve()),
+        }
         try:
             report = cached_sanity_check(network, trainer.input_shape, trainer.device)
             self.summary["macs_g"] = round(report.macs / 1e9, 3)
@@ -121,11 +137,17 @@ class TrackingCallback(Callback):
     def _send_summary(self, trainer: Trainer, status: str) -> None:
         row = trainer.history[-1] if trainer.history else {}
         best = trainer.best_score if math.isfinite(trainer.best_score) else None
-        self.summary.update({
-            "status": STATUS_LABELS[status], "epoch": trainer.epoch, "num_epochs": trainer.num_epochs,
-            "progress": round(trainer.epoch / max(1, trainer.num_epochs), 4), "best_score": best,
-            "best_epoch": trainer.best_epoch or None, "predicted_final": row.get("predicted_final"),
-        })
+        self.summary.update(
+            {
+                "status": STATUS_LABELS[status],
+                "epoch": trainer.epoch,
+                "num_epochs": trainer.num_epochs,
+                "progress": round(trainer.epoch / max(1, trainer.num_epochs), 4),
+                "best_score": best,
+                "best_epoch": trainer.best_epoch or None,
+                "predicted_final": row.get("predicted_final"),
+            }
+        )
         if status != "RUNNING":
             self.summary["ended"] = _now()
         self._each("log_summary", dict(self.summary))
