@@ -117,7 +117,8 @@ def mist_patch_size(
         patch = np.full(dims, math.sqrt(budget / low_size))
         patch[low] = low_size
         patch[in_plane] = np.minimum(patch[in_plane], median[in_plane])
-    return make_divisible([max(1, int(v)) for v in patch], spacing, max_pools)
+    # floor with a tolerance: 128**3 ** (1/3) is 127.99999999999997 in floating point, not 128
+    return make_divisible([max(1, math.floor(v + 1e-6)) for v in patch], spacing, max_pools)
 
 
 def batch_size_for(
