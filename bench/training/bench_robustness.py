@@ -7,6 +7,7 @@ Run: .venv/bin/python bench/training/bench_robustness.py --cells all [--old-src 
 Cells (each alone on the machine; the load, when asked, is one busy process per core, started and
 stopped by this script):
   demo-<load>            ``medseg demo`` (480 s budget, 32 training cases of the embedded sample, 8 held out)
+  demo-<budget>-<load>   the same with ``--time-budget`` seconds (0.5x: 240, 2x: 960)
   hippo-<budget>-<load>  ``medseg run-all`` on the 208 Task04 cases, fold 0 of 5, ``--time-budget``
                          seconds; held-out Dice = the 42 validation cases of the fold
 Both planners run through their own command line (``--old-src``: a checkout of the commit before the
@@ -30,7 +31,16 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("MEDSEG_SHARED_DATA", ROOT.parent / "shared" / "data"))
 RESULTS = Path(__file__).resolve().parent / "results" / "robustness.jsonl"
-CELLS = ["demo-1x", "demo-2x", "hippo-600-1x", "hippo-1200-1x", "hippo-2400-1x", "hippo-1200-2x"]
+CELLS = [
+    "demo-1x",
+    "demo-2x",
+    "demo-240-1x",
+    "demo-960-1x",
+    "hippo-1200-1x",
+    "hippo-1200-2x",
+    "hippo-600-1x",
+    "hippo-2400-1x",
+]
 BUSY = "import itertools\nx = 1.0\nfor _ in itertools.count():\n    x = x * 1.0000001 + 1e-9\n"
 
 
@@ -91,7 +101,8 @@ def run_cell(cell: str, planner: str, src: Path, work_root: Path) -> dict[str, A
     work_root.mkdir(parents=True, exist_ok=True)
     with load(factor):
         if kind == "demo":
-            code, seconds = _medseg(src, "demo", "--out", str(work), log=log)
+            budget = ["--time-budget", rest[0]] if len(rest) == 2 else []
+            code, seconds = _medseg(src, "demo", "--out", str(work), *budget, log=log)
             text = log.read_text(encoding="utf-8", errors="replace")
             match = re.search(r"mean foreground\S*\s*[│|]\s*\S*?([0-9.]+)", text)
             dice = float(match.group(1)) if match else float("nan")
