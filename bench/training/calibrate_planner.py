@@ -28,7 +28,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("MEDSEG_SHARED_DATA", ROOT.parent / "shared" / "data"))
-RESULTS = Path(__file__).resolve().parent / "results" / "planner_calibration.jsonl"
+RESULTS = Path(
+    os.environ.get(
+        "MEDSEG_CALIBRATION_RESULTS", Path(__file__).resolve().parent / "results" / "planner_calibration.jsonl"
+    )
+)
 
 # name -> (width, patch, batch, poolings below the full depth, steps)
 HIPPOCAMPUS = {
@@ -156,7 +160,7 @@ def fit() -> None:
         rows.append((cand, r["steps"], data, r["mean_dice"], r["dataset"]))
 
     def model(x: np.ndarray) -> QualityModel:
-        return QualityModel(d_max=x[0], c_w=x[1], k_w=x[2], gamma=x[3], s0=x[4], p0=x[5], alpha=1.0)
+        return QualityModel(d_max=x[0], c_w=x[1], k_w=x[2], gamma=x[3], s0=x[4], p0=x[5], alpha=x[7])
 
     def residuals(x: np.ndarray) -> np.ndarray:
         m = model(x)  # one d_max per dataset: their attainable Dice differs, the rest of the model is shared
@@ -167,10 +171,10 @@ def fit() -> None:
             ]
         )
 
-    start = np.array([0.9, 0.3, 8.0, 0.3, 60.0, 1.0, 0.8])
-    bounds = ([0.5, 0.0, 1.0, 0.0, 1.0, 0.01, 0.3], [1.0, 1.0, 64.0, 2.0, 5000.0, 500.0, 1.0])
+    start = np.array([0.9, 0.3, 8.0, 0.3, 60.0, 1.0, 0.8, 1.0])
+    bounds = ([0.5, 0.0, 1.0, 0.0, 1.0, 0.01, 0.3, 0.5], [1.0, 1.0, 64.0, 2.0, 5000.0, 500.0, 1.0, 6.0])
     fitted = least_squares(residuals, start, bounds=bounds)
-    names = ["d_max", "c_w", "k_w", "gamma", "s0", "p0", "d_max_drive"]
+    names = ["d_max", "c_w", "k_w", "gamma", "s0", "p0", "d_max_drive", "alpha"]
     print({n: round(float(v), 4) for n, v in zip(names, fitted.x, strict=True)})
     for (cand, steps, _, y, ds), res in zip(rows, residuals(fitted.x), strict=True):
         print(

@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from medseg.cli.help_text import plain
-from medseg.cli.options import add_config_options, add_inference_flags, effective_config
+from medseg.cli.options import add_config_options, add_inference_flags, effective_config, one_of
 from medseg.config import Config, apply_overrides, save_config
 from medseg.core.errors import ConfigError
+from medseg.core.vocab import DeviceName
 
 
 def _experiments(args: argparse.Namespace, config: Config) -> list[Path]:
@@ -228,7 +229,7 @@ def _predict_parser(p: argparse.ArgumentParser, ensemble: bool) -> None:
         if ensemble
         else "folds of WORK to use (default: inference.ensemble_folds; one = no ensemble)",
     )
-    p.add_argument("--device", help="auto, cpu or cuda (training.device; default: auto)")
+    p.add_argument("--device", help=f"{one_of(DeviceName)} (training.device; default: auto)")
 
     p.add_argument(
         "--backend",

@@ -12,7 +12,7 @@ from typing import Any
 
 from medseg.config import Config, apply_overrides, load_config, with_network
 from medseg.core.errors import ConfigError
-from medseg.core.vocab import FrontendName, choices
+from medseg.core.vocab import AmpMode, DeviceName, FrontendName, OptimizerName, ScheduleName, choices
 
 #: argparse destination -> config key it overrides
 FLAG_KEYS: dict[str, str] = {
@@ -46,6 +46,12 @@ FLAG_KEYS: dict[str, str] = {
     "postprocessing": "inference.postprocessing",
     "track": "tracking.frontends",
 }
+
+
+def one_of(vocabulary: object) -> str:
+    """``a, b or c``: the help text of a flag whose values are a core.vocab vocabulary."""
+    values = choices(vocabulary)
+    return ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else values[0]
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -87,11 +93,11 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
         help="alpha schedule of a composite loss: constant, linear, "
         "step or cosine (training.composite_weighting)",
     )
-    parser.add_argument("--optimizer", help="sgd, adamw or adam")
+    parser.add_argument("--optimizer", help=one_of(OptimizerName))
     parser.add_argument("--lr", type=float, help="peak learning rate")
-    parser.add_argument("--lr-scheduler", help="poly, cosine or constant")
+    parser.add_argument("--lr-scheduler", help=one_of(ScheduleName))
     parser.add_argument("--warmup-epochs", type=int, help="linear warm-up epochs")
-    parser.add_argument("--amp", help="mixed precision: off, fp16 or bf16")
+    parser.add_argument("--amp", help=f"mixed precision: {one_of(AmpMode)}")
     parser.add_argument(
         "--ema", action=argparse.BooleanOptionalAction, help="exponential moving average of weights"
     )
@@ -103,7 +109,7 @@ def add_train_flags(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         help="deterministic kernels: a resumed run is bit-identical on the CPU (training.deterministic)",
     )
-    parser.add_argument("--device", help="auto, cpu or cuda")
+    parser.add_argument("--device", help=one_of(DeviceName))
     parser.add_argument(
         "--pretrained-weights",
         help="start from a checkpoint, experiment folder or state_dict (training.pretrained_weights)",
