@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python bench/training/bench_training_step.py [--features 16] [--patch 40 56 40] [--repeats 5]
      [--curve-steps 200] [--threads 2]
+     .venv/bin/python bench/training/bench_training_step.py --stages   # GFLOP/s per encoder stage
 
 Contenders (all the planner's default U-Net for hippocampus: 4 stages, deep supervision, Dice+CE):
   bare            a hand-written loop: zero_grad, forward, loss, backward, clip, SGD step, scheduler step
@@ -108,6 +109,56 @@ def contenders(plan: Any) -> dict[str, Callable[[dict[str, torch.Tensor]], float
     return out
 
 
+def stage_throughput(plan: Any, repeats: int, threads: int) -> None:
+    """GFLOP/s of each encoder stage alone (forward + backward, batch 2), plain fp32 vs channels-last
+    (group norm) fp32 vs channels-last bf16 autocast: where the time of a step goes."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from medseg.inference.fast_layout import channels_last_copy
+    from medseg.nets.registry import create_network
+
+    torch.set_num_threads(threads)
+    net: Any = create_network("unet", 1, 3, plan.patch_size, plan.target_spacing, **plan.network.params)
+    memory = torch.channels_last_3d if len(plan.patch_size) == 3 else torch.channels_last
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 1, *plan.patch_size, generator=g)
+    print(
+        f"{'stage':>5s} {'shape in':>22s} {'GFLOP f+b':>9s} {'plain fp32':>11s} {'cl fp32':>9s} {'cl bf16':>9s}"
+    )
+    for index, stage in enumerate(net.encoder):
+        with FlopCounterMode(display=False) as counter:
+            stage(x.detach().requires_grad_(True)).sum().backward()
+        gflop = counter.get_total_flops() / 1e9
+        variants = {
+            "plain": (stage, x, contextlib.nullcontext),
+            "cl": (
+                channels_last_copy(stage, x.ndim),
+                x.contiguous(memory_format=memory),
+                contextlib.nullcontext,
+            ),
+            "cl-bf16": (
+                channels_last_copy(stage, x.ndim),
+                x.contiguous(memory_format=memory),
+                lambda: torch.autocast("cpu", dtype=torch.bfloat16),
+            ),
+        }
+        best = {k: float("inf") for k in variants}
+        for _ in range(repeats):  # alternate the variants inside each repeat
+            for name, (module, inp, ctx) in variants.items():
+                inp = inp.detach().requires_grad_(True)
+                start = time.perf_counter()
+                with ctx():
+                    out = module(inp)
+                out.float().sum().backward()
+                best[name] = min(best[name], time.perf_counter() - start)
+        rates = [gflop / best[k] for k in variants]
+        print(
+            f"{index:5d} {tuple(x.shape)!s:>22s} {gflop:9.2f} {rates[0]:11.1f} {rates[1]:9.1f} {rates[2]:9.1f}"
+        )
+        with torch.no_grad():
+            x = stage(x)
+
+
 def main() -> None:
     """Time every contender, compare loss curves, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -118,9 +169,13 @@ def main() -> None:
     parser.add_argument("--curve-steps", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", nargs="*")
+    parser.add_argument("--stages", action="store_true", help="only the GFLOP/s per encoder stage")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     plan = _plan(args.features, args.patch)
+    if args.stages:
+        stage_throughput(plan, args.repeats, args.threads)
+        return
     steps = contenders(plan)
     if args.only:
         steps = {k: v for k, v in steps.items() if k in args.only or k == "bare"}

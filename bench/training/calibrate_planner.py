@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("MEDSEG_SHARED_DATA", ROOT.parent / "shared" / "data"))
 RESULTS = Path(
     os.environ.get(
-        "MEDSEG_CALIBRATION_RESULTS", Path(__file__).resolve().parent / "results" / "planner_calibration.jsonl"
+        "MEDSEG_CALIBRATION_RESULTS",
+        Path(__file__).resolve().parent / "results" / "planner_calibration.jsonl",
     )
 )
 
