@@ -113,3 +113,37 @@ def test_the_checkpoint_holds_the_plan_and_the_plain_network(tmp_path: Path) -> 
     assert state["weights"].keys() == net.state_dict().keys()
     for key, value in net.state_dict().items():
         assert torch.equal(state["weights"][key], value)
+
+
+def test_a_sigterm_swallowed_by_a_finaliser_still_stops_training_at_the_next_step(
+    tmp_path: Path,
+) -> None:
+    """CI saw this: the handler's KeyboardInterrupt raised inside a weakref callback was printed as
+    "Exception ignored" and the run trained on to its last epoch; the next step must stop it."""
+    import gc
+    import os
+    import signal
+
+    from medseg.core import termination
+
+    class SignalsInFinaliser:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler runs here, and its raise is dropped
+            sum(range(1000))
+
+    class Drop(Callback):
+        def on_train_batch_end(self, trainer: Any, loss: float) -> None:
+            if trainer.epoch == 1 and not termination.requested():
+                SignalsInFinaliser()
+                gc.collect()
+
+    previous = signal.signal(signal.SIGTERM, termination.request)
+    trainer = make_trainer(str(tmp_path), [Drop()])
+    try:
+        with pytest.raises(KeyboardInterrupt, match="signal 15"):
+            trainer.train(4)
+        assert termination.requested()
+    finally:
+        termination.clear()
+        signal.signal(signal.SIGTERM, previous)
+    assert trainer.epoch == 1  # stopped inside epoch 2, not trained on to epoch 4

@@ -15,13 +15,14 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from types import FrameType, ModuleType
+from types import ModuleType
 from typing import NoReturn
 
 from typing_extensions import override
 
 from medseg.cli import export_verb, inference_verbs, report_verb, stages, tools
 from medseg.cli.help_text import plain
+from medseg.core import termination
 from medseg.core.atomic import os_error_line
 from medseg.core.errors import MedsegError
 
@@ -102,10 +103,6 @@ def one_line(text: str) -> str:
     return " ".join(part.strip() for part in text.splitlines() if part.strip()) or "unknown error"
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``medseg`` command; user errors print one line and exit with status 2."""
     args = build_parser().parse_args(argv)
@@ -118,11 +115,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         distributed = ranks
         ranks.init_from_env()
     try:
-        previous = signal.signal(signal.SIGTERM, _terminate)
+        previous = signal.signal(signal.SIGTERM, termination.request)
     except ValueError:  # not the main thread: signals stay as they are
         previous = None
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        termination.check()  # a SIGTERM whose first raise was swallowed still ends as interrupted
+        return status
     except MedsegError as exc:
         print(f"medseg: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
@@ -131,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("medseg: interrupted", file=sys.stderr)
+        termination.clear()
         return 130
     finally:
         if previous is not None:

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from medseg.core import termination
 from medseg.core.atomic import TEMP_PREFIX, remove_stale_temporaries, write_text_atomic
 from medseg.core.faults import kill_point
 from medseg.io.state import CheckpointError, load_state, save_state
@@ -298,6 +299,7 @@ class Trainer:
             for batch in self._batches():
                 loss = self.train_step(_to_device(batch, self.device))
                 kill_point("train_step")
+                termination.check()
                 losses.append(loss)
                 for cb in callbacks:
                     cb.on_train_batch_end(self, loss)

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from medseg.core import termination
 from medseg.core.vocab import ScoreName
 
 
@@ -118,6 +119,7 @@ def validate_cases(
     worst: CaseResult | None = None
     worst_arrays: dict[str, np.ndarray] = {}
     for item in cases:
+        termination.check()
         case_id, image, label = as_validation_case(item)
         logits = infer(
             image[None].to(device),
