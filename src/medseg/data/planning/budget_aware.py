@@ -104,7 +104,7 @@ def choose_candidate(
     expected, steps = evaluate(chosen)
     reasons.append(
         f"budget: {len(pool)} candidates, {sum(len(v) for v in times.measured.values())} timings "
-        f"({times.spent:.1f} s), step time ~ {2.718281828**times.intercept:.3g} * cost^{times.slope:.2f}"
+        f"({times.spent:.1f} s), step time ~ {times.describe()}"
     )
     runners = sorted(scored, key=lambda item: -item[0][0])[:3]
     for (score, run_steps), cand in runners:
