@@ -89,7 +89,7 @@ BAD_FLAGS = [
     ),
     (
         ["--amp", "fp8"],
-        "command line: key 'training.amp' = 'fp8' is invalid; valid choices: 'off', 'fp16' or 'bf16'",
+        "command line: key 'training.amp' = 'fp8' is invalid; valid choices: 'auto', 'off', 'fp16' or 'bf16'",
     ),
     (
         ["--lr-scheduler", "step"],

@@ -115,6 +115,7 @@ def test_the_checkpoint_holds_the_plan_and_the_plain_network(tmp_path: Path) -> 
         assert torch.equal(state["weights"][key], value)
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the swallowed raise
 def test_a_sigterm_swallowed_by_a_finaliser_still_stops_training_at_the_next_step(
     tmp_path: Path,
 ) -> None:

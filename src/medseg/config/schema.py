@@ -154,7 +154,7 @@ class Training(_Section):
     epochs: int | None = Field(default=None, ge=1)
     steps_per_epoch: int = Field(default=50, ge=1)
     grad_clip: float | None = Field(default=12.0, gt=0)
-    amp: AmpMode = "off"
+    amp: AmpMode = "auto"
     layout: Layout = "auto"
     ema: bool = False
     ema_decay: float = Field(default=0.999, gt=0.0, lt=1.0)

@@ -12,7 +12,7 @@ from typing import Literal, get_args
 DatasetFormat = Literal["auto", "msd", "nnunet", "table"]
 OptimizerName = Literal["sgd", "adamw", "adam"]
 ScheduleName = Literal["poly", "cosine", "constant", "onecycle"]
-AmpMode = Literal["off", "fp16", "bf16"]
+AmpMode = Literal["auto", "off", "fp16", "bf16"]
 ScoreName = Literal["dice", "neg_loss"]
 BlendMode = Literal["gaussian", "hann", "constant"]
 CheckpointKind = Literal["best", "latest"]

@@ -113,7 +113,10 @@ def analyze(
     budget = default_budget(config.training.time_budget_s)
     timer = None
     if budget.time_budget_s is not None:
-        timer = step_timer_for(len(fingerprint.channel_names), device=budget.device)
+        from medseg.training.device import resolve_amp
+
+        amp = resolve_amp(config.training.amp, torch.device(budget.device))
+        timer = step_timer_for(len(fingerprint.channel_names), device=budget.device, amp=amp)
     plan = make_plan(fingerprint, budget, overrides=plan_overrides(config), step_timer=timer)
     result = plan_to_config(plan, config)
     if problems.warnings:

@@ -9,9 +9,11 @@ several timings robustly (:mod:`medseg.data.planning.timing`).
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -30,11 +32,13 @@ def measure_step_seconds(
     steps: int = 3,
     device: str | torch.device = "cpu",
     clock: Callable[[], float] = time.perf_counter,
+    amp: str = "off",
 ) -> float:
     """Median seconds of ``steps`` training steps (after one warm-up step) of the candidate's network.
 
     A step is forward, cross-entropy loss, backward and an SGD (Nesterov momentum) update on a random
-    batch of ``candidate.batch_size`` patches of ``candidate.patch_size``.
+    batch of ``candidate.batch_size`` patches of ``candidate.patch_size``, under the autocast the run
+    will train with (``amp``: ``off``, ``bf16`` or ``fp16``, already resolved for the device).
     """
     from medseg.nets import create_network
 
@@ -51,6 +55,11 @@ def measure_step_seconds(
     ).to(target)
     network.train()
     optimiser = torch.optim.SGD(network.parameters(), lr=1e-3, momentum=0.99, nesterov=True)
+    autocast: Any = (
+        contextlib.nullcontext()
+        if amp == "off"
+        else torch.autocast(target.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
+    )
     generator = torch.Generator().manual_seed(0)
     shape = (candidate.batch_size, in_channels, *candidate.patch_size)
     images = torch.randn(shape, generator=generator).to(target)
@@ -58,9 +67,11 @@ def measure_step_seconds(
 
     def step() -> None:
         optimiser.zero_grad(set_to_none=True)
-        output = network(images)
-        logits = output[0] if isinstance(output, list | tuple) else output
-        torch.nn.functional.cross_entropy(logits, labels).backward()
+        with autocast:
+            output = network(images)
+            logits = output[0] if isinstance(output, list | tuple) else output
+            loss = torch.nn.functional.cross_entropy(logits.float(), labels)
+        loss.backward()
         optimiser.step()
 
     step()
@@ -75,11 +86,16 @@ def measure_step_seconds(
 
 
 def step_timer_for(
-    in_channels: int, out_channels: int = 3, steps: int = 3, device: str | torch.device = "cpu"
+    in_channels: int,
+    out_channels: int = 3,
+    steps: int = 3,
+    device: str | torch.device = "cpu",
+    amp: str = "off",
 ) -> Callable[[Candidate], float]:
-    """A ``step_timer`` for :func:`medseg.data.planning.plan` that measures real steps."""
+    """A ``step_timer`` for :func:`medseg.data.planning.plan` that measures real steps (``amp``: as in
+    :func:`measure_step_seconds`)."""
 
     def timer(candidate: Candidate) -> float:
-        return measure_step_seconds(candidate, in_channels, out_channels, steps, device)
+        return measure_step_seconds(candidate, in_channels, out_channels, steps, device, amp=amp)
 
     return timer
