@@ -13,6 +13,7 @@ ranks (or none).
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from typing import Any
 
 import torch
@@ -57,9 +58,29 @@ def init_from_env() -> bool:
     return True
 
 
-def shutdown() -> None:
-    """Leave the process group (at the end of the command)."""
-    if dist.is_available() and dist.is_initialized():
+SHUTDOWN_WAIT_S = 120.0
+
+
+def shutdown(wait_s: float = SHUTDOWN_WAIT_S) -> None:
+    """Leave the process group (at the end of the command), once every rank has got there.
+
+    Without the final barrier a rank that finishes first (rank 1, while rank 0 still writes its
+    checkpoint) tears down its gloo pairs under the other's feet, and gloo can abort that process
+    ("terminate called without an active exception", seen once in CI). On gloo the barrier is
+    ``monitored_barrier`` with a timeout, so a rank that died cannot hang the others here: after
+    ``wait_s`` they leave anyway and torchrun reports the failed rank.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    try:
+        if dist.get_world_size() > 1:
+            if dist.get_backend() == "gloo":
+                dist.monitored_barrier(timeout=timedelta(seconds=wait_s), wait_all_ranks=True)
+            else:
+                dist.barrier()
+    except RuntimeError:  # a rank is gone (DistBackendError is a RuntimeError): leave all the same
+        pass
+    finally:
         dist.destroy_process_group()
 
 
