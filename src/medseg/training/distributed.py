@@ -99,12 +99,29 @@ def broadcast(obj: Any, source: int = 0) -> Any:
     return box[0]
 
 
+SYNC_BATCH_NORM_DEVICES = ("cuda", "xpu", "hpu")  # where torch's SyncBatchNorm runs
+
+
+def sync_batch_norms(network: nn.Module, device: torch.device) -> nn.Module:
+    """``network`` with its batch norms made SyncBatchNorm on a GPU; unchanged on the CPU.
+
+    torch's SyncBatchNorm has no CPU implementation: DDP refuses to wrap it there ("SyncBatchNorm
+    layers only work with GPU modules") and its forward raises in training mode. So on the CPU
+    (gloo) the batch norms stay per rank: each normalises with its own batch's statistics, DDP
+    broadcasts rank 0's buffers (the running statistics) at each forward, and rank 0's are saved.
+    """
+    has_batch_norm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in network.modules())
+    if has_batch_norm and device.type in SYNC_BATCH_NORM_DEVICES:
+        return nn.SyncBatchNorm.convert_sync_batchnorm(network)
+    return network
+
+
 def wrap(network: nn.Module, device: torch.device) -> nn.Module:
-    """DistributedDataParallel around ``network`` (batch norms made SyncBatchNorm); unchanged alone."""
+    """DistributedDataParallel around ``network`` (batch norms made SyncBatchNorm on a GPU: see
+    :func:`sync_batch_norms`); unchanged alone."""
     if not is_distributed():
         return network
-    if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in network.modules()):
-        network = nn.SyncBatchNorm.convert_sync_batchnorm(network)
+    network = sync_batch_norms(network, device)
     ids = [device.index if device.index is not None else local_rank()] if device.type == "cuda" else None
     return nn.parallel.DistributedDataParallel(network, device_ids=ids)
 
