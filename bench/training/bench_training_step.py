@@ -110,8 +110,8 @@ def contenders(plan: Any) -> dict[str, Callable[[dict[str, torch.Tensor]], float
 
 
 def stage_throughput(plan: Any, repeats: int, threads: int) -> None:
-    """GFLOP/s of each encoder stage alone (forward + backward, batch 2), plain fp32 vs channels-last
-    (group norm) fp32 vs channels-last bf16 autocast: where the time of a step goes."""
+    """GFLOP/s of each encoder stage alone (forward + backward, batch 2), plain fp32 vs plain bf16 autocast vs
+    channels-last (group norm) fp32 vs channels-last bf16 autocast: where the time of a step goes."""
     from torch.utils.flop_counter import FlopCounterMode
 
     from medseg.inference.fast_layout import channels_last_copy
@@ -123,7 +123,8 @@ def stage_throughput(plan: Any, repeats: int, threads: int) -> None:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(2, 1, *plan.patch_size, generator=g)
     print(
-        f"{'stage':>5s} {'shape in':>22s} {'GFLOP f+b':>9s} {'plain fp32':>11s} {'cl fp32':>9s} {'cl bf16':>9s}"
+        f"{'stage':>5s} {'shape in':>22s} {'GFLOP f+b':>9s} {'plain fp32':>11s} {'plain bf16':>11s}"
+        f" {'cl fp32':>9s} {'cl bf16':>9s}"
     )
     for index, stage in enumerate(net.encoder):
         with FlopCounterMode(display=False) as counter:
@@ -131,13 +132,14 @@ def stage_throughput(plan: Any, repeats: int, threads: int) -> None:
         gflop = counter.get_total_flops() / 1e9
         variants = {
             "plain": (stage, x, contextlib.nullcontext),
+            "bf16": (stage, x, lambda: torch.autocast("cpu", dtype=torch.bfloat16)),
             "cl": (
-                channels_last_copy(stage, x.ndim),
+                channels_last_copy(stage, x.ndim - 2),
                 x.contiguous(memory_format=memory),
                 contextlib.nullcontext,
             ),
             "cl-bf16": (
-                channels_last_copy(stage, x.ndim),
+                channels_last_copy(stage, x.ndim - 2),
                 x.contiguous(memory_format=memory),
                 lambda: torch.autocast("cpu", dtype=torch.bfloat16),
             ),
@@ -153,7 +155,8 @@ def stage_throughput(plan: Any, repeats: int, threads: int) -> None:
                 best[name] = min(best[name], time.perf_counter() - start)
         rates = [gflop / best[k] for k in variants]
         print(
-            f"{index:5d} {tuple(x.shape)!s:>22s} {gflop:9.2f} {rates[0]:11.1f} {rates[1]:9.1f} {rates[2]:9.1f}"
+            f"{index:5d} {tuple(x.shape)!s:>22s} {gflop:9.2f} {rates[0]:11.1f} {rates[1]:11.1f}"
+            f" {rates[2]:9.1f} {rates[3]:9.1f}"
         )
         with torch.no_grad():
             x = stage(x)
