@@ -1,6 +1,7 @@
 """DRIVE vessels: Dice+CE vs clDice vs a composite region+boundary schedule, same steps, same seed.
 
 Run: .venv/bin/python bench/losses/bench_drive_losses.py [--budget 900] [--work /tmp/medseg_drive_losses]
+     [--steps N] [--patch H W] [--features F]   (pin the comparison instead of the load-dependent plan)
 
 The 20 DRIVE training images: a fixed split of 15 for training and 5 held out (the last 5 case ids).
 The plan is made once, for a ``--budget`` seconds run on this machine (``medseg analyze
@@ -35,6 +36,9 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=900.0, help="seconds the plan is made for")
     parser.add_argument("--work", type=Path, default=Path("/tmp/medseg_drive_losses"))
     parser.add_argument("--only", nargs="*")
+    parser.add_argument("--steps", type=int, help="optimiser steps per contender (default: the plan's)")
+    parser.add_argument("--patch", type=int, nargs=2, help="patch size (default: the plan's)")
+    parser.add_argument("--features", type=int, help="U-Net base features (default: the plan's)")
     args = parser.parse_args()
 
     from medseg.config import Config, apply_overrides
@@ -55,13 +59,21 @@ def main() -> None:
         "training.time_budget_s": args.budget,
     }
     planned = analyze(train_set, apply_overrides(Config(), base), args.work / "plan", progress=False)
-    steps = int(planned.training.planned_steps or 1000)
+    steps = args.steps or int(planned.training.planned_steps or 1000)
+    fixed: dict[str, object] = {}  # a plan made on a loaded machine is small: these pin it for a fair run
+    if args.patch:
+        fixed["spatial_config.patch_size"] = list(args.patch)
+    if args.features:
+        fixed["model.params"] = {**(planned.model.params or {}), "features_base": args.features}
+    planned = apply_overrides(planned, fixed)
+    per_epoch = planned.training.steps_per_epoch
+    epochs = max(1, steps // per_epoch)
     for name, settings in CONTENDERS.items():
         if args.only and name not in args.only:
             continue
         work = args.work / name.split()[0]
         config = apply_overrides(
-            planned, {"training.epochs": max(1, steps // 50), "training.time_budget_s": None, **settings}
+            planned, {"training.epochs": epochs, "training.time_budget_s": None, **settings}
         )
         start = time.perf_counter()
         experiment = train(train_set, config, work, fold=0, progress=False)
@@ -70,10 +82,11 @@ def main() -> None:
         means = make_evaluator(config, progress=False).evaluate_dataset(test_set, predicted).mean_metrics
         record = {
             "contender": name,
-            "steps": max(1, steps // 50) * 50,
+            "steps": epochs * per_epoch,
             "train_seconds": round(seconds, 1),
             "patch": config.spatial_config.patch_size,
             "features": (config.model.params or {}).get("features_base"),
+            "date": time.strftime("%Y-%m-%d"),
             **{k.split("/")[1]: v for k, v in means.items()},
         }
         RESULTS.parent.mkdir(exist_ok=True)
