@@ -8,11 +8,15 @@ import json
 import logging
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from torch import nn
+from torch.utils.data import DataLoader
 
+from medseg.config import Training
 from medseg.core.errors import ConfigError
 from medseg.tracking import JsonLinesFrontend, create_hybrid_frontend, redact
 from medseg.tracking.mlflow_frontend import MLflowFrontend
@@ -27,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "training"))
 sys.path.insert(0, str(HERE))
 from fake_notion import serve  # noqa: E402
-from resume_job import make_trainer  # noqa: E402
+from resume_job import TinyTrainer, make_data, make_trainer, tiny_plan  # noqa: E402
 from wandb_records import read_run  # noqa: E402
 
 SECRET = "s3cr3t-token-value-12345"
@@ -42,6 +46,48 @@ class StopAt(Callback):
     def on_epoch_start(self, trainer: Any) -> None:
         if trainer.epoch_number == self.epoch:
             raise self.error
+
+
+@dataclass
+class Scored:
+    """A validation result with a given score (what the trainer and the callbacks read of one)."""
+
+    score: float
+
+    def row(self) -> dict[str, float]:
+        return {"val_score": self.score}
+
+
+class ScoredTrainer(TinyTrainer):
+    """TinyTrainer whose validation of epoch ``e`` scores ``scores[e]``, with a network of known size:
+    3x3 convolutions 1 -> 128 -> 128 -> 2 channels on 16 x 16 patches.
+
+    Parameters: (9*1 + 1)*128 + (9*128 + 1)*128 + (9*128 + 1)*2 = 1280 + 147584 + 2306 = 151170;
+    MACs of one patch: 16*16 * 9 * (1*128 + 128*128 + 128*2) = 256 * 150912 = 38633472.
+    """
+
+    PARAMS = 151_170
+    MACS = 38_633_472
+
+    def __init__(self, root: str, extra: list[Callback], scores: dict[int, float]) -> None:
+        loader = DataLoader(make_data(), batch_size=4, shuffle=True, num_workers=0)
+        training = Training(seed=7, deterministic=True, device="cpu")
+        super().__init__(
+            root, loader, "scored", plan=tiny_plan(), training=training, transparency=False, callbacks=extra
+        )
+        self.scores = scores
+
+    def build_network(self, example_shape: tuple[int, ...]) -> nn.Module:
+        return nn.Sequential(
+            nn.Conv2d(example_shape[0], 128, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(128, 128, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(128, self.plan.out_channels, 3, padding=1),
+        )
+
+    def validate(self) -> Scored:
+        return Scored(self.scores[self.epoch_number])
 
 
 def _all_text(root: Path) -> str:
@@ -206,19 +252,49 @@ def test_an_unreachable_service_costs_one_warning_and_training_goes_on(
     assert [e["status"] for e in _events(tmp_path / "events.jsonl") if e["event"] == "finish"] == ["FINISHED"]
 
 
+def test_the_best_checkpoint_is_logged_each_time_it_improves(tmp_path: Path, ml_root: Path) -> None:
+    scores = {1: 0.3, 2: 0.6, 3: 0.5, 4: 0.7}  # improves at epochs 1, 2 and 4
+    from mlflow.tracking import MlflowClient
+
+    for log_checkpoint in (True, False):
+        root = tmp_path / str(log_checkpoint)
+        local = JsonLinesFrontend(root / "events.jsonl")
+        ml = MLflowFrontend(f"checkpoint-{log_checkpoint}", root=ml_root)
+        callback = TrackingCallback([local, ml], log_checkpoint=log_checkpoint)
+        trainer = ScoredTrainer(str(root / "exp"), [callback], scores)
+        folder = trainer.train(4)
+        uploads = [e for e in _events(root / "events.jsonl") if e["event"] == "artifact"]
+        checkpoints = [(e["step"], Path(e["path"])) for e in uploads if e["kind"] == "checkpoint"]
+        client = MlflowClient(ml.tracking_uri)
+        listed = [a.path for a in client.list_artifacts(ml.run_id or "", "checkpoints")]
+        if not log_checkpoint:
+            assert checkpoints == [] and listed == []
+            continue
+        best = folder.checkpoint("best")
+        assert checkpoints == [(1, best), (2, best), (4, best)]
+        assert listed == ["checkpoints/best.safetensors"]
+        stored = client.download_artifacts(ml.run_id or "", "checkpoints/best.safetensors", str(root / "dl"))
+        assert Path(stored).read_bytes() == best.read_bytes()  # the last upload: the best (epoch 4)
+        from medseg.io.state import load_state
+
+        assert load_state(Path(stored))[0]["trainer"]["best_epoch"] == 4
+
+
 def test_notion_board_against_a_local_server(tmp_path: Path, monkeypatch: Any) -> None:
     token = "notion-secret-123"
     monkeypatch.setenv("NOTION_TOKEN", token)
+    scores = {1: 0.25, 2: 0.625, 3: 0.5}
     with serve() as (fake, url):
-        trainer = make_trainer(
+        trainer = ScoredTrainer(
             str(tmp_path / "exp"),
             [TrackingCallback(NotionFrontend("db-1", api_url=url)), StopAt(2, KeyboardInterrupt())],
+            scores,
         )
         with pytest.raises(KeyboardInterrupt):
             trainer.train(3)
-        assert trainer.folder is not None
+        assert trainer.folder is not None and trainer.toolbox is not None
         ((page_id, page),) = fake.pages.items()
-        assert page["Exp ID"]["title"][0]["text"]["content"] == f"TinyTrainer/{trainer.folder.root.name}"
+        assert page["Exp ID"]["title"][0]["text"]["content"] == f"ScoredTrainer/{trainer.folder.root.name}"
         assert page["Status"] == {"select": {"name": "Interrupted"}} and page["Epoch"] == {"number": 1}
         for column in (
             "Status",
@@ -232,11 +308,19 @@ def test_notion_board_against_a_local_server(tmp_path: Path, monkeypatch: Any) -
         ):
             assert column in fake.columns  # the missing board columns were added to the database
         assert page["Model"]["rich_text"][0]["text"]["content"] == "unet"
-        resumed = make_trainer(str(tmp_path / "exp"), [TrackingCallback(NotionFrontend("db-1", api_url=url))])
+        assert sum(p.numel() for p in trainer.toolbox.network.parameters()) == ScoredTrainer.PARAMS
+        assert page["Params (M)"] == {"number": 0.151}  # 151170 parameters
+        assert page["MACs (G)"] == {"number": 0.039}  # 38.6 M multiply-accumulates per 16 x 16 patch
+        assert page["Best score"] == {"number": 0.25}  # epoch 1, the only one before the interruption
+        resumed = ScoredTrainer(
+            str(tmp_path / "exp"), [TrackingCallback(NotionFrontend("db-1", api_url=url))], scores
+        )
         resumed.recover_from(trainer.folder.root)
         resumed.continue_training()
         assert list(fake.pages) == [page_id]  # the same row, continued
         assert page["Status"] == {"select": {"name": "Completed"}} and page["Progress"] == {"number": 1.0}
+        assert page["Best score"] == {"number": 0.625}  # epoch 2's; epoch 3 scored lower
+        assert page["Params (M)"] == {"number": 0.151} and page["MACs (G)"] == {"number": 0.039}
         assert page["Time"]["date"]["end"] is not None
         assert {b["type"] for b in fake.children[page_id]} >= {"paragraph", "code"}  # parameters and the Plan
         bodies = json.dumps([body for *_, body in fake.requests])

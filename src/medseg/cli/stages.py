@@ -76,7 +76,8 @@ def preprocess(args: argparse.Namespace) -> int:
 
 
 def train(args: argparse.Namespace) -> int:
-    """``medseg train -o WORK --fold K``: train one fold (or ``all`` cases, or every configured fold)."""
+    """``medseg train -o WORK --fold K``: train one fold (or ``all`` cases, or every configured fold);
+    each experiment folder gets its ``report.html`` when its training ends."""
     from medseg.presets.pipeline import train as run
     from medseg.training import distributed
 
@@ -97,6 +98,7 @@ def train(args: argparse.Namespace) -> int:
     for fold in folds:
         experiment = run(dataset, config, args.out, fold=fold, resume=args.resume)
         Console().print(f"fold {fold}: experiment folder {experiment}")
+        _print_report(experiment / "report.html")
     if (
         experiment is not None and distributed.is_main()
     ):  # the config as trained (re-planned for a new network)
@@ -105,7 +107,8 @@ def train(args: argparse.Namespace) -> int:
 
 
 def run_all(args: argparse.Namespace) -> int:
-    """``medseg run-all DATA -o WORK``: analyze, preprocess, train, predict and evaluate every fold."""
+    """``medseg run-all DATA -o WORK``: analyze, preprocess, train, predict and evaluate every fold,
+    then write WORK/report.html (and each experiment's report)."""
     from medseg.presets.pipeline import run_all as run_pipeline
     from medseg.training import distributed
 
@@ -120,7 +123,13 @@ def run_all(args: argparse.Namespace) -> int:
         console = Console()
         console.print(summary_table(summary))
         console.print(f"cross-validation summary: {Path(args.out) / 'evaluation' / 'cv_summary.json'}")
+        _print_report(Path(args.out) / "report.html")
     return 0
+
+
+def _print_report(report: Path) -> None:
+    if report.is_file():  # one line, however long the path: it is copied into a browser
+        Console(soft_wrap=True).print(f"report: {report}", markup=False, highlight=False)
 
 
 def lr_find(args: argparse.Namespace) -> int:

@@ -7,9 +7,11 @@ the Python API are the same functions), and every stage writes into one layout o
     fingerprint/                    cached dataset fingerprint
     preprocessed/                   memory-mapped cases + properties (+ the Plan's preprocessing part)
     folds.json                      case -> fold
-    experiments/SegmentationTrainer_fold<k>/<run>/   experiment folder (its own config.json and plan.json)
+    experiments/SegmentationTrainer_fold<k>/<run>/   experiment folder (its own config.json, plan.json
+                                    and report.html, written when its training ends)
     predictions/fold_<k>/           label maps of the fold's validation cases (source geometry and format)
     evaluation/fold_<k>.csv         per-case metrics; evaluation/cv_summary.json across folds
+    report.html                     the work folder's report (written at the end of run_all)
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from medseg.data.datasets.base import CaseDataset
 from medseg.data.planning import Budget
 from medseg.presets.experiments import latest_experiment, run_name, trained_experiments
 from medseg.training import distributed
+from medseg.training.callback import Callback
 
 CONFIG_NAME = "config.json"
 #: epochs run when neither ``training.epochs`` nor a planned number of steps is known
@@ -250,6 +253,74 @@ def _callbacks(config: Config, resume_with_epochs: bool, work_dir: Path) -> list
     return out
 
 
+def _warn(line: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, soft_wrap=True).print(f"medseg: warning: {' '.join(line.split())}", markup=False)
+
+
+class WorstCaseKeeper(Callback):
+    """Keeps the worst case of the last validation, for the visual reports written when training ends."""
+
+    def __init__(self) -> None:
+        self.case: Any = None
+        self.arrays: dict[str, np.ndarray] = {}
+        self.epoch: int | None = None
+        self.class_names: dict[int, str] = {}
+
+    def on_validation_end(self, trainer: Any, result: Any) -> None:
+        arrays = getattr(result, "worst_arrays", None)
+        if arrays and getattr(result, "worst", None) is not None:
+            self.case, self.arrays, self.epoch = result.worst, dict(arrays), trainer.epoch_number
+            self.class_names = dict(getattr(trainer, "class_names", None) or {})
+
+    def save(self, folder: Path, spacing: Any = None) -> dict[str, Any] | None:
+        """Write the montage, scroll and 3-D GIFs of the kept case into ``folder/previews`` (None: no case)."""
+        if not self.arrays:
+            return None
+        from medseg.viz.report_visuals import save_worst_case_visuals
+
+        shift = 1 if 0 in self.class_names else 0  # painted from 1 when regions are numbered from 0
+        return save_worst_case_visuals(
+            folder / "previews",
+            self.arrays["image"],
+            self.arrays["label"],
+            self.arrays["prediction"],
+            class_names={v + shift: n for v, n in self.class_names.items()} or None,
+            spacing=spacing,
+            case_id=str(self.case.case_id),
+            mean_dice=float(self.case.mean),
+            epoch=self.epoch,
+        )
+
+
+def write_run_report(
+    folder: Path,
+    kind: Literal["experiment", "work"],
+    worst: WorstCaseKeeper | None = None,
+    spacing: Any = None,
+) -> Path | None:
+    """``folder/report.html`` (after the worst case's visuals, given ``worst``), on rank 0 only.
+
+    A training that finished is not failed by its report: each failure is one warning line on stderr
+    and None is returned.
+    """
+    if not distributed.is_main():
+        return None
+    if worst is not None:
+        try:
+            worst.save(folder, spacing)
+        except Exception as exc:
+            _warn(f"{folder / 'previews'}: worst-case visuals not written ({type(exc).__name__}: {exc})")
+    try:
+        from medseg.viz.report import write_report
+
+        return write_report(folder, kind=kind)
+    except Exception as exc:
+        _warn(f"{folder / 'report.html'}: {kind} report not written ({type(exc).__name__}: {exc})")
+        return None
+
+
 def train(
     dataset: CaseDataset,
     config: Config,
@@ -260,6 +331,9 @@ def train(
     progress: bool = True,
 ) -> Path:
     """Train ``fold`` as the config says (preprocessing first, idempotent); returns the experiment folder.
+
+    When training ends, the experiment's report (``report.html``, with the worst validation case's
+    montage, scroll and 3-D GIFs in ``previews/``) is written; a failure to write it is a warning.
 
     ``resume`` continues the fold's latest run; with ``training.epochs`` set to a new length the run
     is extended (or shortened) and its learning-rate schedule stretched to match.
@@ -306,13 +380,14 @@ def train(
     loader = make_loader(
         sampler, plan.batch_size, workers=t.workers, augmentation=augmentation, seed=rank_seed
     )
+    worst = WorstCaseKeeper()
     trainer = SegmentationTrainer(
         work / "experiments",
         loader,
         PreprocessedDataset(cache, val_set.case_ids),
         plan=plan,
         training=t,
-        callbacks=_callbacks(config, resume and t.epochs is not None, work),
+        callbacks=[*_callbacks(config, resume and t.epochs is not None, work), worst],
         name=run_name(fold),
         class_frequencies=class_frequencies(train_cases, plan),
     )
@@ -323,6 +398,7 @@ def train(
         folder = trainer.train(epochs, steps_per_epoch=steps_per_epoch)
     if distributed.is_main():
         save_config(config, folder.root / CONFIG_NAME)
+        write_run_report(folder.root, "experiment", worst, plan.target_spacing)
     distributed.barrier()
     return folder.root
 
@@ -446,8 +522,9 @@ def predict(
 def _case_progress(
     enabled: bool, checkpoints: list[Path], predictant: Any
 ) -> Iterator[Callable[[str], None]]:
-    """A per-case bar naming the model (``experiment/checkpoint file``) on interactive terminals; yields
-    ``advance(case_id)``. (The ``predict`` verb prints the checkpoint each experiment contributed.)"""
+    """A per-case bar naming the model (``experiment/checkpoint file``) on interactive terminals, none
+    for no cases; yields ``advance(case_id)``. (The ``predict`` verb prints the checkpoint each
+    experiment contributed.)"""
     if not enabled:
         yield lambda case_id: None
         return
@@ -470,7 +547,7 @@ def _case_progress(
         TimeElapsedColumn(),
         console=console,
         transient=True,
-        disable=not console.is_terminal,
+        disable=not console.is_terminal or total == 0,  # nothing to predict: no empty 0/0 bar
     ) as bar:
         task = bar.add_task("", total=total)
         yield lambda case_id: bar.update(task, advance=1, description=case_id)
@@ -496,7 +573,8 @@ def make_evaluator(config: Config, progress: bool = True) -> Any:
 def run_all(
     dataset: CaseDataset, config: Config, work_dir: str | Path, *, progress: bool = True
 ) -> dict[str, Any]:
-    """analyze (if the Plan is incomplete) -> preprocess -> per fold: train, predict, evaluate -> CV summary."""
+    """analyze (if the Plan is incomplete) -> preprocess -> per fold: train, predict, evaluate -> CV summary
+    -> the work folder's report (``report.html``; a failure to write it is a warning)."""
     work = Path(work_dir)
     if not planned(config):
         config = analyze(dataset, config, work, progress=progress, save=False)
@@ -525,6 +603,7 @@ def run_all(
     if distributed.is_main():
         write_text_atomic(work / "evaluation" / "cv_summary.json", json.dumps(summary, indent=2))
         save_config(config, work / CONFIG_NAME)
+        write_run_report(work, "work")
     distributed.barrier()
     return summary
 
@@ -581,4 +660,5 @@ __all__ = [
     "total_steps",
     "train",
     "trained_experiments",
+    "write_run_report",
 ]

@@ -1,10 +1,11 @@
 """``write_report(folder)``: one self-contained ``report.html`` for an experiment or a work folder.
 
 An experiment folder (``metrics.csv``, ``plan.json``, ``checkpoints/``, ...) gets its plan and reasons,
-curves, per-case validation table with box plots, worst-case previews and links to its files. A
-work folder (``config.json``, ``evaluation/``, ``experiments/``) gets its configuration and notes,
-the cross-validation summary, per-fold box plots, the per-case table across folds and links to
-the experiments' own reports, which are written too. Missing or unreadable pieces are shown as
+curves, per-case validation table with box plots, worst-case previews, the worst case's montage,
+scroll and 3-D GIFs (:mod:`medseg.viz.report_visuals`, written at the end of training) and links to
+its files. A work folder (``config.json``, ``evaluation/``, ``experiments/``) gets its configuration
+and notes, the cross-validation summary, per-fold box plots, the per-case table across folds and
+links to the experiments' own reports, which are written too. Missing or unreadable pieces are shown as
 "not available"; only a folder that does not exist is an error.
 """
 

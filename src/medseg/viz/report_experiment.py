@@ -12,6 +12,7 @@ from medseg.viz.boxplots import class_box_figure
 from medseg.viz.curves import curves_figure
 from medseg.viz.html import figure_data_uri, image, not_available, table
 from medseg.viz.report_common import Section, facts_table, file_links, gallery, guarded, reasons_list
+from medseg.viz.report_visuals import VISUAL_FILES, visuals_section
 from medseg.viz.tables import read_case_table, read_json, read_metrics
 
 #: plots shown first, in this order; any other ``plots/*.png`` follows
@@ -122,16 +123,23 @@ def cases_section(folder: Path) -> str:
     return note + table(frame, table_id="case-table", sorted_by="mean" if dice else None, scroll=True) + boxes
 
 
+def previews_section(folder: Path) -> str:
+    """The trainer's ``previews/*`` (worst case after the last validation), the visual reports left out."""
+    shown = [p for p in sorted((folder / "previews").glob("*")) if p.name not in VISUAL_FILES]
+    return gallery(shown, folder, "previews")
+
+
 def experiment_sections(folder: Path) -> list[Section]:
     """The report sections of an experiment folder."""
     return [
         ("plan", "Plan", guarded("plan", lambda: plan_section(folder))),
         ("curves", "Training curves", guarded("training curves", lambda: curves_section(folder))),
         ("cases", "Validation cases", guarded("per-case table", lambda: cases_section(folder))),
+        ("previews", "Worst-case previews", guarded("previews", lambda: previews_section(folder))),
         (
-            "previews",
-            "Worst-case previews",
-            guarded("previews", lambda: gallery(sorted((folder / "previews").glob("*")), folder, "previews")),
+            "visuals",
+            "Worst case: montage, scroll and 3-D views",
+            guarded("visual reports", lambda: visuals_section(folder)),
         ),
         ("files", "Files", guarded("files", lambda: file_links(folder, FILES))),
     ]

@@ -39,7 +39,10 @@ def worst_first(frame: pd.DataFrame, score_columns: list[str]) -> pd.DataFrame:
     out = frame.copy()
     if score_columns:
         values = out[score_columns].apply(pd.to_numeric, errors="coerce").replace([np.inf, -np.inf], np.nan)
-        out.insert(len(out.columns), "mean", values.mean(axis=1))
+        if "mean" in out.columns:  # the trainer's validation/cases.csv has one: recomputed in its place
+            out["mean"] = values.mean(axis=1)
+        else:
+            out.insert(len(out.columns), "mean", values.mean(axis=1))
         out = out.sort_values("mean", kind="stable", na_position="first")
     return out.reset_index(drop=True)
 
