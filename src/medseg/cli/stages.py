@@ -97,8 +97,9 @@ def train(args: argparse.Namespace) -> int:
     experiment = None
     for fold in folds:
         experiment = run(dataset, config, args.out, fold=fold, resume=args.resume)
-        Console().print(f"fold {fold}: experiment folder {experiment}")
-        _print_report(experiment / "report.html")
+        if distributed.is_main():  # under torchrun every rank gets here: one line, not one per rank
+            Console().print(f"fold {fold}: experiment folder {experiment}")
+            _print_report(experiment / "report.html")
     if (
         experiment is not None and distributed.is_main()
     ):  # the config as trained (re-planned for a new network)
