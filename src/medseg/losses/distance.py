@@ -30,13 +30,13 @@ class DistanceLoss(CompositeLoss):
         out_channels: int,
         activation: Activation,
         spacing: Sequence[float],
-        schedule: AlphaSchedule | None,
+        schedule: AlphaSchedule | None = None,
         *,
-        normalize_dtm: bool,
-        region: Region,
-        smooth: float,
-        include_background: bool,
-        batch_dice: bool,
+        normalize_dtm: bool = True,
+        region: Region = "dice",
+        smooth: float = 1e-5,
+        include_background: bool = False,
+        batch_dice: bool = True,
     ) -> None:
         super().__init__(
             out_channels,
@@ -90,32 +90,7 @@ class BoundaryLoss(DistanceLoss):
     highly unbalanced segmentation, MIDL 2019 / Medical Image Analysis 2021.
     """
 
-    term_name = "boundary"
-
-    def __init__(
-        self,
-        out_channels: int,
-        activation: Activation,
-        spacing: Sequence[float],
-        schedule: AlphaSchedule | None = None,
-        *,
-        normalize_dtm: bool = True,
-        region: Region = "dice",
-        smooth: float = 1e-5,
-        include_background: bool = False,
-        batch_dice: bool = True,
-    ) -> None:
-        super().__init__(
-            out_channels,
-            activation,
-            spacing,
-            schedule,
-            normalize_dtm=normalize_dtm,
-            region=region,
-            smooth=smooth,
-            include_background=include_background,
-            batch_dice=batch_dice,
-        )
+    term_name = "boundary"  # the parameters and defaults are DistanceLoss's (region: Dice)
 
     @override
     def distance_term(
