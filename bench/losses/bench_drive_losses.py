@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -27,6 +28,12 @@ CONTENDERS = {
     "dice_ce": {"training.loss": "dice_ce"},
     "cldice": {"training.loss": "cldice"},
     "boundary (linear)": {"training.loss": "boundary", "training.composite_weighting": "linear"},
+    # clDice with its constant alpha 0.5 collapsed to "foreground everywhere" in a 1000-step run here
+    # (an empty predicted skeleton makes the topology precision 1): Dice leads first, then 50/50
+    "cldice (linear 1 -> 0.5)": {
+        "training.loss": "cldice",
+        "training.composite_weighting": {"name": "linear", "params": {"end_val": 0.5}},
+    },
 }
 
 
@@ -71,7 +78,8 @@ def main() -> None:
     for name, settings in CONTENDERS.items():
         if args.only and name not in args.only:
             continue
-        work = args.work / name.split()[0]
+        # a folder per contender: "cldice (linear 1 -> 0.5)" trains in cldice_linear_1_0_5/
+        work = args.work / re.sub(r"\W+", "_", name).strip("_")
         config = apply_overrides(
             planned, {"training.epochs": epochs, "training.time_budget_s": None, **settings}
         )
