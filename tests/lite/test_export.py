@@ -135,3 +135,18 @@ def test_export_and_backend_flags_have_help(capsys: pytest.CaptureFixture[str]) 
         assert info.value.code == 0
     out = capsys.readouterr().out
     assert "usage: medseg export" in out and "--tolerance" in out and "--backend {torch,onnxruntime}" in out
+
+
+def test_the_parity_limit_grows_with_the_logits_but_not_below_the_tolerance() -> None:
+    from medseg.inference.export.parity import ParityInput, max_abs_differences, parity_limit
+
+    batch = np.random.default_rng(0).standard_normal((2, 1, 4, 4, 4))  # float64: the 5e-4 stays exact
+    for gain, accepted in ((100.0, True), (0.5, False)):  # the same 5e-4 error on large and small logits
+        scales: dict[str, float] = {}
+        diffs = max_abs_differences(
+            lambda x, g=gain: x * g, lambda x, g=gain: x * g + 5e-4, [ParityInput("case", batch)], scales
+        )
+        assert scales["case"] == pytest.approx(float(np.abs(batch).max()) * gain, rel=1e-6)
+        assert diffs["case"] == pytest.approx(5e-4, rel=1e-3)
+        assert (diffs["case"] <= parity_limit(1e-4, scales["case"])) is accepted
+    assert parity_limit(1e-4, 0.2) == 1e-4 and parity_limit(1e-4, 20.0) == pytest.approx(2e-3)

@@ -26,7 +26,7 @@ def export(args: argparse.Namespace) -> int:
     axes = "batch + spatial" if result.dynamic_spatial else "batch"
     console.print(
         f"max abs logit difference vs PyTorch: {result.max_abs_difference:.3g} "
-        f"(limit {args.tolerance:g}); dynamic axes: {axes}; {result.seconds:.1f} s"
+        f"(limit {result.limit:.3g}); dynamic axes: {axes}; {result.seconds:.1f} s"
     )
     return 0
 

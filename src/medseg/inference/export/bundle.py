@@ -34,7 +34,7 @@ from medseg.inference.export.graph import (
     to_program,
     with_metadata,
 )
-from medseg.inference.export.parity import max_abs_differences, parity_inputs
+from medseg.inference.export.parity import max_abs_differences, parity_inputs, parity_limit
 from medseg.lite import metadata as keys
 
 SUFFIXES = (".onnx", ".pt", ".pt2")
@@ -55,6 +55,7 @@ class ExportResult:
     parity: dict[str, float] = field(default_factory=dict)
     dynamic_spatial: bool = False
     seconds: float = 0.0
+    limit: float = DEFAULT_TOLERANCE  # the accepted difference: the tolerance scaled by the logits
 
     @property
     def max_abs_difference(self) -> float:
@@ -101,7 +102,8 @@ def export_model(
     ``output`` ends in ``.onnx`` (ONNX, for the lite predictor and any ONNX runtime) or ``.pt``/``.pt2``
     (``torch.export``). The export is compared with PyTorch on window batches of ``cases`` (image
     files/folders; default: the training data's preprocessed cases when found) and random patches;
-    a max abs logit difference above ``tolerance`` raises :class:`ExportError` and writes nothing.
+    a max abs logit difference above ``tolerance`` (times the largest logit when that exceeds 1,
+    :func:`~medseg.inference.export.parity.parity_limit`) raises :class:`ExportError` and writes nothing.
     """
     from medseg.inference.predictor import Predictor
 
@@ -126,24 +128,29 @@ def export_model(
     plan_json = plan.model_dump_json()
     say(f"exporting {ckpt} ({plan.network.name}, patch {plan.patch_size}) to {target}")
     inputs = parity_inputs(plan, experiment, [Path(c) for c in cases] if cases else None)
+    scales: dict[str, float] = {}
     if suffix == ".onnx":
         graph, dynamic = to_onnx(
             module, example, divisor=list(divisor) if divisor else None, opset=opset, tolerance=tolerance
         )
         candidate = ort_session(graph)
         parity = max_abs_differences(
-            _torch_runner(module), lambda x: candidate.run(None, {keys.INPUT_NAME: x})[0], inputs
+            _torch_runner(module),
+            lambda x: candidate.run(None, {keys.INPUT_NAME: x})[0],
+            inputs,
+            scales,
         )
     else:
         graph, dynamic = to_program(module, example), False
-        parity = max_abs_differences(_torch_runner(module), program_runner(graph), inputs)
+        parity = max_abs_differences(_torch_runner(module), program_runner(graph), inputs, scales)
     for name, value in parity.items():
-        say(f"  parity {name}: max abs logit difference {value:.3g}")
+        say(f"  parity {name}: max abs logit difference {value:.3g} (logits up to {scales[name]:.3g})")
     worst = max(parity.values())
-    if not worst <= tolerance:
+    limit = parity_limit(tolerance, max(scales.values()))
+    if not worst <= limit:
         raise ExportError(
             f"{target}: exported model differs from PyTorch by {worst:.3g} (max abs logit, limit "
-            f"{tolerance:g}); nothing written"
+            f"{limit:.3g} = {tolerance:g} x max(1, largest logit)); nothing written"
         )
     if suffix == ".onnx":
         meta = {
@@ -166,7 +173,7 @@ def export_model(
         weights_name=weights.name,
         checkpoint=ckpt,
         parity=parity,
-        tolerance=tolerance,
+        tolerance=limit,
         dynamic_spatial=dynamic,
         parameters=parameters,
         backend="ONNX" if suffix == ".onnx" else "torch.export",
@@ -175,6 +182,6 @@ def export_model(
     write_text_atomic(card, text)
     write_bytes_atomic(target, graph)
     say(
-        f"wrote {target}, {weights.name}, {card.name}; max abs logit difference {worst:.3g} (limit {tolerance:g})"
+        f"wrote {target}, {weights.name}, {card.name}; max abs logit difference {worst:.3g} (limit {limit:.3g})"
     )
-    return ExportResult(target, weights, card, parity, dynamic, time.perf_counter() - start)
+    return ExportResult(target, weights, card, parity, dynamic, time.perf_counter() - start, limit)
