@@ -99,3 +99,14 @@ def test_bounded_by_the_ceiling_and_never_below_the_best_so_far() -> None:
     falling = 0.8 - 0.01 * np.log(epochs)  # no negative trend is extrapolated; the best so far is the floor
     q = predict_scores(epochs, falling, total_epochs=100, epoch_seconds=1.0)
     assert q.level < 0.8 and q.predicted_final == pytest.approx(0.8)
+
+
+def test_a_nearly_flat_plateau_below_an_early_peak_settles_at_the_horizon_instead_of_overflowing() -> None:
+    # A DRIVE -> ISBI fine-tuning run crashed here: one early peak above a plateau whose trend is
+    # almost flat puts the band's crossing exp(1e11) epochs away (math.exp overflowed).
+    epochs = np.arange(1, 11, dtype=float)
+    scores = 0.9 + 1e-12 * np.log(epochs)
+    scores[4] = 0.95
+    p = predict_scores(epochs, scores, total_epochs=100, epoch_seconds=2.0)
+    assert p.method == "trend" and p.lower is not None and p.lower > p.level
+    assert p.settle_epoch == 100 and p.etc_seconds == pytest.approx(90 * 2.0)

@@ -122,11 +122,15 @@ def predict_scores(
     half = BAND_Z * math.hypot(noise, BAND_GAP * max(0.0, gap) * ahead)
     lower, upper = predicted - half, min(predicted + half, ceiling)
     # first epoch where the predicted curve level + DAMPING * slope * log(e / current) reaches the band
+    # (in log-epochs: a nearly flat slope puts the crossing past any float; it is capped at the horizon)
+    log_settle = math.log(current)
     if slope > 0 and lower > level:
-        settle = current * math.exp((lower - level) / (DAMPING * slope))
-    else:
-        settle = current
-    settle_epoch = int(min(horizon, math.ceil(settle)))
+        log_settle += (lower - level) / (DAMPING * slope)
+    settle_epoch = (
+        int(horizon)
+        if log_settle >= math.log(horizon)
+        else int(min(horizon, math.ceil(math.exp(log_settle))))
+    )
     etc = max(0.0, settle_epoch - current) * float(epoch_seconds)
     return ScorePrediction(
         float(predicted), float(lower), float(upper), settle_epoch, etc, "trend", float(level)
