@@ -126,11 +126,7 @@ def predict_scores(
     log_settle = math.log(current)
     if slope > 0 and lower > level:
         log_settle += (lower - level) / (DAMPING * slope)
-    settle_epoch = (
-        int(horizon)
-        if log_settle >= math.log(horizon)
-        else int(min(horizon, math.ceil(math.exp(log_settle))))
-    )
+    settle_epoch = int(min(horizon, math.ceil(math.exp(min(log_settle, math.log(horizon))))))
     etc = max(0.0, settle_epoch - current) * float(epoch_seconds)
     return ScorePrediction(
         float(predicted), float(lower), float(upper), settle_epoch, etc, "trend", float(level)
