@@ -13,7 +13,7 @@ import SimpleITK as sitk
 
 from medseg.cli.main import build_parser, main
 from medseg.config import config_to_plan, load_config
-from medseg.data.sample import sample_path
+from medseg.data.sample import copy_sample
 
 TINY = [
     "--n-folds",
@@ -50,19 +50,6 @@ VERBS = [
 ]
 
 
-def make_small_msd(out: Path, count: int) -> Path:
-    """The first ``count`` cases of the embedded sample as an MSD folder."""
-    meta = json.loads((sample_path() / "dataset.json").read_text(encoding="utf-8"))
-    meta["training"], meta["numTraining"] = meta["training"][:count], count
-    for sub in ("imagesTr", "labelsTr"):
-        (out / sub).mkdir(parents=True)
-    for entry in meta["training"]:
-        for key in ("image", "label"):
-            shutil.copy(sample_path() / entry[key], out / entry[key])
-    (out / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
-    return out
-
-
 def planned_ids(data: Path) -> list[str]:
     return [
         Path(e["image"]).name.removesuffix(".nii.gz")
@@ -77,7 +64,7 @@ def read(path: Path) -> np.ndarray:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("cli")
-    data = make_small_msd(root / "data", 6)
+    data = copy_sample(root / "data", 6)
     work = root / "work"
     assert main(["run-all", str(data), "-o", str(work), "--folds", "0", "--workers", "0", *TINY]) == 0
     return {"root": root, "data": data, "work": work}

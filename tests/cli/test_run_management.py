@@ -8,15 +8,13 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from medseg.cli.main import main
-from medseg.data.sample import sample_path
+from medseg.data.sample import copy_sample
 
 TINY = [
     "--n-folds",
@@ -39,24 +37,12 @@ TINY = [
 ]
 
 
-def small_msd(out: Path, count: int = 6) -> Path:
-    meta = json.loads((sample_path() / "dataset.json").read_text(encoding="utf-8"))
-    meta["training"], meta["numTraining"] = meta["training"][:count], count
-    for sub in ("imagesTr", "labelsTr"):
-        (out / sub).mkdir(parents=True)
-    for entry in meta["training"]:
-        for key in ("image", "label"):
-            shutil.copy(sample_path() / entry[key], out / entry[key])
-    (out / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
-    return out
-
-
 def _runs(work: Path) -> list[Path]:
     return sorted((work / "experiments" / "SegmentationTrainer_fold0").glob("*/"))
 
 
 def test_extending_a_finished_run_stretches_the_learning_rate_schedule(tmp_path: Path) -> None:
-    data, work = small_msd(tmp_path / "data"), tmp_path / "work"
+    data, work = copy_sample(tmp_path / "data", 6), tmp_path / "work"
     assert main(["run-all", str(data), "-o", str(work), "--folds", "0", "--epochs", "2", *TINY]) == 0
     (run,) = _runs(work)
     before = pd.read_csv(run / "metrics.csv")
@@ -92,7 +78,7 @@ def test_extending_a_finished_run_stretches_the_learning_rate_schedule(tmp_path:
 def test_a_run_that_fails_before_its_first_checkpoint_leaves_nothing_behind(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data, work = small_msd(tmp_path / "data"), tmp_path / "work"
+    data, work = copy_sample(tmp_path / "data", 6), tmp_path / "work"
     assert main(["run-all", str(data), "-o", str(work), "--folds", "0", "--epochs", "1", *TINY]) == 0
     (good,) = _runs(work)
     config_before = (work / "config.json").read_bytes()
@@ -132,7 +118,7 @@ def test_a_run_that_fails_before_its_first_checkpoint_leaves_nothing_behind(
 def test_a_stale_folder_without_checkpoint_is_never_picked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data, work = small_msd(tmp_path / "data"), tmp_path / "work"
+    data, work = copy_sample(tmp_path / "data", 6), tmp_path / "work"
     assert main(["run-all", str(data), "-o", str(work), "--folds", "0", "--epochs", "1", *TINY]) == 0
     # a killed process cannot clean up: an empty run folder, newer than the good one
     stale = work / "experiments" / "SegmentationTrainer_fold0" / "99991231-235959-dead00"
@@ -163,7 +149,7 @@ def test_a_stale_folder_without_checkpoint_is_never_picked(
 
 
 def test_a_failed_command_never_rewrites_the_work_config(tmp_path: Path) -> None:
-    data, work = small_msd(tmp_path / "data"), tmp_path / "work"
+    data, work = copy_sample(tmp_path / "data", 6), tmp_path / "work"
     assert main(["run-all", str(data), "-o", str(work), "--folds", "0", "--epochs", "1", *TINY]) == 0
     before = (work / "config.json").read_bytes()
     assert (
@@ -205,7 +191,7 @@ def test_a_failed_command_never_rewrites_the_work_config(tmp_path: Path) -> None
 def test_unknown_names_are_refused_when_the_config_is_loaded(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], setting: str, message: str
 ) -> None:
-    data, work = small_msd(tmp_path / "data"), tmp_path / "work"
+    data, work = copy_sample(tmp_path / "data", 6), tmp_path / "work"
     extra = ["--set", "dataset_info.labels={background: 0, a: 1, b: 2}"] if "regions" in setting else []
     code = main(["run-all", str(data), "-o", str(work), "--epochs", "1", *TINY, *extra, "--set", setting])
     err = capsys.readouterr().err

@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import SimpleITK as sitk
 
+from medseg.core.errors import DatasetError
 from medseg.data import MSDDataset, load_sample
-from medseg.data.sample import sample_path
+from medseg.data.sample import copy_sample, sample_path
 
 
 def test_sample_is_the_first_40_cases_unmodified(shared_data: Path) -> None:
@@ -45,3 +47,14 @@ def test_sample_cases_load_and_validate() -> None:
     assert set(np.unique(case.label.array)) == {0, 1, 2}
     train, val = ds.fold(0)
     assert len(train) == 32 and len(val) == 8
+
+
+def test_copy_sample_writes_a_loadable_task_of_the_first_cases(tmp_path: Path) -> None:
+    copy = MSDDataset(copy_sample(tmp_path / "three", 3))
+    assert copy.case_ids == load_sample().case_ids[:3]
+    assert (tmp_path / "three" / "imagesTr" / f"{copy.case_ids[2]}.nii.gz").read_bytes() == (
+        sample_path() / "imagesTr" / f"{copy.case_ids[2]}.nii.gz"
+    ).read_bytes()
+    with pytest.raises(DatasetError, match="count 41: the sample has 40 cases"):
+        copy_sample(tmp_path / "too_many", 41)
+    assert not (tmp_path / "too_many").exists()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 
 from medseg.cli.main import main
-from medseg.data.sample import sample_path
+from medseg.data.sample import copy_sample
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = [
@@ -47,18 +46,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _small_msd(out: Path, count: int) -> Path:
-    meta = json.loads((sample_path() / "dataset.json").read_text(encoding="utf-8"))
-    meta["training"], meta["numTraining"] = meta["training"][:count], count
-    for sub in ("imagesTr", "labelsTr"):
-        (out / sub).mkdir(parents=True)
-    for entry in meta["training"]:
-        for key in ("image", "label"):
-            shutil.copy(sample_path() / entry[key], out / entry[key])
-    (out / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +103,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _small_msd(tmp_path_factory.mktemp("cli_tracking") / "data", 6)
+    return copy_sample(tmp_path_factory.mktemp("cli_tracking") / "data", 6)
 
 
 def _runs(url: str) -> list[Any]:

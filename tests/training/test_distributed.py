@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from medseg.config import Config, apply_overrides
-from medseg.data.sample import load_sample, sample_path
+from medseg.data.sample import copy_sample, load_sample
 from medseg.io.state import load_state
 from medseg.presets import pipeline
 from medseg.training import distributed
@@ -59,18 +59,6 @@ def test_one_ddp_step_with_two_halves_equals_one_step_on_the_whole_batch(tmp_pat
     assert any(not torch.equal(value, network().state_dict()[key]) for key, value in single.items())
 
 
-def _small_msd(out: Path, count: int = 6) -> Path:
-    meta = json.loads((sample_path() / "dataset.json").read_text(encoding="utf-8"))
-    meta["training"], meta["numTraining"] = meta["training"][:count], count
-    for sub in ("imagesTr", "labelsTr"):
-        (out / sub).mkdir(parents=True)
-    for entry in meta["training"]:
-        for key in ("image", "label"):
-            shutil.copy(sample_path() / entry[key], out / entry[key])
-    (out / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
-    return out
-
-
 TINY_RUN = [
     "--n-folds",
     "3",
@@ -102,7 +90,7 @@ def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
 def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """``torchrun --nproc-per-node 2 -m medseg run-all`` on 6 cases: 2 epochs of 2 steps, fold 0."""
     root = tmp_path_factory.mktemp("ddp")
-    data, work = _small_msd(root / "data"), root / "work"
+    data, work = copy_sample(root / "data", 6), root / "work"
     done = _run([*TORCHRUN, "-m", "medseg", "run-all", str(data), "-o", str(work), "--folds", "0", *TINY_RUN])
     assert done.returncode == 0, done.stderr[-3000:]
     (run,) = sorted((work / "experiments" / "SegmentationTrainer_fold0").iterdir())  # one run, one folder

@@ -4,7 +4,6 @@ and through the CLI (exact resume from a pretrained start)."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 
 from medseg.cli.main import main
-from medseg.data.sample import sample_path
+from medseg.data.sample import copy_sample
 from medseg.io.state import load_state
 from medseg.nets import create_network
 from medseg.training.transfer import encoder_parameters, load_pretrained, read_weights
@@ -75,23 +74,11 @@ def test_encoder_parameters_are_the_encoder() -> None:
     assert not any(n.startswith(("decoder.", "heads.")) for n in names)
 
 
-def _small_msd(out: Path, count: int = 6) -> Path:
-    meta = json.loads((sample_path() / "dataset.json").read_text(encoding="utf-8"))
-    meta["training"], meta["numTraining"] = meta["training"][:count], count
-    for sub in ("imagesTr", "labelsTr"):
-        (out / sub).mkdir(parents=True)
-    for entry in meta["training"]:
-        for key in ("image", "label"):
-            shutil.copy(sample_path() / entry[key], out / entry[key])
-    (out / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
-    return out
-
-
 def test_fine_tuning_from_a_run_through_the_cli_freezes_then_trains_the_encoder(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    data = _small_msd(tmp_path / "data")
+    data = copy_sample(tmp_path / "data", 6)
     tiny = [
         "--n-folds",
         "3",

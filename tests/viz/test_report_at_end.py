@@ -11,7 +11,6 @@ import base64
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,7 @@ import pytest
 from PIL import Image as PILImage
 
 from medseg.cli.main import main
-from medseg.data.sample import sample_path
+from medseg.data.sample import copy_sample
 from medseg.presets.pipeline import write_run_report
 from medseg.viz.colors import class_color
 from medseg.viz.report_visuals import MANIFEST, MONTAGE, ROTATION, SCROLL
@@ -42,18 +41,6 @@ TINY = [
 TINY_3D = [*TINY, "--patch-size", "16", "16", "16"]
 TINY_2D = [*TINY, "--patch-size", "64", "64"]
 IMG = re.compile(r'<img src="data:(image/\w+);base64,([A-Za-z0-9+/=]+)" alt="([^"]*)"')
-
-
-def _hippocampus(out: Path, count: int = 4) -> Path:
-    meta = json.loads((sample_path() / "dataset.json").read_text(encoding="utf-8"))
-    meta["training"], meta["numTraining"] = meta["training"][:count], count
-    for sub in ("imagesTr", "labelsTr"):
-        (out / sub).mkdir(parents=True)
-    for entry in meta["training"]:
-        for key in ("image", "label"):
-            shutil.copy(sample_path() / entry[key], out / entry[key])
-    (out / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
-    return out
 
 
 def _discs(out: Path, count: int = 4) -> Path:
@@ -100,7 +87,7 @@ def _check_worst_case(folder: Path) -> dict:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("report_at_end")
-    data = _hippocampus(root / "data")
+    data = copy_sample(root / "data", 4)
     work = root / "work"
     assert main(["train", "--data", str(data), "-o", str(work), "--fold", "0", *TINY_3D]) == 0
     return {"root": root, "data": data, "work": work}

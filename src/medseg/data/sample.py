@@ -6,6 +6,8 @@ It lets a user, a test or the README demo train and predict without downloading 
 
 from __future__ import annotations
 
+import json
+import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -27,3 +29,19 @@ def sample_path() -> Path:
 def load_sample() -> MSDDataset:
     """The 40-case hippocampus sample as an :class:`MSDDataset` (1 MRI channel, labels 0/1/2)."""
     return MSDDataset(sample_path())
+
+
+def copy_sample(out: Path, count: int) -> Path:
+    """The first ``count`` sample cases copied to ``out`` as an MSD task folder (for tries and tests)."""
+    source = sample_path()
+    meta = json.loads((source / "dataset.json").read_text(encoding="utf-8"))
+    if not 1 <= count <= len(meta["training"]):
+        raise DatasetError(f"count {count}: the sample has {len(meta['training'])} cases")
+    meta["training"], meta["numTraining"] = meta["training"][:count], count
+    for sub in ("imagesTr", "labelsTr"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    for entry in meta["training"]:
+        for key in ("image", "label"):
+            shutil.copy(source / entry[key], out / entry[key])
+    (out / "dataset.json").write_text(json.dumps(meta), encoding="utf-8")
+    return out

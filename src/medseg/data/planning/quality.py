@@ -5,7 +5,10 @@
 * ``capacity = 1 - c_w * exp(-width / k_w)``: narrow networks lose a little, wide ones saturate.
 * ``context = prod_a min(1, seen_a / object_a) ** (gamma * w_a)``: per axis, the part of the median
   foreground object (its bounding box, in mm) that the network can relate in one view, i.e. the
-  smaller of its receptive field and its patch; ``w_a`` weights axes by resolution (finest spacing /
+  smaller of its *effective* receptive field and its patch. The effective field is ``rho`` times the
+  theoretical one (the field's outer voxels contribute little, Luo et al. 2016): with ``rho = 1`` a
+  3-stage U-Net (field 41 voxels) and a 4-stage one (89) look alike on a 40-voxel object, yet at 1000
+  hippocampus steps they reached Dice 0.79 and 0.83; ``w_a`` weights axes by resolution (finest spacing /
   spacing, normalised to sum 1), so a 5 mm slice axis matters less than a 1 mm one; slice-wise (2D)
   candidates on 3D data see one slice along axis 0.
 * ``training = 1 / (1 + (s0_w / steps) ** alpha + (p0 / passes) ** alpha)``: saturates in optimiser
@@ -45,18 +48,20 @@ class DataShape:
 class QualityModel:
     """The constants of the module docstring's formula (defaults: the calibrated values)."""
 
-    # fitted 2026-12-02 on 8 complete hippocampus schedules (bench/training/results/
-    # planner_calibration.jsonl; RMS residual 0.012 Dice; fit in docs/benchmarks.md). c_w and k_w are
-    # a prior, not fitted: converged quality versus width is not identifiable from a few thousand
-    # steps (see calibrate_planner.fit); in these runs width acts through beta (speed of learning).
-    d_max: float = 0.888
+    # fitted 2026-12-03 on 15 complete hippocampus schedules, 7 of them demo runs (bench/training/
+    # results/planner_calibration.jsonl; RMS residual 0.011 Dice; fit in docs/benchmarks.md). c_w
+    # and k_w are a prior, not fitted: converged quality versus width is not identifiable from a few
+    # thousand steps (see calibrate_planner.fit); in these runs width acts through beta (speed of
+    # learning). rho: the effective fraction of the theoretical receptive field.
+    d_max: float = 0.8949
     c_w: float = 0.1
     k_w: float = 10.0
-    gamma: float = 0.450
-    s0: float = 358.0
-    p0: float = 1.18
-    alpha: float = 2.57
-    beta: float = 1.15
+    gamma: float = 0.3617
+    s0: float = 352.8
+    p0: float = 1.436
+    alpha: float = 2.684
+    beta: float = 1.198
+    rho: float = 0.871
 
     def capacity(self, width: int) -> float:
         """The width factor."""
@@ -82,7 +87,8 @@ class QualityModel:
 
     def expected(self, candidate: Candidate, steps: float, data: DataShape) -> float:
         """Expected mean foreground Dice of ``candidate`` trained for ``steps`` optimiser steps."""
-        seen = [min(rf, p) for rf, p in zip(candidate.receptive_field(), candidate.patch_size, strict=True)]
+        field = candidate.receptive_field()
+        seen = [min(self.rho * rf, p) for rf, p in zip(field, candidate.patch_size, strict=True)]
         if candidate.slices:
             seen = [1.0, *seen]
         coverage = min(1.0, math.prod(candidate.patch_size) / max(data.median_case_voxels, 1.0))
