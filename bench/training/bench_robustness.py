@@ -126,9 +126,13 @@ def run_cell(cell: str, planner: str, src: Path, work_root: Path) -> dict[str, A
             dices = [v for k, v in means.items() if k.endswith("/dice")]
             dice = sum(dices) / len(dices) if dices else float("nan")
             plan = _plan_line(work)
+    commit = subprocess.run(
+        ["git", "-C", str(src), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     record = {
         "cell": cell,
         "planner": planner,
+        "commit": commit,
         "exit": code,
         "wall_s": round(seconds, 1),
         "mean_dice": dice,
@@ -144,9 +148,12 @@ def run_cell(cell: str, planner: str, src: Path, work_root: Path) -> dict[str, A
 def table() -> None:
     """Print every recorded cell, today's planner beside the previous one."""
     records = [json.loads(line) for line in RESULTS.read_text(encoding="utf-8").splitlines() if line.strip()]
-    print(f"{'cell':16s} {'planner':8s} {'Dice':>7s} {'wall s':>7s}  plan")
-    for r in sorted(records, key=lambda r: (r["cell"], r["planner"])):
-        print(f"{r['cell']:16s} {r['planner']:8s} {r['mean_dice']:7.4f} {r['wall_s']:7.0f}  {r['plan']}")
+    print(f"{'cell':16s} {'planner':9s} {'commit':8s} {'Dice':>7s} {'wall s':>7s}  plan")
+    for r in sorted(records, key=lambda r: (r["cell"], r["planner"], r["time"])):
+        print(
+            f"{r['cell']:16s} {r['planner']:9s} {r.get('commit', ''):8s} {r['mean_dice']:7.4f} "
+            f"{r['wall_s']:7.0f}  {r['plan']}"
+        )
 
 
 def main() -> None:

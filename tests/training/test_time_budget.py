@@ -87,3 +87,28 @@ def test_validation_period_holds_the_share() -> None:
     assert validation_period(2.0, 5.0, 0.15) == 15  # 5 / (15 * 2 + 5) = 14.3 %
     k = validation_period(2.0, 5.0, 0.15)
     assert 5.0 / ((k - 1) * 2.0 + 5.0) > 0.15  # and no smaller period would do
+
+
+def test_a_slow_first_epoch_does_not_shrink_the_schedule(tmp_path: Path) -> None:
+    """Start-up makes the first epoch 4x slower; the run keeps the epochs its steady pace affords."""
+    from medseg.training.callback import Callback
+
+    clock, planned = Clock(), []
+
+    class Record(Callback):
+        def on_epoch_end(self, trainer: Any, metrics: dict[str, float]) -> None:
+            planned.append(trainer.num_epochs)
+
+    trainer = _trainer(tmp_path, clock, 0.5, 0.0, [TimeBudget(36.0), Record()])
+    first = trainer.train_step
+
+    def start_up_then_steady(batch: Any) -> float:
+        if trainer.epoch == 0:
+            clock.now += 1.5  # the first epoch's 3 steps take 2 s each instead of 0.5 s
+        return first(batch)
+
+    trainer.train_step = start_up_then_steady  # type: ignore[method-assign]
+    trainer.train(20, steps_per_epoch=3)  # planned right for the steady pace: 6 s + 19 x 1.5 s = 34.5 s
+    assert planned[0] == 20  # the first epoch's pace (6 s) would have cut the run to 6 epochs
+    assert min(planned) >= 20 and trainer.epoch == 21  # 36 s hold one more 1.5 s epoch
+    assert clock.now <= 36.0
