@@ -53,15 +53,15 @@ class QualityModel:
     # and k_w are a prior, not fitted: converged quality versus width is not identifiable from a few
     # thousand steps (see calibrate_planner.fit); in these runs width acts through beta (speed of
     # learning). rho: the effective fraction of the theoretical receptive field.
-    d_max: float = 0.8949
+    d_max: float = 0.8944
     c_w: float = 0.1
     k_w: float = 10.0
-    gamma: float = 0.3617
-    s0: float = 352.8
-    p0: float = 1.436
-    alpha: float = 2.684
-    beta: float = 1.198
-    rho: float = 0.871
+    gamma: float = 0.3559
+    s0: float = 352.3
+    p0: float = 1.445
+    alpha: float = 2.694
+    beta: float = 1.200
+    rho: float = 0.862
 
     def capacity(self, width: int) -> float:
         """The width factor."""
