@@ -9,9 +9,9 @@ and it refits the run only when another epoch at its pace would not fit (on a lo
 its 59 s against 20-35 s later cut a demo from 19 planned epochs to 7, then it grew back to 12, with
 the learning rate dragged along). The run is re-fitted after each of the first ``WARMUP_EPOCHS``
 epochs, later only when the projected end is more than one epoch away from the budget, so the
-schedule stays steady on a steady machine. Both
-directions: a run that goes faster than planned is extended, a slower one shortened; the learning
-rate schedule is stretched or shrunk with it (:meth:`Trainer.set_num_epochs`).
+schedule stays steady on a steady machine. Both directions: a run that goes faster than planned is
+extended, a slower one shortened; the learning rate schedule is stretched or shrunk with it
+(:meth:`Trainer.set_num_epochs`).
 """
 
 from __future__ import annotations
