@@ -111,3 +111,15 @@ def test_predictions_keep_source_geometry_and_dice_matches_an_independent_count(
             dices[name].append(1.0 if denom == 0 else 2 * (p & r).sum() / denom)
     for name, values in dices.items():
         assert means[f"{name}/dice"] == pytest.approx(float(np.mean(values)))
+
+
+def test_the_prediction_reserve_counts_the_mirror_passes(trained: tuple[Path, Path, Config]) -> None:
+    """``run_fold`` keeps back one validation's time per TTA pass (x the margin) for predicting."""
+    from medseg.presets.pipeline import PREDICTION_MARGIN, prediction_reserve
+
+    _, _, config = trained  # a 3-D plan with TTA off
+    assert prediction_reserve(config) == pytest.approx(1 * PREDICTION_MARGIN)
+    every_axis = apply_overrides(config, {"inference.tta": True})
+    assert prediction_reserve(every_axis) == pytest.approx(8 * PREDICTION_MARGIN)
+    two_axes = apply_overrides(config, {"inference.tta": True, "inference.mirror_axes": [0, 2]})
+    assert prediction_reserve(two_axes) == pytest.approx(4 * PREDICTION_MARGIN)

@@ -112,3 +112,29 @@ def test_a_slow_first_epoch_does_not_shrink_the_schedule(tmp_path: Path) -> None
     assert planned[0] == 20  # the first epoch's pace (6 s) would have cut the run to 6 epochs
     assert min(planned) >= 20 and trainer.epoch == 21  # 36 s hold one more 1.5 s epoch
     assert clock.now <= 36.0
+
+
+@pytest.mark.parametrize("reserve", [0.0, 8.0 * 1.25])
+def test_the_reserve_leaves_room_for_that_many_validations_after_the_loop(
+    tmp_path: Path, reserve: float
+) -> None:
+    """The fold runner predicts the validation cases with 8 mirror passes after the loop: the loop
+    ends early enough that 8 x 1.25 validations (a margin) at the measured pace still fit in the budget."""
+    clock, budget, val_s = Clock(), 200.0, 4.0
+    trainer = _trainer(tmp_path, clock, 0.5, val_s, [TimeBudget(budget, reserve_validations=reserve)])
+    trainer.train(3, steps_per_epoch=3)
+    after_loop = reserve * val_s
+    assert clock.now + after_loop <= budget * 1.02  # the loop and the prediction fit
+    # and the loop used what the reserve left it: within one epoch (1.5 s + a validation) of the end
+    assert clock.now + after_loop >= budget - (1.5 + val_s) * 1.5
+
+
+def test_the_reserve_is_restored_with_the_budget() -> None:
+    saved = TimeBudget(100.0, reserve_validations=10.0).state_dict()
+    restored = TimeBudget(1.0)
+    restored.load_state_dict(saved)
+    assert (restored.budget_s, restored.reserve_validations) == (100.0, 10.0)
+    restored.load_state_dict({"budget_s": 50.0})  # a checkpoint from before the reserve existed
+    assert restored.reserve_validations == 0.0
+    with pytest.raises(ValueError, match="reserve_validations"):
+        TimeBudget(10.0, reserve_validations=-1.0)

@@ -138,6 +138,9 @@ class Training(_Section):
     ``planned_steps`` and ``time_budget_s`` are Plan facts; the rest configures the trainer.
     ``epochs`` x ``steps_per_epoch`` optimiser steps are run per fold (``epochs: null`` = the
     planned steps, or 50 epochs without a plan-time budget).
+    ``budget_reserve_validations``: time kept back from ``time_budget_s`` at the end of the loop, as
+    a multiple of the measured validation time (``run_fold`` sets it to cover predicting the
+    validation cases with mirror TTA).
     """
 
     batch_size: int | None = Field(default=None, ge=1)
@@ -176,6 +179,7 @@ class Training(_Section):
     step_seconds: float | None = Field(default=None, gt=0)
     planned_steps: int | None = Field(default=None, ge=1)
     time_budget_s: float | None = Field(default=None, gt=0)
+    budget_reserve_validations: float = Field(default=0.0, ge=0.0)
 
     @field_validator("folds")
     @classmethod

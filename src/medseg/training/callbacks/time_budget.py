@@ -12,6 +12,10 @@ epochs, later only when the projected end is more than one epoch away from the b
 schedule stays steady on a steady machine. Both directions: a run that goes faster than planned is
 extended, a slower one shortened; the learning rate schedule is stretched or shrunk with it
 (:meth:`Trainer.set_num_epochs`).
+
+``reserve_validations`` keeps back that many validations' worth of time (the measured validation
+time, so it follows the machine's pace) for work after the loop: the fold runner sets it to the
+number of mirror-TTA passes (x a margin) so that predicting the validation cases fits the budget.
 """
 
 from __future__ import annotations
@@ -41,17 +45,20 @@ def epoch_costs(history: list[dict[str, float]], val_every: int) -> tuple[float,
 class TimeBudget(Callback):
     """Keep the whole training loop within ``budget_s`` seconds (see the module docstring)."""
 
-    def __init__(self, budget_s: float) -> None:
+    def __init__(self, budget_s: float, reserve_validations: float = 0.0) -> None:
         if budget_s <= 0:
             raise ValueError(f"time budget must be positive, got {budget_s}")
+        if reserve_validations < 0:
+            raise ValueError(f"reserve_validations must be >= 0, got {reserve_validations}")
         self.budget_s = float(budget_s)
+        self.reserve_validations = float(reserve_validations)
 
     def fitted_epochs(self, trainer: Trainer) -> int:
         """The number of epochs that ends the run closest to, but within, the budget."""
         elapsed = sum(row["epoch_time"] for row in trainer.history)
         train, val = epoch_costs(trainer.history, trainer.val_every)
         per_epoch = max(train + val / max(1, trainer.val_every), 1e-9)
-        remaining = self.budget_s - elapsed - val
+        remaining = self.budget_s - elapsed - val * (1.0 + self.reserve_validations)
         return trainer.epoch + max(0, math.floor(remaining / per_epoch))
 
     @override
@@ -77,8 +84,9 @@ class TimeBudget(Callback):
 
     @override
     def state_dict(self) -> dict[str, Any]:
-        return {"budget_s": self.budget_s}
+        return {"budget_s": self.budget_s, "reserve_validations": self.reserve_validations}
 
     @override
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.budget_s = float(state["budget_s"])
+        self.reserve_validations = float(state.get("reserve_validations", 0.0))  # older checkpoints
