@@ -138,3 +138,19 @@ def test_the_reserve_is_restored_with_the_budget() -> None:
     assert restored.reserve_validations == 0.0
     with pytest.raises(ValueError, match="reserve_validations"):
         TimeBudget(10.0, reserve_validations=-1.0)
+
+
+def test_time_outside_the_epochs_counts_towards_the_budget(tmp_path: Path) -> None:
+    """Plots, console and checkpoints run after ``epoch_time`` is taken; the budget still holds."""
+    from medseg.training.callback import Callback
+
+    clock = Clock()
+
+    class SlowPlots(Callback):
+        def on_epoch_end(self, trainer: Any, metrics: dict[str, float]) -> None:
+            clock.now += 1.0  # as long as a 2-step epoch: ignoring it would overrun the budget 1.5x
+
+    budget = 60.0
+    trainer = _trainer(tmp_path, clock, 0.5, 0.0, [SlowPlots(), TimeBudget(budget)])
+    trainer.train(3, steps_per_epoch=3)
+    assert budget - 2.5 <= clock.now <= budget  # within one epoch (1.5 s + 1 s) of the budget
