@@ -90,11 +90,18 @@ def test_time_budget_refits_epochs_and_stretches_the_lr_schedule(tmp_path) -> No
     from medseg.training.callbacks import TimeBudget
     from medseg.training.schedulers import LRFactor
 
-    trainer = make_trainer(str(tmp_path), [TimeBudget(20.0)])
-    ticks = iter(range(10_000))
-    trainer.clock = lambda: float(next(ticks)) * 2.0  # every clock read advances 2 s: 2 s per epoch
+    trainer = make_trainer(str(tmp_path), [TimeBudget(15.0)])
+    now = [0.0]
+    trainer.clock = lambda: now[0]
+    step = trainer.train_step
+
+    def half_second_step(batch):  # 3 steps per epoch: 1.5 s per epoch
+        now[0] += 0.5
+        return step(batch)
+
+    trainer.train_step = half_second_step
     trainer.train(3)
-    assert trainer.num_epochs == 10 == trainer.epoch  # 20 s budget / 2 s per epoch
+    assert trainer.num_epochs == 10 == trainer.epoch  # 15 s budget / 1.5 s per epoch
     factor = trainer.toolbox.scheduler.lr_lambdas[0]
     assert isinstance(factor, LRFactor) and factor.total_steps == 10 * 3
     assert trainer.toolbox.optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-9)
