@@ -123,3 +123,5 @@ def test_the_prediction_reserve_counts_the_mirror_passes(trained: tuple[Path, Pa
     assert prediction_reserve(every_axis) == pytest.approx(8 * PREDICTION_MARGIN)
     two_axes = apply_overrides(config, {"inference.tta": True, "inference.mirror_axes": [0, 2]})
     assert prediction_reserve(two_axes) == pytest.approx(4 * PREDICTION_MARGIN)
+    # the demo predicts 8 held-out cases after validating on 7: the reserve scales with the cases
+    assert prediction_reserve(every_axis, cases_ratio=8 / 7) == pytest.approx(8 * PREDICTION_MARGIN * 8 / 7)

@@ -662,18 +662,20 @@ FOLD_OVERHEAD_S = 10.0
 PREDICTION_MARGIN = 1.0
 
 
-def prediction_reserve(config: Config) -> float:
-    """Predicting the validation cases as a multiple of one trainer validation of the same cases.
+def prediction_reserve(config: Config, cases_ratio: float = 1.0) -> float:
+    """Predicting as a multiple of one trainer validation (``training.budget_reserve_validations``).
 
     The trainer validates without TTA; the predictor runs one sliding-window pass per mirror subset
-    (``inference.tta``/``mirror_axes``), so the reserve is that many passes times ``PREDICTION_MARGIN``.
+    (``inference.tta``/``mirror_axes``), so the reserve is that many passes times ``PREDICTION_MARGIN``,
+    times ``cases_ratio`` = cases predicted / cases validated (1 when the validation cases are the
+    ones predicted, as in :func:`run_fold`).
     """
     from medseg.core.mirror import mirror_subsets
 
     inf = config.inference
     dims = len(config_to_plan(config).patch_size)
     axes = (list(range(dims)) if inf.mirror_axes is None else inf.mirror_axes) if inf.tta else []
-    return len(mirror_subsets(axes)) * PREDICTION_MARGIN
+    return len(mirror_subsets(axes)) * PREDICTION_MARGIN * cases_ratio
 
 
 __all__ = [
