@@ -108,3 +108,12 @@ def test_parallel_map_runs_the_initializer_once_here_without_workers() -> None:
     out = list(parallel_map(abs, [-1, -2], workers=0, initializer=calls.append, initargs=(7,)))
     assert out == [1, 2]
     assert calls == [7]
+
+
+def test_mirror_axes_for_means_every_spatial_axis_when_none() -> None:
+    from medseg.core.mirror import mirror_axes_for
+
+    assert mirror_axes_for(None, 3) == (0, 1, 2)
+    assert mirror_axes_for(None, 2) == (0, 1)
+    assert mirror_axes_for([2, 0], 3) == (2, 0)  # given axes are kept, in their order
+    assert mirror_axes_for((), 3) == ()  # no TTA stays no TTA

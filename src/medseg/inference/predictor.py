@@ -205,12 +205,13 @@ class Predictor:
     @torch.no_grad()
     def predict_probabilities(self, image: torch.Tensor) -> torch.Tensor:
         """Class probabilities ``(K, *spatial)`` of a preprocessed ``(C, *spatial)`` image."""
+        from medseg.core.mirror import mirror_axes_for
         from medseg.inference.sliding_window import sliding_window_inference
         from medseg.inference.tta import mirror_tta
 
         x = image[None].to(self.device, torch.float32)
         dims = x.ndim - 2
-        axes = tuple(range(dims)) if self.mirror_axes is None else tuple(self.mirror_axes)
+        axes = mirror_axes_for(self.mirror_axes, dims)
         total: torch.Tensor | None = None
         for net in self.networks():
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from medseg.core.mirror import mirror_subsets
+from medseg.core.mirror import mirror_axes_for, mirror_subsets
 from medseg.inference.activation import check_activation, to_probabilities
 from medseg.inference.sliding_window import first_output
 
@@ -43,7 +43,7 @@ def mirror_tta(
     check_activation(activation)
     ndim = inputs.ndim - 2
     if subsets is None:
-        subsets = mirror_subsets(range(ndim) if axes is None else axes)
+        subsets = mirror_subsets(mirror_axes_for(axes, ndim))
     elif axes is not None:
         raise ValueError("pass either axes or subsets to mirror_tta, not both")
     if not subsets:

@@ -22,7 +22,7 @@ import numpy as np
 from medseg.config.labels import decode_labels, paint_regions
 from medseg.config.plan import Plan
 from medseg.core.errors import MedsegError
-from medseg.core.mirror import mirror_subsets
+from medseg.core.mirror import mirror_axes_for, mirror_subsets
 from medseg.data.case import Case
 from medseg.io import Image, write_image
 from medseg.lite.metadata import ModelFileError
@@ -99,7 +99,7 @@ class LitePredictor:
         """Class probabilities ``(K, *spatial)`` of a preprocessed ``(C, *spatial)`` image."""
         x = np.asarray(image, dtype=np.float32)[None]
         dims = x.ndim - 2
-        axes = tuple(range(dims)) if self.mirror_axes is None else tuple(self.mirror_axes)
+        axes = mirror_axes_for(self.mirror_axes, dims)
         for axis in axes:
             if not 0 <= int(axis) < dims:
                 raise ValueError(f"mirror axis {axis} is not a spatial axis (0..{dims - 1})")

@@ -670,11 +670,11 @@ def prediction_reserve(config: Config, cases_ratio: float = 1.0) -> float:
     times ``cases_ratio`` = cases predicted / cases validated (1 when the validation cases are the
     ones predicted, as in :func:`run_fold`).
     """
-    from medseg.core.mirror import mirror_subsets
+    from medseg.core.mirror import mirror_axes_for, mirror_subsets
 
     inf = config.inference
     dims = len(config_to_plan(config).patch_size)
-    axes = (list(range(dims)) if inf.mirror_axes is None else inf.mirror_axes) if inf.tta else []
+    axes = mirror_axes_for(inf.mirror_axes, dims) if inf.tta else ()
     return len(mirror_subsets(axes)) * PREDICTION_MARGIN * cases_ratio
 
 
