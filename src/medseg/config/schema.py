@@ -9,7 +9,7 @@ The other fields (loss, optimiser, folds, inference, evaluation, ...) are not pa
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationInfo, field_validator
 
@@ -132,7 +132,9 @@ class Training(_Section):
     of input channels; ``freeze_encoder_epochs``: keep the encoder fixed for that many epochs.
     ``layout``: the training network's memory layout: ``channels_last`` (instance norms as their equal
     group norms, :mod:`medseg.inference.fast_layout`), ``plain``, or ``auto`` (the measured fastest on
-    the device, docs/benchmarks.md "Training steps").
+    the device, docs/benchmarks.md "Training steps"). ``cpu_threads``: torch threads of the training
+    process on the CPU: ``auto`` = the faster of every core and one, measured on the run's first steps
+    (:mod:`medseg.training.callbacks.cpu_threads`; one wins beside other busy work), or a number.
 
     ``batch_size``, ``foreground_oversampling``, ``augmentation``, ``step_seconds``,
     ``planned_steps`` and ``time_budget_s`` are Plan facts; the rest configures the trainer.
@@ -176,6 +178,7 @@ class Training(_Section):
     seed: int = 0
     device: DeviceName = "auto"
     workers: int = Field(default=2, ge=0)
+    cpu_threads: Annotated[int, Field(ge=1)] | Literal["auto"] = "auto"
     step_seconds: float | None = Field(default=None, gt=0)
     planned_steps: int | None = Field(default=None, ge=1)
     time_budget_s: float | None = Field(default=None, gt=0)

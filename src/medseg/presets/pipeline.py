@@ -225,10 +225,14 @@ def _label_indices(probabilities: dict[int, float] | None, plan: Any) -> dict[in
 
 
 def _callbacks(config: Config, resume_with_epochs: bool, work_dir: Path) -> list[Any]:
-    from medseg.training.callbacks import Curriculum, EarlyStopping, TimeBudget, ValidationShare
+    from medseg.training.callbacks import CpuThreads, Curriculum, EarlyStopping, TimeBudget, ValidationShare
 
     train = config.training
     out: list[Any] = []
+    if train.cpu_threads != "auto":
+        out.append(CpuThreads(train.cpu_threads))
+    elif not train.deterministic:  # a deterministic run keeps one thread count: resumes stay bit-identical
+        out.append(CpuThreads())
     if train.curriculum is not None:
         out.append(Curriculum(**train.curriculum.model_dump()))
     if config.tracking.frontends:
