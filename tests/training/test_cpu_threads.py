@@ -99,3 +99,32 @@ def test_threads_are_restored_when_training_fails(two_threads: None) -> None:
 def test_invalid_thread_count() -> None:
     with pytest.raises(ValueError, match="threads must be >= 1"):
         CpuThreads(threads=0)
+
+
+def test_not_under_ddp(two_threads: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from medseg.training import distributed
+
+    monkeypatch.setattr(distributed, "is_distributed", lambda: True)
+    callback = CpuThreads()
+    _, used = _run({1: 0.1, 2: 1.0}, 30, callback)
+    assert used == [2] * 30 and callback.chosen == 2
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [({}, None), ({"training.cpu_threads": 1}, 1), ({"training.deterministic": True}, "absent")],
+)
+def test_the_config_key_reaches_the_trainer(tmp_path: Any, overrides: dict[str, Any], expected: Any) -> None:
+    """``training.cpu_threads``: auto measures, a number is set, a deterministic run keeps its threads."""
+    from medseg.config import Config, apply_overrides
+    from medseg.presets.pipeline import _callbacks
+
+    found = [
+        cb
+        for cb in _callbacks(apply_overrides(Config(), overrides), False, tmp_path)
+        if isinstance(cb, CpuThreads)
+    ]
+    if expected == "absent":
+        assert found == []
+    else:
+        assert len(found) == 1 and found[0].threads == expected

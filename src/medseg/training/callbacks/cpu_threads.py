@@ -13,7 +13,8 @@ thread (the wall time from one step's end to the next's, data waiting included),
 with the smaller median pace is kept for the rest of the run (the ``cpu_threads`` column of
 metrics.csv and the console shows it; the trainer's log has both paces). These are real
 training steps, so measuring costs only the difference between the two paces for ``PAIRS`` steps.
-``threads`` given as a number sets that many threads instead. The thread count the process had is
+``threads`` given as a number sets that many threads instead. Not measured: on an accelerator, with
+one core, or under DDP (each rank's pace includes waiting for the others). The thread count the process had is
 restored when training ends (prediction after training measures its own).
 """
 
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 import torch
 from typing_extensions import override
 
+from medseg.training import distributed
 from medseg.training.callback import Callback
 
 if TYPE_CHECKING:
@@ -57,7 +59,8 @@ class CpuThreads(Callback):
         self._track = trainer.device.type == "cpu"
         if self.threads is not None:
             self.chosen = self.threads
-        elif trainer.device.type != "cpu" or self.original <= 1:
+        elif trainer.device.type != "cpu" or self.original <= 1 or distributed.is_distributed():
+            # under DDP the ranks wait for each other every step: one rank's pace is not its own
             self.chosen = self.original
         else:
             self.candidates = (self.original, 1)
