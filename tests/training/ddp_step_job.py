@@ -40,6 +40,7 @@ def main() -> None:
     optimizer.step()
     if distributed.is_main():
         save_state(sys.argv[1], {"weights": distributed.unwrap(net).state_dict()})
+    del net, optimizer  # the DDP wrapper goes before its process group (distributed.shutdown)
     distributed.shutdown()
 
 
