@@ -54,6 +54,8 @@ def test_the_faster_setting_of_the_real_loop_is_kept(
     assert sorted(set(used[4:16])) == [1, 2] and used[4:16].count(1) == 6  # alternated, 6 each
     assert set(used[17:]) == {expected}  # then the faster one for the rest of the run
     assert trainer.epoch_info["cpu_threads"] == float(expected)
+    assert trainer.epoch_info["cpu_step_s_1t"] == pytest.approx(pace[1])  # both medians, visible
+    assert trainer.epoch_info["cpu_step_s_2t"] == pytest.approx(pace[2])
     callback.on_train_end(trainer)
     assert torch.get_num_threads() == 2
 

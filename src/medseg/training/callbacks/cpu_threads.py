@@ -1,21 +1,20 @@
 """Choose the training process's CPU thread count from the loop's own pace: every core, or one.
 
-On a quiet 2-core CPU two torch threads train the demo's U-Net 1.6x faster than one (0.18 vs 0.29
-s/step). Beside other busy work the order flips: each parallel region waits for its slowest thread,
-and a thread that shares its core with another process (a busy job, the loader's own workers) is
-often descheduled, so two threads took 0.46-0.97 s/step, erratically, and one took a steady
-0.40-0.47 (bench/training/results/robustness.jsonl, docs/benchmarks.md "Robustness"). A bare step
-timed beside the load does not show it (0.40 vs 0.38 s): only the real loop, with its loader
-processes running, does. So the choice is measured on the run's own first steps:
+On a quiet 2-core CPU two torch threads train the demo's U-Net faster than one; beside other busy
+work the order flips: each parallel region waits for its slowest thread, and a thread that shares its
+core with another process (a busy job, the loader's own workers) is often descheduled. A bare step
+timed beside the load does not show it; only the real loop, with its loader processes running, does
+(``bench/training/bench_load_loop.py``; numbers in docs/benchmarks.md "Robustness"). So the choice is
+measured on the run's own first steps:
 
 after ``SKIP`` steps of start-up, the next ``2 * PAIRS`` steps alternate between every core and one
 thread (the wall time from one step's end to the next's, data waiting included), and the setting
-with the smaller median pace is kept for the rest of the run (the ``cpu_threads`` column of
-metrics.csv and the console shows it; the trainer's log has both paces). These are real
-training steps, so measuring costs only the difference between the two paces for ``PAIRS`` steps.
-``threads`` given as a number sets that many threads instead. Not measured: on an accelerator, with
-one core, or under DDP (each rank's pace includes waiting for the others). The thread count the process had is
-restored when training ends (prediction after training measures its own).
+with the smaller median pace is kept for the rest of the run. The ``cpu_threads`` column of
+metrics.csv and the console shows the setting; the epoch that decided also gets both medians
+(``cpu_step_s_<n>t``). These are real training steps, so measuring costs only the difference between
+the two paces for ``PAIRS`` steps. ``threads`` given as a number sets that many threads instead. Not
+measured: on an accelerator, with one core, or under DDP (each rank's pace includes waiting for the
+others). The process's own thread count is restored when training ends.
 """
 
 from __future__ import annotations
@@ -93,6 +92,7 @@ class CpuThreads(Callback):
         medians = {n: statistics.median(p) for n, p in self.paces.items()}
         self.chosen = min(self.candidates, key=lambda n: (medians[n], -n))
         self._apply(self.chosen)
+        trainer.epoch_info.update({f"cpu_step_s_{n}t": medians[n] for n in self.candidates})
         trainer.logger.info(
             "cpu threads: %s -> %d",
             ", ".join(f"{n} thread(s) {medians[n]:.3f} s/step" for n in self.candidates),
