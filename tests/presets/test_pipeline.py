@@ -125,3 +125,20 @@ def test_the_prediction_reserve_counts_the_mirror_passes(trained: tuple[Path, Pa
     assert prediction_reserve(two_axes) == pytest.approx(4 * PREDICTION_MARGIN)
     # the demo predicts 8 held-out cases after validating on 7: the reserve scales with the cases
     assert prediction_reserve(every_axis, cases_ratio=8 / 7) == pytest.approx(8 * PREDICTION_MARGIN * 8 / 7)
+
+
+def test_the_loop_budget_is_what_is_left_less_a_fixed_overhead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``loop_budget``: the whole budget less the time already spent and the overhead, floored."""
+    from medseg.presets import pipeline
+
+    now = [1000.0]
+    monkeypatch.setattr(pipeline.time, "perf_counter", lambda: now[0])
+    start = 1000.0
+    now[0] = start + 40.0  # analysis and preprocessing took 40 s
+    assert pipeline.loop_budget(480.0, start, 18.0) == pytest.approx(480.0 - 40.0 - 18.0)
+    # the overhead does not grow with the budget (the demo's old 4 % share did)
+    assert pipeline.loop_budget(960.0, start, 18.0) - pipeline.loop_budget(480.0, start, 18.0) == (
+        pytest.approx(480.0)
+    )
+    now[0] = start + 470.0  # planning ate the budget: the loop still gets its floor
+    assert pipeline.loop_budget(480.0, start, 18.0) == pipeline.MIN_LOOP_BUDGET_S

@@ -637,7 +637,7 @@ def run_fold(
         config = analyze(dataset, config, work, progress=progress)
     if time_budget_s is not None:
         preprocess(dataset, config, work, progress=progress)  # idempotent: train() finds the cache
-        left = max(60.0, time_budget_s - (time.perf_counter() - start) - FOLD_OVERHEAD_S)
+        left = loop_budget(time_budget_s, start, FOLD_OVERHEAD_S)
         config = apply_overrides(
             config,
             {
@@ -660,6 +660,22 @@ def run_fold(
 #: trainer's set-up before the loop and, after it, the report, scoring and the metrics file. Measured
 #: 2026-12-03, Task04 fold 1 on the 2-core CPU: report 1.5 s, scoring 0.3 s; the rest is margin.
 FOLD_OVERHEAD_S = 10.0
+#: the least training-loop budget a whole-call budget leaves (a shorter loop cannot train one epoch)
+MIN_LOOP_BUDGET_S = 60.0
+
+
+def loop_budget(time_budget_s: float, start: float, overhead_s: float) -> float:
+    """The training loop's share of a whole-call budget that began at ``start`` (``time.perf_counter``).
+
+    The one rule for every caller that plans, preprocesses and then trains within one budget
+    (``run_fold``, ``medseg demo``): what is left now, less ``overhead_s`` for the work outside the
+    loop (set-up before it; report, predicting and scoring after it, where the caller has not
+    reserved those in validation times), and never under ``MIN_LOOP_BUDGET_S``. A fixed overhead,
+    not a share: the work outside the loop does not grow with the budget.
+    """
+    return max(MIN_LOOP_BUDGET_S, time_budget_s - (time.perf_counter() - start) - overhead_s)
+
+
 #: margin on the prediction reserve. One sliding-window pass per mirror subset is already an upper
 #: bound: 42 cases predicted with 8 passes took 6.6 validation times (25 s, 360 s budget) and 7.3
 #: (47 s, 60-minute budget), resampling and writing included (the predictor batches windows).
