@@ -198,3 +198,16 @@ def test_table_lists_every_cell_with_errors_visible() -> None:
     lines = text.splitlines()
     assert "OVER BUDGET" in lines[3] and "OVER BUDGET" not in lines[1]
     assert text.splitlines()[0].split()[:4] == ["peer", "version", "task", "budget"]
+
+
+def test_settle_waits_for_the_previous_cells_load_to_decay(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the 1-minute load average right after a busy cell, falling as it decays
+    readings = iter([2.1, 1.6, 1.1, 0.7, 0.4, 0.3])
+    monkeypatch.setattr(race, "load_average", lambda: next(readings))
+    load, _ = race.settle(0.5, limit_s=60.0, poll_s=0.0)
+    assert load == 0.4  # the first reading at or below the limit, not the stale one before it
+    # a machine that stays busy: the wait ends at its limit and reports the load it found
+    monkeypatch.setattr(race, "load_average", lambda: 3.0)
+    start = time.monotonic()
+    load, waited = race.settle(0.5, limit_s=0.3, poll_s=0.05)
+    assert load == 3.0 and 0.3 <= waited < 2.0 and time.monotonic() - start < 2.0
