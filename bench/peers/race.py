@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -94,6 +95,31 @@ def load_average() -> float:
         return math.nan
 
 
+#: the CPU features that change a peer's speed by a large factor (bf16 autocast, wide vectors)
+SPEED_FLAGS = ("amx_bf16", "avx512_bf16", "avx512f", "avx2")
+
+
+def cpu_model(cpuinfo: str | None = None) -> str:
+    """The CPU a cell ran on, e.g. ``AMD EPYC [avx2]``: cells on different CPUs are different races.
+
+    The shared machine is not always the same host: the first race (2026-12-04 morning) ran on an
+    Intel Xeon with AMX, the second (evening) on an AMD EPYC with AVX2 only, 3-4x slower per step.
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return platform.processor() or "unknown"
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() not in fields:
+            fields[key.strip()] = value.strip()
+    flags = set(fields.get("flags", "").split())
+    shown = [f for f in SPEED_FLAGS if f in flags]
+    return f"{fields.get('model name', platform.processor() or 'unknown')} [{' '.join(shown) or 'no avx2'}]"
+
+
 #: longest wait before a cell for the load average to fall below ``--max-load``: the 1-minute average
 #: decays with a one-minute time constant, so right after a cell that kept both cores busy it reads
 #: about 2 (the first race, 2026-12-04, recorded 1.9-2.3 before every cell but the first) and needs
@@ -131,6 +157,7 @@ def run_cell(peer: str, budget: int, args: argparse.Namespace, task: peerlib.Tas
         "load_before": load,
         "settle_s": waited,
         "cpu_count": os.cpu_count(),
+        "cpu": cpu_model(),
         "smoke": args.smoke,
     }
     env = dict(os.environ)
@@ -199,6 +226,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         *region_names,
         "wall incl. prep",
         "predict",
+        "cpu",
         "stopped by",
     ]
     lines = [head]
@@ -215,6 +243,7 @@ def table(rows: list[dict[str, Any]]) -> str:
                 *[_num(dice.get(n)) for n in region_names],
                 _secs(row.get("wall_budgeted_s")),
                 _secs(row.get("wall_predict_s")),
+                row.get("cpu", "-"),
                 (row.get("stopped_by") or "-")
                 + (" (smoke)" if row.get("smoke") else "")
                 + (" OVER BUDGET" if _over_budget(row) else "")

@@ -211,3 +211,16 @@ def test_settle_waits_for_the_previous_cells_load_to_decay(monkeypatch: pytest.M
     start = time.monotonic()
     load, waited = race.settle(0.5, limit_s=0.3, poll_s=0.05)
     assert load == 3.0 and 0.3 <= waited < 2.0 and time.monotonic() - start < 2.0
+
+
+def test_each_row_names_the_cpu_it_ran_on() -> None:
+    # /proc/cpuinfo of the two hosts the shared machine has been (first processor only counts)
+    epyc = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse2 avx avx2 fma\n\nprocessor\t: 1\nmodel name\t: other\n"
+    xeon = "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Platinum 8480C\nflags\t\t: avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
+    assert race.cpu_model(epyc) == "AMD EPYC [avx2]"
+    assert race.cpu_model(xeon) == "Intel(R) Xeon(R) Platinum 8480C [amx_bf16 avx512_bf16 avx512f avx2]"
+    assert race.cpu_model("processor\t: 0\nflags\t: sse2\n").endswith("[no avx2]")
+    table = race.table(
+        [{"peer": "monai", "budget_s": 900, "cpu": "AMD EPYC [avx2]", "stopped_by": "watchdog"}]
+    )
+    assert "AMD EPYC [avx2]  watchdog" in table.splitlines()[1]
