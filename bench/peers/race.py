@@ -211,6 +211,43 @@ def collect(row: dict[str, Any], out: Path, task: peerlib.Task) -> dict[str, Any
     return row
 
 
+def rescore(rows: list[dict[str, Any]], task: peerlib.Task) -> int:
+    """Add what the scorer now writes (``per_case``) to rows scored before it did: the number updated.
+
+    Only a row whose run folder still holds its predictions is re-scored, and its recorded scores
+    must come out again (to 1e-9), else the row is left alone and the mismatch is reported: the
+    results file never holds two scorings of one cell.
+    """
+    from score import score_run
+
+    updated = 0
+    for row in rows:
+        out = Path(row.get("run_dir", ""))
+        if row.get("task") != task.name or row.get("error") or row.get("per_case"):
+            continue
+        if not (out / "predictions").is_dir():
+            print(f"[race] rescore: {out}: predictions are gone; row left as it is", file=sys.stderr)
+            continue
+        scores = score_run(out, task)
+        if abs(scores["mean_fg_dice"] - float(row.get("mean_fg_dice", math.nan))) > 1e-9:
+            print(
+                f"[race] rescore: {out}: mean fg Dice {scores['mean_fg_dice']:.6f} differs from the "
+                f"recorded {row.get('mean_fg_dice')}; row left as it is",
+                file=sys.stderr,
+            )
+            continue
+        row["per_case"] = scores["per_case"]
+        updated += 1
+    return updated
+
+
+def write_rows(rows: list[dict[str, Any]], path: Path) -> None:
+    """Rewrite a results file atomically (a temporary file, then a rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    tmp.replace(path)
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     """The race table: one line per cell."""
     region_names = sorted(
@@ -254,6 +291,63 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=False)) + "  " + line[-1] for line in lines
     )
+
+
+#: bootstrap resamples of the paired comparison (a fixed seed: the same file prints the same interval)
+PAIRED_RESAMPLES = 10_000
+
+
+def paired(rows: list[dict[str, Any]], reference: str = "medseg") -> list[dict[str, Any]]:
+    """``reference`` against every other peer's row of the same task, budget and CPU, case by case.
+
+    A difference of means over 42 cases is only a result when the cases agree on it: each
+    comparison gives the mean of ``reference - peer`` over the cases both rows scored, a 95 %
+    percentile-bootstrap interval of that mean (cases resampled), and on how many cases the
+    reference is higher. Rows without per-case scores (written before ``per_case`` existed) are
+    left out.
+    """
+    import numpy as np
+
+    scored = [r for r in rows if r.get("per_case") and not r.get("smoke")]
+    out: list[dict[str, Any]] = []
+    for ref in (r for r in scored if r.get("peer") == reference):
+        for other in scored:
+            same = all(other.get(k) == ref.get(k) for k in ("task", "budget_s", "cpu"))
+            if other is ref or other.get("peer") == reference or not same:
+                continue
+            cases = sorted(set(ref["per_case"]) & set(other["per_case"]))
+            if not cases:
+                continue
+            diff = np.array([ref["per_case"][c] - other["per_case"][c] for c in cases])
+            rng = np.random.default_rng(0)
+            means = diff[rng.integers(0, len(diff), (PAIRED_RESAMPLES, len(diff)))].mean(axis=1)
+            low, high = np.percentile(means, [2.5, 97.5])
+            out.append(
+                {
+                    "task": ref.get("task"),
+                    "budget_s": ref.get("budget_s"),
+                    "cpu": ref.get("cpu"),
+                    "peer": other.get("peer"),
+                    "cases": len(cases),
+                    "mean_diff": float(diff.mean()),
+                    "ci95": (float(low), float(high)),
+                    "reference_higher": int((diff > 0).sum()),
+                }
+            )
+    return out
+
+
+def paired_table(comparisons: list[dict[str, Any]], reference: str = "medseg") -> str:
+    """One line per comparison of :func:`paired`."""
+    lines = [f"{reference} minus peer, per case (95 % bootstrap interval of the mean)"]
+    for c in comparisons:
+        low, high = c["ci95"]
+        lines.append(
+            f"{c['task']}  {c['budget_s'] / 60:g} min  {c['cpu'] or '-'}  vs {c['peer']}: "
+            f"{c['mean_diff']:+.4f} [{low:+.4f}, {high:+.4f}], {reference} higher on "
+            f"{c['reference_higher']}/{c['cases']} cases"
+        )
+    return "\n".join(lines)
 
 
 def _over_budget(row: dict[str, Any]) -> bool:
@@ -312,6 +406,16 @@ def main() -> int:
     )
     p.add_argument("--data-root", type=Path)
     p.add_argument("--show", action="store_true", help="print the table of the results file and stop")
+    p.add_argument(
+        "--rescore",
+        action="store_true",
+        help="add per-case scores to rows scored before they were recorded (their run folders must exist)",
+    )
+    p.add_argument(
+        "--paired",
+        action="store_true",
+        help="with --show: also compare medseg case by case with each peer of the same budget and CPU",
+    )
     args = p.parse_args()
     if args.smoke:
         args.train_cases = args.train_cases or 10
@@ -322,8 +426,18 @@ def main() -> int:
             raise SystemExit(f"race: error: {results}: no results yet (run the race first)")
         rows = [json.loads(ln) for ln in results.read_text(encoding="utf-8").splitlines() if ln.strip()]
         print(table(rows))
+        if args.paired:
+            print()
+            print(paired_table(paired(rows)))
         return 0
     task = peerlib.load_task(args.task, args.data_root, args.train_cases, args.test_cases)
+    if args.rescore:
+        if not results.is_file():
+            raise SystemExit(f"race: error: {results}: no results to rescore")
+        rows = [json.loads(ln) for ln in results.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        print(f"[race] rescore: {rescore(rows, task)} row(s) given per-case scores")
+        write_rows(rows, results)
+        return 0
     if args.cells:
         cells = parse_cells(args.cells)
     elif args.smoke:

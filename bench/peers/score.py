@@ -32,7 +32,7 @@ def regions(task: peerlib.Task) -> dict[str, list[int]]:
 
 
 def score_run(run_dir: Path, task: peerlib.Task) -> dict[str, Any]:
-    """``{"dice": {region: mean}, "mean_fg_dice": float, "scored_cases": n, "resampled": bool}``."""
+    """``{"dice": {region: mean}, "mean_fg_dice", "scored_cases", "per_case": {case: Dice}, "resampled"}``."""
     from medseg.core.errors import DatasetError
     from medseg.data.datasets.detect import open_dataset
     from medseg.evaluation import Evaluator
@@ -54,6 +54,8 @@ def score_run(run_dir: Path, task: peerlib.Task) -> dict[str, Any]:
         "dice": dice,
         "mean_fg_dice": float(per_case.mean()) if len(per_case) else math.nan,
         "scored_cases": len(result.case_ids),
+        # each case's mean foreground Dice: what a paired comparison of two rows needs (race.py --paired)
+        "per_case": {str(c): float(v) for c, v in per_case.items()},
         "resampled": resampled,
     }
 

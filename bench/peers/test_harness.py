@@ -127,6 +127,7 @@ def test_scoring_against_hand_computed_dice(tmp_path: Path) -> None:
     assert scores["dice"] == pytest.approx({"anterior": 1.0, "posterior": 0.5})
     assert scores["mean_fg_dice"] == pytest.approx(np.mean([np.mean(e) for e in expected]))  # 0.75
     assert scores["scored_cases"] == 2 and not scores["resampled"]
+    assert scores["per_case"] == pytest.approx({c.case_id: np.mean(e) for c, e in zip(task.test, expected)})
 
 
 @needs_data
@@ -224,3 +225,62 @@ def test_each_row_names_the_cpu_it_ran_on() -> None:
         [{"peer": "monai", "budget_s": 900, "cpu": "AMD EPYC [avx2]", "stopped_by": "watchdog"}]
     )
     assert "AMD EPYC [avx2]  watchdog" in table.splitlines()[1]
+
+
+def test_paired_compares_medseg_case_by_case_with_peers_of_the_same_budget_and_cpu() -> None:
+    rng = np.random.default_rng(1)
+    cases = [f"c{i:02d}" for i in range(42)]
+    base = rng.uniform(0.7, 0.9, len(cases))
+    # medseg 0.01 above the peer on every case but small noise: a real, consistent difference
+    medseg = {c: float(b + 0.01 + rng.normal(0, 0.002)) for c, b in zip(cases, base, strict=True)}
+    monai = {c: float(b) for c, b in zip(cases, base, strict=True)}
+    # a peer whose difference is all noise around zero (large spread): the interval spans 0
+    noisy = {c: float(b + rng.normal(0, 0.05)) for c, b in zip(cases, base, strict=True)}
+    cpu = "AMD EPYC [avx2]"
+    rows = [
+        {"peer": "medseg", "task": "hippocampus", "budget_s": 900, "cpu": cpu, "per_case": medseg},
+        {"peer": "monai", "task": "hippocampus", "budget_s": 900, "cpu": cpu, "per_case": monai},
+        {"peer": "fastmonai", "task": "hippocampus", "budget_s": 900, "cpu": cpu, "per_case": noisy},
+        # not comparable: another CPU, another budget, no per-case scores
+        {
+            "peer": "monai",
+            "task": "hippocampus",
+            "budget_s": 900,
+            "cpu": "Xeon [amx_bf16]",
+            "per_case": monai,
+        },
+        {"peer": "monai", "task": "hippocampus", "budget_s": 1800, "cpu": cpu, "per_case": monai},
+        {"peer": "nnunet", "task": "hippocampus", "budget_s": 900, "cpu": cpu},
+    ]
+    found = {c["peer"]: c for c in race.paired(rows)}
+    assert set(found) == {"monai", "fastmonai"}
+    vs_monai = found["monai"]
+    expected = np.mean([medseg[c] - monai[c] for c in cases])
+    assert vs_monai["cases"] == 42 and vs_monai["mean_diff"] == pytest.approx(expected)
+    low, high = vs_monai["ci95"]
+    assert 0 < low < expected < high < 0.02 and vs_monai["reference_higher"] >= 40
+    low, high = found["fastmonai"]["ci95"]
+    assert low < 0 < high
+    text = race.paired_table(race.paired(rows))
+    assert f"vs monai: {expected:+.4f} [" in text and "higher on" in text
+
+
+@needs_data
+def test_rescore_adds_per_case_scores_only_where_the_recorded_score_comes_out_again(tmp_path: Path) -> None:
+    task = peerlib.load_task("hippocampus", test_cases=2)
+    _write_predictions(tmp_path / "a", task)
+    _write_predictions(tmp_path / "b", task)
+    rows = [
+        {"peer": "monai", "task": "hippocampus", "run_dir": str(tmp_path / "a"), "mean_fg_dice": 0.75},
+        # recorded score differs from what its predictions give now: left alone, not overwritten
+        {"peer": "medseg", "task": "hippocampus", "run_dir": str(tmp_path / "b"), "mean_fg_dice": 0.70},
+        {"peer": "nnunet", "task": "hippocampus", "run_dir": str(tmp_path / "gone"), "mean_fg_dice": 0.8},
+        {"peer": "nnunet", "task": "hippocampus", "run_dir": str(tmp_path / "a"), "error": "no checkpoint"},
+    ]
+    assert race.rescore(rows, task) == 1
+    assert rows[0]["per_case"] == pytest.approx({task.test[0].case_id: 1.0, task.test[1].case_id: 0.5})
+    assert all("per_case" not in r for r in rows[1:])
+    results = tmp_path / "race.jsonl"
+    race.write_rows(rows, results)
+    back = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
+    assert back == rows and not list(tmp_path.glob("*.tmp"))
