@@ -458,7 +458,12 @@ def main() -> int:
             f.write(json.dumps(row, default=str) + "\n")
         print(table(rows), flush=True)
     print(f"[race] results appended to {results}")
-    return 0 if all("error" not in r and not r.get("error") for r in rows) else 1
+    return exit_code(rows)
+
+
+def exit_code(rows: list[dict[str, Any]]) -> int:
+    """0 when every cell has a score, else 1 (``run.json`` writes ``"error": null`` for a good cell)."""
+    return 0 if all(not r.get("error") for r in rows) else 1
 
 
 if __name__ == "__main__":

@@ -284,3 +284,11 @@ def test_rescore_adds_per_case_scores_only_where_the_recorded_score_comes_out_ag
     race.write_rows(rows, results)
     back = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
     assert back == rows and not list(tmp_path.glob("*.tmp"))
+
+
+def test_the_exit_code_fails_only_for_a_cell_with_an_error() -> None:
+    # the evening race of 2026-12-04 exited 1 although both its cells had scores: run.json holds "error": null
+    assert race.exit_code([{"peer": "medseg", "error": None}, {"peer": "monai"}]) == 0
+    assert (
+        race.exit_code([{"peer": "medseg", "error": None}, {"peer": "nnunet", "error": "no checkpoint"}]) == 1
+    )
