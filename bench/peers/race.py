@@ -103,7 +103,7 @@ def cpu_model(cpuinfo: str | None = None) -> str:
     """The CPU a cell ran on, e.g. ``AMD EPYC [avx2]``: cells on different CPUs are different races.
 
     The shared machine is not always the same host: the first race (2026-12-04 morning) ran on an
-    Intel Xeon with AMX, the second (evening) on an AMD EPYC with AVX2 only, 3-4x slower per step.
+    Intel Xeon with AMX, the second (evening) on an AMD EPYC with AVX2 only, 2.7-4x slower per step.
     """
     if cpuinfo is None:
         try:
@@ -241,11 +241,16 @@ def rescore(rows: list[dict[str, Any]], task: peerlib.Task) -> int:
     return updated
 
 
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a results file (one JSON object per line)."""
+    return [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+
 def write_rows(rows: list[dict[str, Any]], path: Path) -> None:
-    """Rewrite a results file atomically (a temporary file, then a rename)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    tmp.replace(path)
+    """Rewrite a results file atomically (medseg's temporary file + rename)."""
+    from medseg.core.atomic import write_text_atomic
+
+    write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -424,7 +429,7 @@ def main() -> int:
     if args.show:
         if not results.is_file():
             raise SystemExit(f"race: error: {results}: no results yet (run the race first)")
-        rows = [json.loads(ln) for ln in results.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        rows = read_rows(results)
         print(table(rows))
         if args.paired:
             print()
@@ -434,7 +439,7 @@ def main() -> int:
     if args.rescore:
         if not results.is_file():
             raise SystemExit(f"race: error: {results}: no results to rescore")
-        rows = [json.loads(ln) for ln in results.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        rows = read_rows(results)
         print(f"[race] rescore: {rescore(rows, task)} row(s) given per-case scores")
         write_rows(rows, results)
         return 0

@@ -282,8 +282,8 @@ def test_rescore_adds_per_case_scores_only_where_the_recorded_score_comes_out_ag
     assert all("per_case" not in r for r in rows[1:])
     results = tmp_path / "race.jsonl"
     race.write_rows(rows, results)
-    back = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
-    assert back == rows and not list(tmp_path.glob("*.tmp"))
+    assert race.read_rows(results) == rows
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "race.jsonl"]  # no temporary left
 
 
 def test_the_exit_code_fails_only_for_a_cell_with_an_error() -> None:
